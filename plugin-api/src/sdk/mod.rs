@@ -1,0 +1,16 @@
+//! The safe side of the plugin boundary: what a plugin author implements and uses.
+
+pub mod ddl;
+pub mod decode;
+pub mod duration;
+mod error;
+#[doc(hidden)]
+pub mod export;
+mod logging;
+mod options;
+mod traits;
+
+pub use crate::abi::SourceStatus;
+pub use error::{Error, ErrorContext, Result};
+pub use options::{options_schema, parse_options};
+pub use traits::{Component, Context, Output, Rejected, Sink, Source, Transform};
