@@ -1,0 +1,182 @@
+//! The `ferry` command line: `run`, `validate`, `plugins`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::thread;
+
+use clap::{Parser, Subcommand};
+
+use crate::plugins::{default_plugin_dirs, Component, Registry};
+use crate::validate::{self, Checked};
+
+#[derive(Parser)]
+#[command(name = "ferry", version, about = "Streaming pipelines from config files, with plugins loaded at run time.")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log filter, e.g. `info`, `debug`, `ferry=debug` (tracing's EnvFilter syntax).
+    #[arg(long, global = true, env = "FERRY_LOG", default_value = "info")]
+    log: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pipelines in the foreground until their input ends or SIGINT/SIGTERM.
+    Run {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check pipeline files and plugin options without running them.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the components the plugin libraries provide, with their options.
+    Plugins {
+        /// Extra folders to search (also: FERRY_PLUGIN_PATH).
+        #[arg(long)]
+        plugin_path: Vec<PathBuf>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    match cli.command {
+        Command::Run { files } => run(&files),
+        Command::Validate { files } => validate_files(&files),
+        Command::Plugins { plugin_path } => list_plugins(plugin_path),
+    }
+}
+
+/// Prints every problem of every file; the files that passed are returned.
+fn check_all(files: &[PathBuf]) -> Option<Vec<Checked>> {
+    let mut checked = Vec::new();
+    let mut failed = false;
+    for file in files {
+        match validate::check(file) {
+            Ok(c) => checked.push(c),
+            Err(problems) => {
+                failed = true;
+                problems.list.iter().for_each(|p| eprintln!("error: {p}"));
+            }
+        }
+    }
+    (!failed).then_some(checked)
+}
+
+fn validate_files(files: &[PathBuf]) -> ExitCode {
+    match check_all(files) {
+        Some(checked) => {
+            for c in checked {
+                println!("{}: ok (pipeline '{}', {} nodes)", c.file.path.display(), c.file.settings.name, c.file.nodes.len());
+            }
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::from(2),
+    }
+}
+
+fn run(files: &[PathBuf]) -> ExitCode {
+    let Some(checked) = check_all(files) else { return ExitCode::from(2) };
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal exits at once; the first asks for a clean stop.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, shutdown.clone());
+        let _ = signal_hook::flag::register(signal, shutdown.clone());
+    }
+    let runs: Vec<_> = checked
+        .into_iter()
+        .map(|Checked { file, registry }| {
+            let shutdown = shutdown.clone();
+            thread::spawn(move || (file.settings.name.clone(), crate::runtime::run(&file, &registry, &shutdown)))
+        })
+        .collect();
+    let mut failed = false;
+    for run in runs {
+        match run.join() {
+            Ok((name, Ok(()))) => tracing::info!(pipeline = %name, "pipeline finished"),
+            Ok((name, Err(e))) => {
+                failed = true;
+                tracing::error!(pipeline = %name, "pipeline failed: {e:#}");
+            }
+            Err(_) => failed = true,
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn list_plugins(extra: Vec<PathBuf>) -> ExitCode {
+    let mut dirs = extra;
+    dirs.extend(default_plugin_dirs());
+    let registry = Registry::discover(&dirs);
+    let mut components = registry.components.clone();
+    components.sort_by(|a, b| (a.kind.section(), &a.name).cmp(&(b.kind.section(), &b.name)));
+    for c in &components {
+        print_component(c);
+    }
+    for (path, reason) in &registry.refused {
+        println!("refused {}: {reason}", path.display());
+    }
+    if components.is_empty() {
+        eprintln!("no plugins found in: {}", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_component(c: &Component) {
+    println!("{} ({}, {} {})", c.name, c.kind.section().trim_end_matches('s'), c.library.display(), c.version);
+    println!("  {}", c.description);
+    let required: Vec<&str> = c.options_schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let Some(props) = c.options_schema["properties"].as_object() else { return };
+    for (name, prop) in props {
+        let default = match (&prop["default"], required.contains(&name.as_str())) {
+            (_, true) => "required".to_string(),
+            (serde_json::Value::Null, false) => "optional".to_string(),
+            (d, false) => format!("default {d}"),
+        };
+        let description = prop["description"].as_str().unwrap_or("").replace('\n', " ");
+        println!("    {name:<24} {:<16} {default:<20} {description}", type_name(prop, &c.options_schema));
+    }
+}
+
+/// A short type for an option's JSON schema: `string`, `integer`, `"a" | "b"`, `[string]`.
+fn type_name(prop: &serde_json::Value, root: &serde_json::Value) -> String {
+    if let Some(r) = prop["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or(r);
+        return type_name(&root["$defs"][name], root);
+    }
+    if let Some(values) = prop["enum"].as_array() {
+        return values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" | ");
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = prop[key].as_array() {
+            let names: Vec<String> = options
+                .iter()
+                .map(|o| o.get("const").map(|c| c.to_string()).unwrap_or_else(|| type_name(o, root)))
+                .filter(|t| t != "null")
+                .collect();
+            return names.join(" | ");
+        }
+    }
+    match &prop["type"] {
+        serde_json::Value::String(t) if t == "array" => format!("[{}]", type_name(&prop["items"], root)),
+        serde_json::Value::String(t) => t.clone(),
+        serde_json::Value::Array(ts) => ts.iter().filter_map(|t| t.as_str()).filter(|t| *t != "null").collect::<Vec<_>>().join(" | "),
+        _ => "value".to_string(),
+    }
+}

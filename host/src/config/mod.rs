@@ -1,0 +1,262 @@
+//! Pipeline files: one pipeline per TOML, YAML or JSON file (the `config` crate),
+//! `${ENV}` interpolation, host keys checked here and plugin options handed on as JSON.
+
+mod interpolate;
+mod locate;
+mod settings;
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde_json::{Map, Value};
+
+pub use settings::{offending_key as settings_offending_key, PipelineSettings, RestartPolicy, Tolerance, Trigger};
+
+/// What a node is in the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    Source,
+    Transform,
+    Sink,
+}
+
+impl NodeKind {
+    /// The file's section name: `sources`, `transforms`, `sinks`.
+    pub fn section(self) -> &'static str {
+        match self {
+            NodeKind::Source => "sources",
+            NodeKind::Transform => "transforms",
+            NodeKind::Sink => "sinks",
+        }
+    }
+}
+
+/// The input name for the pipeline's dead-letter output.
+pub const DEAD_LETTER: &str = "$dead_letter";
+
+/// Keys of a node section the host consumes; everything else is the plugin's options.
+const HOST_KEYS: [&str; 4] = ["plugin", "inputs", "event_time", "watermark_delay"];
+
+/// One `[sources.<id>]`, `[transforms.<id>]` or `[sinks.<id>]` section.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub id: String,
+    pub kind: NodeKind,
+    /// The component name (`plugin = "datagen"`).
+    pub plugin: String,
+    pub inputs: Vec<String>,
+    /// A timestamp column whose maximum, less `watermark_delay`, is the watermark.
+    pub event_time: Option<String>,
+    pub watermark_delay: std::time::Duration,
+    /// The rest of the section, for the plugin.
+    pub options: Map<String, Value>,
+}
+
+/// A parsed pipeline file.
+#[derive(Clone, Debug)]
+pub struct PipelineFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub settings: PipelineSettings,
+    pub nodes: Vec<NodeConfig>,
+}
+
+/// Problems found in one file, each with `file:line` where it can be found.
+#[derive(Debug)]
+pub struct Problems {
+    path: PathBuf,
+    text: String,
+    pub list: Vec<String>,
+}
+
+impl Problems {
+    pub fn new(path: &Path, text: &str) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            list: Vec::new(),
+        }
+    }
+
+    /// Records a problem in `section` (e.g. `["sources", "gen"]`), at `key` if known.
+    pub fn add(&mut self, section: &[&str], key: Option<&str>, message: impl Display) {
+        let line = locate::locate(&self.text, section, key)
+            .map(|l| format!(":{l}"))
+            .unwrap_or_default();
+        let place = if section.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", section.join("."))
+        };
+        self.list
+            .push(format!("{}{line}:{place} {message}", self.path.display()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// Reads and checks a pipeline file; the error lists every problem found.
+pub fn load(path: &Path) -> Result<PipelineFile, Problems> {
+    let raw = std::fs::read_to_string(path).map_err(|e| {
+        let mut p = Problems::new(path, "");
+        p.add(&[], None, format!("cannot read the pipeline file: {e}"));
+        p
+    })?;
+    let mut problems = Problems::new(path, &raw);
+    let text = match interpolate::interpolate(&raw, |k| std::env::var(k).ok()) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.add(&[], None, e);
+            return Err(problems);
+        }
+    };
+    let tree = match parse_tree(path, &text) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.add(&[], None, format!("{e:#}"));
+            return Err(problems);
+        }
+    };
+    let file = from_tree(path, text, tree, &mut problems);
+    match file {
+        Some(f) if problems.is_empty() => Ok(f),
+        _ => Err(problems),
+    }
+}
+
+fn parse_tree(path: &Path, text: &str) -> Result<Map<String, Value>> {
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => config::FileFormat::Toml,
+        Some("yaml" | "yml") => config::FileFormat::Yaml,
+        Some("json") => config::FileFormat::Json,
+        other => anyhow::bail!(
+            "unsupported file extension {:?}: use .toml, .yaml, .yml or .json",
+            other.unwrap_or("")
+        ),
+    };
+    let cfg = config::Config::builder()
+        .add_source(config::File::from_str(text, format))
+        .build()
+        .context("cannot parse the pipeline file")?;
+    cfg.try_deserialize::<Map<String, Value>>()
+        .context("cannot parse the pipeline file")
+}
+
+fn from_tree(
+    path: &Path,
+    text: String,
+    mut tree: Map<String, Value>,
+    problems: &mut Problems,
+) -> Option<PipelineFile> {
+    let settings = settings::parse(tree.remove("pipeline"), problems);
+    let mut nodes = Vec::new();
+    for kind in [NodeKind::Source, NodeKind::Transform, NodeKind::Sink] {
+        if let Some(section) = tree.remove(kind.section()) {
+            nodes.extend(parse_nodes(kind, section, problems));
+        }
+    }
+    for unknown in tree.keys() {
+        problems.add(
+            &[unknown.as_str()],
+            None,
+            format!("unknown section '{unknown}': expected pipeline, sources, transforms or sinks"),
+        );
+    }
+    Some(PipelineFile {
+        path: path.to_path_buf(),
+        text,
+        settings: settings?,
+        nodes,
+    })
+}
+
+fn parse_nodes(kind: NodeKind, section: Value, problems: &mut Problems) -> Vec<NodeConfig> {
+    let Value::Object(entries) = section else {
+        problems.add(&[kind.section()], None, "must be a table of named sections");
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter_map(|(id, body)| parse_node(kind, id, body, problems))
+        .collect()
+}
+
+fn parse_node(
+    kind: NodeKind,
+    id: String,
+    body: Value,
+    problems: &mut Problems,
+) -> Option<NodeConfig> {
+    let section = [kind.section(), id.as_str()];
+    let Value::Object(mut options) = body else {
+        problems.add(&section, None, "must be a table");
+        return None;
+    };
+    let plugin = match options.remove("plugin") {
+        Some(Value::String(p)) => Some(p),
+        Some(_) => {
+            problems.add(&section, Some("plugin"), "plugin: must be a string");
+            None
+        }
+        None => {
+            problems.add(&section, None, "missing key 'plugin' (the component to run)");
+            None
+        }
+    };
+    let inputs = take_inputs(&mut options, &section, problems);
+    let event_time = take_string(&mut options, "event_time", &section, problems);
+    let delay = take_string(&mut options, "watermark_delay", &section, problems);
+    let watermark_delay = match delay.map(|d| ferry_plugin_api::sdk::duration::parse_duration(&d)) {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => {
+            problems.add(&section, Some("watermark_delay"), format!("watermark_delay: {e}"));
+            std::time::Duration::ZERO
+        }
+        None => std::time::Duration::ZERO,
+    };
+    debug_assert!(HOST_KEYS.iter().all(|k| !options.contains_key(*k)));
+    Some(NodeConfig {
+        id,
+        kind,
+        plugin: plugin?,
+        inputs,
+        event_time,
+        watermark_delay,
+        options,
+    })
+}
+
+fn take_inputs(options: &mut Map<String, Value>, section: &[&str], problems: &mut Problems) -> Vec<String> {
+    match options.remove("inputs") {
+        None => Vec::new(),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(_) => {
+            problems.add(section, Some("inputs"), "inputs: must be a list of node names");
+            Vec::new()
+        }
+    }
+}
+
+fn take_string(
+    options: &mut Map<String, Value>,
+    key: &str,
+    section: &[&str],
+    problems: &mut Problems,
+) -> Option<String> {
+    match options.remove(key)? {
+        Value::String(s) => Some(s),
+        _ => {
+            problems.add(section, Some(key), format!("{key}: must be a string"));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+use std::io::Write;
+
+use super::*;
+
+fn write(ext: &str, text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(ext).tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+const GOOD: &str = r#"
+[pipeline]
+name = "p"
+checkpoint_interval = "2s"
+trigger = "available_now"
+errors.tolerance = "all"
+restart = { attempts = 1, backoff = "10ms" }
+
+[sources.Gen]
+plugin = "datagen"
+event_time = "timestamp"
+watermark_delay = "30s"
+CamelOption = { "Topic-A" = 1 }
+
+[sinks.out]
+plugin = "console"
+inputs = ["Gen"]
+"#;
+
+#[test]
+fn parses_host_keys_and_keeps_plugin_options_with_their_case() {
+    let f = write(".toml", GOOD);
+    let file = load(f.path()).unwrap();
+    assert_eq!(file.settings.name, "p");
+    assert_eq!(file.settings.trigger, Trigger::AvailableNow);
+    assert_eq!(file.settings.errors.tolerance, Tolerance::All);
+    assert_eq!(file.settings.restart.attempts, 1);
+    let source = &file.nodes[0];
+    assert_eq!((source.id.as_str(), source.kind), ("Gen", NodeKind::Source));
+    assert_eq!(source.event_time.as_deref(), Some("timestamp"));
+    assert_eq!(source.watermark_delay, std::time::Duration::from_secs(30));
+    assert_eq!(source.options["CamelOption"]["Topic-A"], 1);
+    assert!(!source.options.contains_key("plugin"));
+    assert_eq!(file.nodes[1].inputs, vec!["Gen"]);
+}
+
+#[test]
+fn yaml_and_json_give_the_same_pipeline() {
+    let yaml = "pipeline:\n  name: p\nsources:\n  gen:\n    plugin: datagen\n    rows_per_second: 5\nsinks:\n  out:\n    plugin: console\n    inputs: [gen]\n";
+    let json = r#"{"pipeline": {"name": "p"}, "sources": {"gen": {"plugin": "datagen", "rows_per_second": 5}},
+                   "sinks": {"out": {"plugin": "console", "inputs": ["gen"]}}}"#;
+    for (ext, text) in [(".yaml", yaml), (".json", json)] {
+        let file = load(write(ext, text).path()).unwrap();
+        assert_eq!(file.nodes.len(), 2, "{ext}");
+        assert_eq!(file.nodes[0].options["rows_per_second"], 5, "{ext}");
+    }
+}
+
+#[test]
+fn environment_variables_are_interpolated() {
+    std::env::set_var("FERRY_TEST_TOPIC", "events");
+    let f = write(".toml", "[pipeline]\nname = \"${FERRY_TEST_TOPIC}\"\n");
+    assert_eq!(load(f.path()).unwrap().settings.name, "events");
+}
+
+#[test]
+fn every_bad_key_is_reported_with_its_line() {
+    let f = write(
+        ".toml",
+        "[pipeline]\nname = \"p\"\ncheckpoint_intervall = \"1s\"\n\n[sourcez.x]\nplugin = \"d\"\n\n[sinks.out]\ninputs = [\"x\"]\nwatermark_delay = \"soon\"\n",
+    );
+    let problems = load(f.path()).unwrap_err().list;
+    let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
+    assert!(has(":3: [pipeline] checkpoint_intervall: unknown field `checkpoint_intervall`"), "{problems:#?}");
+    assert!(has(":5: [sourcez] unknown section 'sourcez'"), "{problems:#?}");
+    assert!(has(":8: [sinks.out] missing key 'plugin'"), "{problems:#?}");
+    assert!(has(":10: [sinks.out] watermark_delay:"), "{problems:#?}");
+}
+
+#[test]
+fn missing_file_and_bad_syntax_are_clear() {
+    let missing = load(std::path::Path::new("/nonexistent/p.toml")).unwrap_err().list;
+    assert!(missing[0].contains("/nonexistent/p.toml") && missing[0].contains("cannot read"), "{missing:?}");
+    let f = write(".toml", "[pipeline\nname = 1");
+    let bad = load(f.path()).unwrap_err().list;
+    assert!(bad[0].contains("cannot parse"), "{bad:?}");
+}

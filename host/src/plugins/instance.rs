@@ -1,0 +1,127 @@
+//! Safe handles on component instances living in a plugin library. Every call returns
+//! the plugin's error (or caught panic) as an error; batches cross by the C Data
+//! Interface, so nothing allocated on one side is freed on the other.
+
+use std::time::Duration;
+
+use abi_stable::std_types::RResult;
+use anyhow::{anyhow, Result};
+use arrow::array::RecordBatch;
+use ferry_plugin_api::abi::{self, FfiBatch, SinkBox, SourceBox, SourceStatus, TransformBox};
+use ferry_plugin_api::sdk::Rejected;
+
+/// Batches and rejected records from one call.
+#[derive(Default, Debug)]
+pub struct Emitted {
+    pub batches: Vec<RecordBatch>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// The result of polling a source.
+#[derive(Debug)]
+pub struct Polled {
+    pub status: SourceStatus,
+    pub emitted: Emitted,
+}
+
+fn ok<T>(r: RResult<T, abi_stable::std_types::RString>) -> Result<T> {
+    r.into_result().map_err(|e| anyhow!("{e}"))
+}
+
+fn import(e: abi::Emitted) -> Result<Emitted> {
+    let batches = e
+        .batches
+        .into_iter()
+        .map(|b| b.into_record_batch().map_err(|e| anyhow!("importing a batch from the plugin: {e}")))
+        .collect::<Result<_>>()?;
+    let rejected = e
+        .rejected
+        .into_iter()
+        .map(|r| Rejected {
+            raw: r.raw.into_vec(),
+            reason: r.reason.into_string(),
+            position: r.position.into_string(),
+        })
+        .collect();
+    Ok(Emitted { batches, rejected })
+}
+
+fn export(batch: RecordBatch) -> Result<FfiBatch> {
+    FfiBatch::from_record_batch(batch).map_err(|e| anyhow!("exporting a batch to the plugin: {e}"))
+}
+
+pub struct Source(SourceBox);
+
+impl Source {
+    pub(super) fn new(obj: SourceBox) -> Self {
+        Self(obj)
+    }
+
+    pub fn restore(&mut self, state: &[u8]) -> Result<()> {
+        ok(self.0.restore(state.into()))
+    }
+
+    pub fn poll(&mut self, max_rows: usize, timeout: Duration) -> Result<Polled> {
+        let r = ok(self.0.poll(max_rows as u64, timeout.as_millis() as u64))?;
+        Ok(Polled {
+            status: r.status,
+            emitted: import(r.emitted)?,
+        })
+    }
+
+    pub fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
+        ok(self.0.checkpoint(epoch)).map(|v| v.into_vec())
+    }
+
+    pub fn commit(&mut self, epoch: u64) -> Result<()> {
+        ok(self.0.commit(epoch))
+    }
+}
+
+pub struct Transform(TransformBox);
+
+impl Transform {
+    pub(super) fn new(obj: TransformBox) -> Self {
+        Self(obj)
+    }
+
+    pub fn restore(&mut self, state: &[u8]) -> Result<()> {
+        ok(self.0.restore(state.into()))
+    }
+
+    pub fn process(&mut self, batch: RecordBatch) -> Result<Emitted> {
+        import(ok(self.0.process(export(batch)?))?)
+    }
+
+    pub fn on_watermark(&mut self, watermark: i64) -> Result<Emitted> {
+        import(ok(self.0.on_watermark(watermark))?)
+    }
+
+    pub fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
+        ok(self.0.checkpoint(epoch)).map(|v| v.into_vec())
+    }
+}
+
+pub struct Sink(SinkBox);
+
+impl Sink {
+    pub(super) fn new(obj: SinkBox) -> Self {
+        Self(obj)
+    }
+
+    pub fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        ok(self.0.write(export(batch)?))
+    }
+
+    pub fn prepare(&mut self, epoch: u64) -> Result<Vec<u8>> {
+        ok(self.0.prepare(epoch)).map(|v| v.into_vec())
+    }
+
+    pub fn commit(&mut self, epoch: u64, handle: &[u8]) -> Result<()> {
+        ok(self.0.commit(epoch, handle.into()))
+    }
+
+    pub fn abort(&mut self, epoch: u64) -> Result<()> {
+        ok(self.0.abort(epoch))
+    }
+}

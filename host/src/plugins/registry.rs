@@ -1,0 +1,189 @@
+//! Discovery: every library in the plugin folders is loaded and checked by abi_stable
+//! (layout and plugin-api version). Refused libraries are remembered with the reason, so
+//! a pipeline that needs one of their components can say why it is missing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use abi_stable::library::lib_header_from_path;
+use abi_stable::std_types::RStr;
+use anyhow::{anyhow, Result};
+use ferry_plugin_api::abi::{ComponentKind, HostLogger, LogLevel, NodeContext, PluginModuleRef};
+
+use super::{Sink, Source, Transform};
+use crate::config::NodeKind;
+
+/// A component some library provides.
+#[derive(Clone)]
+pub struct Component {
+    pub name: String,
+    pub kind: NodeKind,
+    pub version: String,
+    pub description: String,
+    /// JSON schema of its options.
+    pub options_schema: serde_json::Value,
+    pub library: PathBuf,
+    module: PluginModuleRef,
+}
+
+/// What the plugin folders hold.
+#[derive(Clone, Default)]
+pub struct Registry {
+    pub components: Vec<Component>,
+    /// Libraries that could not be loaded, with the reason.
+    pub refused: Vec<(PathBuf, String)>,
+}
+
+/// The folders searched when nothing else is said: `FERRY_PLUGIN_PATH` (colon separated),
+/// then the folder of the `ferry` binary (cargo puts the plugin libraries beside it).
+pub fn default_plugin_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("FERRY_PLUGIN_PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        dirs.push(exe_dir);
+    }
+    dirs
+}
+
+impl Registry {
+    /// Loads every plugin library in `dirs` (missing folders are skipped).
+    pub fn discover(dirs: &[PathBuf]) -> Registry {
+        let mut registry = Registry::default();
+        let mut seen = std::collections::HashSet::new();
+        for path in dirs.iter().flat_map(|d| libraries_in(d)) {
+            let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if seen.insert(key) {
+                registry.add_library(&path);
+            }
+        }
+        registry
+    }
+
+    fn add_library(&mut self, path: &Path) {
+        match load(path) {
+            Ok(module) => self.add_components(path, module),
+            Err(reason) => {
+                tracing::warn!("refused plugin library {}: {reason}", path.display());
+                self.refused.push((path.to_path_buf(), reason));
+            }
+        }
+    }
+
+    fn add_components(&mut self, path: &Path, module: PluginModuleRef) {
+        for info in module.components()().into_iter() {
+            let kind = match info.kind {
+                ComponentKind::Source => NodeKind::Source,
+                ComponentKind::Transform => NodeKind::Transform,
+                ComponentKind::Sink => NodeKind::Sink,
+            };
+            if let Some(first) = self.components.iter().find(|c| c.name == info.name.as_str() && c.kind == kind) {
+                tracing::warn!(
+                    "{} {} in {} is also in {}: using the first",
+                    kind.section(), info.name, path.display(), first.library.display()
+                );
+                continue;
+            }
+            self.components.push(Component {
+                name: info.name.to_string(),
+                kind,
+                version: info.version.to_string(),
+                description: info.description.to_string(),
+                options_schema: serde_json::from_str(info.options_schema.as_str()).unwrap_or_default(),
+                library: path.to_path_buf(),
+                module,
+            });
+        }
+    }
+
+    /// The component a node asks for, or an error saying what exists and what was refused.
+    pub fn find(&self, kind: NodeKind, name: &str) -> Result<&Component> {
+        if let Some(c) = self.components.iter().find(|c| c.kind == kind && c.name == name) {
+            return Ok(c);
+        }
+        let mut known: Vec<&str> = self.components.iter().filter(|c| c.kind == kind).map(|c| c.name.as_str()).collect();
+        known.sort();
+        let mut message = format!(
+            "no {} component named '{name}' (available: {})",
+            kind.section().trim_end_matches('s'),
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        );
+        for (path, reason) in &self.refused {
+            message.push_str(&format!("; refused {}: {reason}", path.display()));
+        }
+        Err(anyhow!(message))
+    }
+}
+
+fn libraries_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut libs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll")))
+        .collect();
+    libs.sort();
+    libs
+}
+
+/// Each library is loaded once per process; abi_stable never unloads it.
+fn load(path: &Path) -> Result<PluginModuleRef, String> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Result<PluginModuleRef, String>>>> = OnceLock::new();
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut loaded = LOADED.get_or_init(Default::default).lock().expect("plugin cache lock");
+    loaded
+        .entry(key)
+        .or_insert_with(|| {
+            let module = lib_header_from_path(path)
+                .and_then(|h| h.init_root_module::<PluginModuleRef>())
+                .map_err(|e| one_line(&e.to_string()))?;
+            module.set_logger()(HostLogger { log: plugin_log, max_level: max_level() });
+            Ok(module)
+        })
+        .clone()
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn max_level() -> LogLevel {
+    use tracing::level_filters::LevelFilter;
+    match LevelFilter::current() {
+        LevelFilter::TRACE => LogLevel::Trace,
+        LevelFilter::DEBUG => LogLevel::Debug,
+        LevelFilter::INFO => LogLevel::Info,
+        LevelFilter::WARN => LogLevel::Warn,
+        _ => LogLevel::Error,
+    }
+}
+
+/// Plugins' log lines, emitted on the calling node's thread (inside its span).
+extern "C" fn plugin_log(level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
+    let (plugin, message) = (target.as_str(), message.as_str());
+    match level {
+        LogLevel::Error => tracing::error!(plugin, "{message}"),
+        LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+        LogLevel::Info => tracing::info!(plugin, "{message}"),
+        LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+        LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+    }
+}
+
+impl Component {
+    pub fn create_source(&self, options: &str, ctx: &NodeContext) -> Result<Source> {
+        let obj = (self.module.create_source())(self.name.as_str().into(), options.into(), ctx);
+        obj.into_result().map(Source::new).map_err(|e| anyhow!("{e}"))
+    }
+
+    pub fn create_transform(&self, options: &str, ctx: &NodeContext) -> Result<Transform> {
+        let obj = (self.module.create_transform())(self.name.as_str().into(), options.into(), ctx);
+        obj.into_result().map(Transform::new).map_err(|e| anyhow!("{e}"))
+    }
+
+    pub fn create_sink(&self, options: &str, ctx: &NodeContext) -> Result<Sink> {
+        let obj = (self.module.create_sink())(self.name.as_str().into(), options.into(), ctx);
+        obj.into_result().map(Sink::new).map_err(|e| anyhow!("{e}"))
+    }
+}
+

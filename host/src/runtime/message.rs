@@ -1,0 +1,50 @@
+//! What flows between node threads and the checkpoint coordinator.
+
+use arrow::array::RecordBatch;
+
+/// On the data edges between nodes.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Batch(RecordBatch),
+    /// Event time has passed this point (µs since the Unix epoch, UTC).
+    Watermark(i64),
+    /// Everything before this belongs to the epoch; snapshot when it has come on every input.
+    Barrier(u64),
+    /// No more messages on this edge.
+    End,
+}
+
+/// From the coordinator to sources and sinks.
+#[derive(Debug)]
+pub enum Control {
+    /// Sources: snapshot the position and send a barrier downstream.
+    Barrier(u64),
+    /// The checkpoint of `epoch` is durable: sinks publish it with their handle, sources
+    /// acknowledge it upstream.
+    Commit { epoch: u64, handle: Vec<u8> },
+    /// Sources: send `End` downstream and finish (after the final checkpoint).
+    Stop,
+    /// Everyone: leave now without committing anything (another node failed).
+    Cancel,
+}
+
+/// From node threads to the coordinator.
+#[derive(Debug)]
+pub enum Event {
+    /// A node's part of the checkpoint of `epoch`.
+    Snapshot {
+        node: usize,
+        epoch: u64,
+        state: Vec<u8>,
+        watermark: Option<i64>,
+    },
+    /// A source has no more input (its end, or idle under `available_now`).
+    SourceDone { node: usize },
+    /// A node thread returned; `Err` carries why it failed.
+    Exited { node: usize, result: anyhow::Result<()> },
+}
+
+/// A node left because the pipeline is being torn down, not because it failed itself.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;

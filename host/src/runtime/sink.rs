@@ -1,0 +1,73 @@
+//! A sink thread: writes batches, prepares at barriers, and publishes an epoch when the
+//! coordinator says its checkpoint is durable.
+
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context, Result};
+
+use super::inputs::{Input, Inputs};
+use super::message::{Cancelled, Control};
+use super::task::NodeEnv;
+use crate::plugins::Sink;
+
+pub struct SinkTask {
+    pub env: NodeEnv,
+    pub sink: Sink,
+    pub inputs: Inputs,
+    /// The last durable checkpoint's epoch and this sink's handle in it.
+    pub restored: Option<(u64, Vec<u8>)>,
+    /// The first epoch of this run: anything staged for it or later is stale.
+    pub first_epoch: u64,
+}
+
+impl SinkTask {
+    pub fn run(mut self) -> Result<()> {
+        self.recover()?;
+        loop {
+            match self.inputs.next() {
+                Input::Batch(batch) => {
+                    let rows = batch.num_rows() as u64;
+                    self.sink.write(batch)?;
+                    self.env.stats.rows_in.fetch_add(rows, Ordering::Relaxed);
+                }
+                Input::Watermark(_) => {}
+                Input::Barrier(epoch) => {
+                    let handle = self.sink.prepare(epoch).with_context(|| format!("preparing epoch {epoch}"))?;
+                    self.env.snapshot(epoch, handle, None);
+                }
+                Input::Control(control) => self.on_control(control)?,
+                Input::End => {
+                    for control in self.inputs.pending_control() {
+                        self.on_control(control)?;
+                    }
+                    return Ok(());
+                }
+                Input::Disconnected => return Err(Cancelled.into()),
+            }
+        }
+    }
+
+    /// Re-publishes the last durable epoch (commit is idempotent) and drops whatever a
+    /// crashed run staged after it.
+    fn recover(&mut self) -> Result<()> {
+        if let Some((epoch, handle)) = self.restored.take() {
+            self.sink
+                .commit(epoch, &handle)
+                .with_context(|| format!("re-committing epoch {epoch} after a restart"))?;
+        }
+        self.sink
+            .abort(self.first_epoch)
+            .with_context(|| format!("aborting epochs from {} staged by an earlier run", self.first_epoch))
+    }
+
+    fn on_control(&mut self, control: Control) -> Result<()> {
+        match control {
+            Control::Commit { epoch, handle } => self
+                .sink
+                .commit(epoch, &handle)
+                .with_context(|| format!("committing epoch {epoch}")),
+            Control::Cancel => Err(Cancelled.into()),
+            Control::Barrier(_) | Control::Stop => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Event time: the watermark of a node with `event_time = "<column>"` is the largest
+//! event time it has emitted, less `watermark_delay` (Spark's `withWatermark`).
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::kernels::aggregate::max;
+use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+
+pub struct WatermarkGenerator {
+    column: String,
+    delay: i64,
+    max_event: Option<i64>,
+}
+
+impl WatermarkGenerator {
+    pub fn new(column: &str, delay: Duration, restored: Option<i64>) -> Self {
+        let delay = delay.as_micros() as i64;
+        Self {
+            column: column.to_string(),
+            delay,
+            max_event: restored.map(|w| w.saturating_add(delay)),
+        }
+    }
+
+    pub fn current(&self) -> Option<i64> {
+        self.max_event.map(|m| m.saturating_sub(self.delay))
+    }
+
+    /// Takes in a batch; returns the new watermark if it moved forward.
+    pub fn observe(&mut self, batch: &RecordBatch) -> Result<Option<i64>> {
+        let Some(batch_max) = self.batch_max(batch)? else { return Ok(None) };
+        if self.max_event.is_some_and(|m| m >= batch_max) {
+            return Ok(None);
+        }
+        self.max_event = Some(batch_max);
+        Ok(self.current())
+    }
+
+    fn batch_max(&self, batch: &RecordBatch) -> Result<Option<i64>> {
+        let column = batch.column_by_name(&self.column).ok_or_else(|| {
+            let names: Vec<_> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+            anyhow!("event_time column '{}' is not in the output (columns: {})", self.column, names.join(", "))
+        })?;
+        let tz = match column.data_type() {
+            DataType::Timestamp(_, tz) => tz.clone(),
+            other => return Err(anyhow!("event_time column '{}' is {other}, not a timestamp", self.column)),
+        };
+        let micros = arrow::compute::cast(column, &DataType::Timestamp(TimeUnit::Microsecond, tz))?;
+        Ok(max(micros.as_primitive::<TimestampMicrosecondType>()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, TimestampMillisecondArray};
+    use arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+
+    fn batch(millis: Vec<i64>) -> RecordBatch {
+        let col = TimestampMillisecondArray::from(millis);
+        let schema = Schema::new(vec![Field::new("ts", col.data_type().clone(), true)]);
+        RecordBatch::try_new(Arc::new(schema), vec![Arc::new(col)]).unwrap()
+    }
+
+    #[test]
+    fn watermark_is_max_event_time_less_delay_and_never_goes_back() {
+        let mut g = WatermarkGenerator::new("ts", Duration::from_secs(1), None);
+        assert_eq!(g.observe(&batch(vec![5_000, 3_000])).unwrap(), Some(4_000_000));
+        assert_eq!(g.observe(&batch(vec![4_000])).unwrap(), None);
+        assert_eq!(g.current(), Some(4_000_000));
+    }
+
+    #[test]
+    fn missing_column_is_named() {
+        let mut g = WatermarkGenerator::new("when", Duration::ZERO, None);
+        let err = g.observe(&batch(vec![1])).unwrap_err().to_string();
+        assert!(err.contains("'when'") && err.contains("ts"), "{err}");
+    }
+}
