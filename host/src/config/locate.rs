@@ -10,8 +10,10 @@ pub fn locate(text: &str, section: &[&str], key: Option<&str>) -> Option<usize> 
     for (n, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.starts_with('[') && !t.starts_with("[[") && t.ends_with(']') {
-            in_section = t[1..t.len() - 1].trim() == header;
-            if in_section {
+            let name = t[1..t.len() - 1].trim();
+            in_section = name == header;
+            let nested = name.strip_prefix(header.as_str()).is_some_and(|r| r.starts_with('.'));
+            if (in_section || nested) && section_line.is_none() {
                 section_line = Some(n + 1);
             }
             continue;
