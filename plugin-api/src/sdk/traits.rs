@@ -86,7 +86,8 @@ pub trait Source: Component {
         Ok(())
     }
 
-    /// Emits up to `max_rows` rows into `out`.
+    /// Emits up to `max_rows` rows into `out`. Batches emitted with any status, `End`
+    /// included, are delivered.
     fn poll(&mut self, max_rows: usize, timeout: Duration, out: &mut Output)
         -> Result<SourceStatus>;
 

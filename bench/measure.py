@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""Runs a command, prints one JSON line: wall seconds, peak RSS (MB) of the command and
+all its children, exit code, and the rows/s given a row count.
+
+Usage: measure.py NAME ROWS -- COMMAND...
+"""
+import json, os, resource, subprocess, sys, time
+
+name, rows = sys.argv[1], int(sys.argv[2])
+cmd = sys.argv[sys.argv.index("--") + 1:]
+t0 = time.perf_counter()
+proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out, err = proc.communicate()
+secs = time.perf_counter() - t0
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+if proc.returncode != 0:
+    sys.stderr.write(err.decode(errors="replace")[-4000:])
+print(json.dumps({
+    "name": name, "rows": rows, "seconds": round(secs, 3),
+    "rows_per_s": round(rows / secs), "peak_rss_mb": round(peak_kb / 1024, 1),
+    "exit": proc.returncode,
+}), flush=True)
+sys.stdout.flush()

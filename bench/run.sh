@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# ferry's benchmarks, with the peer baselines on the same input in the same run.
+# Prints one JSON line per measurement (rows/s, peak RSS) and a summary table.
+#
+#   bash bench/run.sh            # 1M rows
+#   ROWS=200000 bash bench/run.sh
+#   SPARK=1 bash bench/run.sh    # also Spark Structured Streaming (pip installs pyspark)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-1000000}
+REPEAT=${REPEAT:-3}
+PEERS=${PEERS:-$(cd .. && pwd)/shared/peers}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry/target}"
+export WORK="$PWD/bench/out" DATA="$PWD/bench/data/messages-$ROWS" ROWS
+FERRY="$CARGO_TARGET_DIR/release/ferry"
+results="$WORK/results.jsonl"
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+cargo build --release --workspace --quiet
+measure() { python3 bench/measure.py "$@" | tee -a "$results"; }
+
+echo "== boundary: one batch crossing the plugin boundary"
+cargo bench -p ferry --bench boundary --quiet 2>/dev/null | grep '^boundary' | tee "$WORK/boundary.txt"
+
+echo "== datagen -> console(count), direct and through 10 pass-through plugins ($ROWS rows)"
+for i in $(seq "$REPEAT"); do
+  for p in datagen-console datagen-passthrough10-console; do
+    rm -rf "$WORK/state"
+    measure "$p" "$ROWS" -- "$FERRY" run "bench/pipelines/$p.toml"
+  done
+done
+
+echo "== JSON lines -> console(count) ($ROWS rows, 20 files)"
+[ -d "$DATA" ] || python3 "$PEERS/gen_messages.py" "$DATA" "$ROWS" 20 >/dev/null
+for i in $(seq "$REPEAT"); do
+  rm -rf "$WORK/state"
+  measure json-console "$ROWS" -- "$FERRY" run bench/pipelines/json-console.toml
+done
+python3 -c "import pyarrow" 2>/dev/null || pip install -q pyarrow
+for i in $(seq "$REPEAT"); do
+  measure pyarrow-oneshot-etl "$ROWS" -- python3 "$PEERS/pyarrow_oneshot.py" "$DATA" "$WORK/pyarrow"
+done
+if [ "${SPARK:-0}" = 1 ]; then
+  measure spark-etl "$ROWS" -- bash "$PEERS/run_spark.sh" "$DATA" "$WORK/spark" etl
+fi
+
+python3 bench/summary.py "$results"

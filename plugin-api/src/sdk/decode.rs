@@ -1,0 +1,764 @@
+//! Raw records (file lines, Kafka values, socket lines) decoded into a schema's
+//! [`RecordBatch`]; a record that does not fit is rejected on its own, with the reason.
+//!
+//! Each call feeds every record to one arrow-rs decoder and flushes once; only if that
+//! fails does it narrow down to the bad records, with a fresh decoder after each error.
+
+use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
+use arrow::datatypes::{FieldRef, SchemaRef};
+use arrow::error::ArrowError;
+use serde_json::Value;
+
+use super::ddl::data_type_to_ddl;
+
+/// Rows per internal batch; larger inputs are decoded in several and concatenated.
+const BATCH_ROWS: usize = 8192;
+
+/// A record that could not be decoded, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejected {
+    /// The record's index in the input.
+    pub index: usize,
+    pub raw: Vec<u8>,
+    pub reason: String,
+}
+
+/// What a list of records decoded to.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    pub batch: RecordBatch,
+    pub rejected: Vec<Rejected>,
+    /// For each row of `batch`, the index of the record it came from.
+    pub row_sources: Vec<usize>,
+}
+
+/// Splits a buffer into lines without their `\n` or `\r\n`, skipping blank lines.
+/// CSV quoted fields that span lines are not understood.
+pub fn split_lines(buf: &[u8]) -> Vec<&[u8]> {
+    buf.split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .filter(|line| !line.trim_ascii().is_empty())
+        .collect()
+}
+
+/// Decodes JSON records: each an object (one row) or an array of objects (a row each).
+///
+/// Missing fields are null and unknown ones ignored; numbers and booleans are accepted as
+/// strings; ISO-8601 strings decode into TIMESTAMP and DATE columns.
+pub struct JsonDecoder(Engine<Json>);
+
+impl JsonDecoder {
+    pub fn new(schema: SchemaRef) -> Self {
+        Self(Engine::new(Json { schema }))
+    }
+
+    /// Errs only if the schema has a type the JSON reader does not support.
+    pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        self.0.decode(records)
+    }
+}
+
+/// Decodes CSV records (data lines, no header) into the schema's columns, in order.
+/// Empty fields are null.
+pub struct CsvDecoder(Engine<Csv>);
+
+impl CsvDecoder {
+    pub fn new(schema: SchemaRef, delimiter: u8, quote: u8) -> Self {
+        Self(Engine::new(Csv {
+            schema,
+            delimiter,
+            quote,
+        }))
+    }
+
+    pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        self.0.decode(records)
+    }
+}
+
+/// An arrow-rs push decoder.
+trait Push {
+    fn push(&mut self, buf: &[u8]) -> Result<usize, ArrowError>;
+    fn flush(&mut self) -> Result<Option<RecordBatch>, ArrowError>;
+    /// Rows buffered since the last flush.
+    fn buffered(&self) -> usize;
+}
+
+impl Push for arrow::json::reader::Decoder {
+    fn push(&mut self, buf: &[u8]) -> Result<usize, ArrowError> {
+        self.decode(buf)
+    }
+
+    fn flush(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        arrow::json::reader::Decoder::flush(self)
+    }
+
+    fn buffered(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Push for arrow::csv::reader::Decoder {
+    fn push(&mut self, buf: &[u8]) -> Result<usize, ArrowError> {
+        self.decode(buf)
+    }
+
+    fn flush(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        arrow::csv::reader::Decoder::flush(self)
+    }
+
+    fn buffered(&self) -> usize {
+        BATCH_ROWS - self.capacity()
+    }
+}
+
+/// Feeds all of `buf`, flushing full batches into `out`; returns the rows it started.
+fn feed_all(
+    d: &mut impl Push,
+    mut buf: &[u8],
+    out: &mut Vec<RecordBatch>,
+) -> Result<usize, ArrowError> {
+    let mut rows = 0;
+    loop {
+        let before = d.buffered();
+        let read = d.push(buf)?;
+        rows += d.buffered() - before;
+        buf = &buf[read..];
+        if buf.is_empty() {
+            return Ok(rows);
+        }
+        out.extend(d.flush()?);
+    }
+}
+
+/// What differs between the formats.
+trait Format {
+    type Decoder: Push;
+    fn schema(&self) -> &SchemaRef;
+    fn build(&self) -> Result<Self::Decoder, ArrowError>;
+    /// Feeds one record; errs unless it ends exactly at a row boundary. Returns its rows.
+    fn feed(
+        &self,
+        d: &mut Self::Decoder,
+        record: &[u8],
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<usize, ArrowError>;
+    /// The reason to give for a record the decoder refused with `error`.
+    fn explain(&self, record: &[u8], error: ArrowError) -> String;
+}
+
+/// Decodes records in one go, or, if that fails, in halves down to the bad records.
+struct Engine<F: Format> {
+    format: F,
+    /// Kept between calls; dropped after an error so that decoding starts clean.
+    decoder: Option<F::Decoder>,
+}
+
+/// What one `decode` call has gathered so far.
+#[derive(Default)]
+struct Parts {
+    batches: Vec<RecordBatch>,
+    rejected: Vec<Rejected>,
+    row_sources: Vec<usize>,
+}
+
+impl<F: Format> Engine<F> {
+    fn new(format: F) -> Self {
+        Self {
+            format,
+            decoder: None,
+        }
+    }
+
+    fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        let mut parts = Parts::default();
+        self.decode_range(records, 0, &mut parts)?;
+        let batch = match parts.batches.len() {
+            1 => parts.batches.swap_remove(0),
+            _ => concat_batches(self.format.schema(), &parts.batches)?,
+        };
+        Ok(Decoded {
+            batch,
+            rejected: parts.rejected,
+            row_sources: parts.row_sources,
+        })
+    }
+
+    /// Decodes `records` (the first being input record `first`) with one decoder; if that
+    /// fails, each half on its own, until a failing single record is rejected. A few bad
+    /// records thus cost a few times the clean path, not a flush per record.
+    fn decode_range(
+        &mut self,
+        records: &[&[u8]],
+        first: usize,
+        parts: &mut Parts,
+    ) -> Result<(), ArrowError> {
+        let mut decoder = self.take_decoder()?;
+        let kept = (parts.batches.len(), parts.row_sources.len());
+        let Err(error) = self.decode_all(&mut decoder, records, first, parts) else {
+            self.decoder = Some(decoder);
+            return Ok(());
+        };
+        parts.batches.truncate(kept.0);
+        parts.row_sources.truncate(kept.1);
+        if let [record] = records {
+            let reason = self.format.explain(record, error);
+            let raw = record.to_vec();
+            parts.rejected.push(Rejected {
+                index: first,
+                raw,
+                reason,
+            });
+            return Ok(());
+        }
+        let (left, right) = records.split_at(records.len() / 2);
+        self.decode_range(left, first, parts)?;
+        self.decode_range(right, first + left.len(), parts)
+    }
+
+    fn decode_all(
+        &self,
+        d: &mut F::Decoder,
+        records: &[&[u8]],
+        first: usize,
+        parts: &mut Parts,
+    ) -> Result<(), ArrowError> {
+        for (index, record) in records.iter().enumerate() {
+            let rows = self.format.feed(d, record, &mut parts.batches)?;
+            parts
+                .row_sources
+                .extend(std::iter::repeat_n(first + index, rows));
+        }
+        parts.batches.extend(d.flush()?);
+        Ok(())
+    }
+
+    fn take_decoder(&mut self) -> Result<F::Decoder, ArrowError> {
+        match self.decoder.take() {
+            Some(decoder) => Ok(decoder),
+            None => self.format.build(),
+        }
+    }
+}
+
+/// The message inside an arrow-rs error, without its "Json error: " style prefix.
+fn message(error: ArrowError) -> String {
+    match error {
+        ArrowError::JsonError(m) | ArrowError::CsvError(m) | ArrowError::ParseError(m) => m,
+        other => other.to_string(),
+    }
+}
+
+struct Json {
+    schema: SchemaRef,
+}
+
+impl Format for Json {
+    type Decoder = arrow::json::reader::Decoder;
+
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn build(&self) -> Result<Self::Decoder, ArrowError> {
+        arrow::json::ReaderBuilder::new(self.schema.clone())
+            .with_batch_size(BATCH_ROWS)
+            .with_coerce_primitive(true)
+            .with_flatten(true)
+            .build_decoder()
+    }
+
+    fn feed(
+        &self,
+        d: &mut Self::Decoder,
+        record: &[u8],
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<usize, ArrowError> {
+        // Checking the ends keeps a truncated record from running on into the next one.
+        let body = record.trim_ascii();
+        let ends = (body.first(), body.last());
+        let object = ends == (Some(&b'{'), Some(&b'}'));
+        if !object && ends != (Some(&b'['), Some(&b']')) {
+            return Err(ArrowError::JsonError("not a JSON object or array".into()));
+        }
+        let rows = feed_all(d, body, out)?;
+        if d.has_partial_record() || (object && rows != 1) {
+            return Err(ArrowError::JsonError("not a single JSON value".into()));
+        }
+        Ok(rows)
+    }
+
+    fn explain(&self, record: &[u8], error: ArrowError) -> String {
+        let value: Value = match serde_json::from_slice(record) {
+            Ok(value) => value,
+            Err(e) => return format!("malformed JSON: {e}"),
+        };
+        let rows = match &value {
+            Value::Array(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        rows.iter()
+            .find_map(|row| self.explain_row(row))
+            .unwrap_or_else(|| message(error))
+    }
+}
+
+impl Json {
+    fn explain_row(&self, row: &Value) -> Option<String> {
+        let Value::Object(object) = row else {
+            return Some(format!("expected a JSON object, got {}", json_kind(row)));
+        };
+        self.schema.fields().iter().find_map(|field| {
+            let name = field.name();
+            match object.get(name).unwrap_or(&Value::Null) {
+                Value::Null if field.is_nullable() => None,
+                Value::Null => Some(format!("field '{name}' is NOT NULL but missing or null")),
+                value if json_fits(field, value) => None,
+                value => {
+                    let expected = data_type_to_ddl(field.data_type());
+                    let got: String = value.to_string().chars().take(80).collect();
+                    Some(format!("field '{name}': expected {expected}, got {got}"))
+                }
+            }
+        })
+    }
+}
+
+/// Whether arrow-rs decodes `value` into `field`.
+fn json_fits(field: &FieldRef, value: &Value) -> bool {
+    let decoder = arrow::json::ReaderBuilder::new_with_field(field.clone())
+        .with_coerce_primitive(true)
+        .build_decoder();
+    decoder
+        .and_then(|mut d| {
+            d.serialize(std::slice::from_ref(value))?;
+            d.flush()
+        })
+        .is_ok()
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A record that ends inside quotes (and so would swallow the next one).
+const UNTERMINATED: &str = "unterminated quoted field";
+
+struct Csv {
+    schema: SchemaRef,
+    delimiter: u8,
+    quote: u8,
+}
+
+impl Csv {
+    fn builder(&self) -> arrow::csv::ReaderBuilder {
+        arrow::csv::ReaderBuilder::new(self.schema.clone())
+            .with_header(false)
+            .with_delimiter(self.delimiter)
+            .with_quote(self.quote)
+            .with_batch_size(BATCH_ROWS)
+    }
+
+    /// Names the first column of `record` that is empty but NOT NULL or does not parse.
+    fn explain_column(
+        &self,
+        record: &[u8],
+        index: usize,
+        column: &FieldRef,
+        text: &[u8],
+    ) -> Option<String> {
+        let name = column.name();
+        if text.is_empty() {
+            return (!column.is_nullable())
+                .then(|| format!("column '{name}' is NOT NULL but empty"));
+        }
+        let mut d = self.builder().with_projection(vec![index]).build_decoder();
+        let fits = self
+            .feed(&mut d, record, &mut Vec::new())
+            .and_then(|_| d.flush());
+        fits.is_err().then(|| {
+            let text = String::from_utf8_lossy(text);
+            let expected = data_type_to_ddl(column.data_type());
+            format!("column '{name}': cannot parse '{text}' as {expected}")
+        })
+    }
+}
+
+impl Format for Csv {
+    type Decoder = arrow::csv::reader::Decoder;
+
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn build(&self) -> Result<Self::Decoder, ArrowError> {
+        Ok(self.builder().build_decoder())
+    }
+
+    fn feed(
+        &self,
+        d: &mut Self::Decoder,
+        record: &[u8],
+        out: &mut Vec<RecordBatch>,
+    ) -> Result<usize, ArrowError> {
+        let rows = feed_all(d, record, out)? + feed_all(d, b"\n", out)?;
+        match rows {
+            0 => Err(ArrowError::CsvError(UNTERMINATED.into())),
+            rows => Ok(rows),
+        }
+    }
+
+    fn explain(&self, record: &[u8], error: ArrowError) -> String {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(self.delimiter)
+            .quote(self.quote)
+            .from_reader(record);
+        let texts = match reader.byte_records().next() {
+            None => return "empty record".into(),
+            Some(Err(e)) => return format!("malformed CSV: {e}"),
+            Some(Ok(texts)) => texts,
+        };
+        if matches!(&error, ArrowError::CsvError(m) if m == UNTERMINATED) {
+            return UNTERMINATED.into();
+        }
+        let columns = self.schema.fields();
+        if texts.len() != columns.len() {
+            return format!("expected {} columns, got {}", columns.len(), texts.len());
+        }
+        let mut pairs = columns.iter().zip(texts.iter()).enumerate();
+        pairs
+            .find_map(|(i, (column, text))| self.explain_column(record, i, column, text))
+            .unwrap_or_else(|| message(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{Date32Type, Int64Type, TimestampMicrosecondType};
+    use arrow::util::pretty::pretty_format_batches;
+
+    use super::*;
+    use crate::sdk::ddl::parse_ddl;
+
+    fn schema(ddl: &str) -> SchemaRef {
+        Arc::new(parse_ddl(ddl).unwrap())
+    }
+
+    fn json(ddl: &str, records: &[&str]) -> Decoded {
+        let records: Vec<&[u8]> = records.iter().map(|r| r.as_bytes()).collect();
+        JsonDecoder::new(schema(ddl)).decode(&records).unwrap()
+    }
+
+    fn csv(ddl: &str, records: &[&str]) -> Decoded {
+        let records: Vec<&[u8]> = records.iter().map(|r| r.as_bytes()).collect();
+        CsvDecoder::new(schema(ddl), b',', b'"')
+            .decode(&records)
+            .unwrap()
+    }
+
+    fn table(batch: &RecordBatch) -> String {
+        pretty_format_batches(std::slice::from_ref(batch))
+            .unwrap()
+            .to_string()
+    }
+
+    fn reasons(decoded: &Decoded) -> Vec<(usize, &str)> {
+        decoded
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.reason.as_str()))
+            .collect()
+    }
+
+    fn longs(batch: &RecordBatch, column: usize) -> Vec<Option<i64>> {
+        batch
+            .column(column)
+            .as_primitive::<Int64Type>()
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn json_objects_fill_missing_fields_with_null_and_ignore_extras() {
+        let d = json(
+            "id BIGINT, name STRING",
+            &[
+                r#"{"id": 1, "name": "a", "extra": true}"#,
+                r#"{"id": 2}"#,
+                r#"{"name": 7}"#,
+            ],
+        );
+        assert!(d.rejected.is_empty());
+        assert_eq!(longs(&d.batch, 0), [Some(1), Some(2), None]);
+        let names = d.batch.column(1).as_string::<i32>();
+        assert_eq!(
+            names.iter().collect::<Vec<_>>(),
+            [Some("a"), None, Some("7")]
+        );
+        assert_eq!(d.row_sources, [0, 1, 2]);
+    }
+
+    #[test]
+    fn json_array_records_give_a_row_per_element() {
+        let d = json(
+            "id BIGINT",
+            &[
+                r#"[{"id": 1}, {"id": 2}]"#,
+                r#"{"id": 3}"#,
+                "[]",
+                r#" [{"id": 4}] "#,
+            ],
+        );
+        assert!(d.rejected.is_empty());
+        assert_eq!(longs(&d.batch, 0), [Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!(d.row_sources, [0, 0, 1, 3]);
+    }
+
+    #[test]
+    fn bad_json_records_are_rejected_and_the_rest_kept_in_order() {
+        let records = [
+            r#"{"value": 1}"#,
+            r#"{"value": "abc"}"#,
+            r#"{"value": 2"#,
+            r#"{"value": 3}"#,
+            "42",
+            r#"[{"value": 4}, "x"]"#,
+            r#"{"value": 5} {"value": 6}"#,
+            r#"[{"value": 7}"#,
+            r#"{"value": 8}"#,
+            "",
+        ];
+        let d = json("value BIGINT", &records);
+        assert_eq!(longs(&d.batch, 0), [Some(1), Some(3), Some(8)]);
+        assert_eq!(d.row_sources, [0, 3, 8]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, r#"field 'value': expected BIGINT, got "abc""#),
+                (
+                    2,
+                    "malformed JSON: EOF while parsing an object at line 1 column 11"
+                ),
+                (4, "expected a JSON object, got a number"),
+                (5, "expected a JSON object, got a string"),
+                (6, "malformed JSON: trailing characters at line 1 column 14"),
+                (
+                    7,
+                    "malformed JSON: EOF while parsing a list at line 1 column 13"
+                ),
+                (
+                    9,
+                    "malformed JSON: EOF while parsing a value at line 1 column 0"
+                ),
+            ]
+        );
+        assert_eq!(d.rejected[1].raw, records[2].as_bytes());
+    }
+
+    #[test]
+    fn json_decoder_recovers_for_the_next_call() {
+        let mut decoder = JsonDecoder::new(schema("v BIGINT"));
+        let bad = decoder.decode(&[b"{\"v\": ", b"{\"v\": 1}"]).unwrap();
+        assert_eq!((bad.batch.num_rows(), bad.rejected.len()), (1, 1));
+        let good = decoder.decode(&[b"{\"v\": 2}", b"{\"v\": 3}"]).unwrap();
+        assert_eq!(longs(&good.batch, 0), [Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn json_decodes_timestamps_dates_and_nested_types() {
+        let d = json(
+            "ts TIMESTAMP, local TIMESTAMP_NTZ, day DATE, tags ARRAY<STRING>, geo STRUCT<lat: DOUBLE, lon: DOUBLE>, m MAP<STRING, BIGINT>, amount DECIMAL(10,2)",
+            &[
+                r#"{"ts": "2024-01-01T00:00:00.123Z", "local": "2024-01-01 00:00:00", "day": "2024-01-01",
+                    "tags": ["a", "b"], "geo": {"lat": 1.5, "lon": -2}, "m": {"k": 1}, "amount": "12.34"}"#,
+                r#"{"ts": "2024-01-01 00:00:00"}"#,
+            ],
+        );
+        assert!(d.rejected.is_empty(), "{:?}", d.rejected);
+        let ts = d.batch.column(0).as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(ts.value(0), 1_704_067_200_123_000);
+        assert_eq!(ts.value(1), 1_704_067_200_000_000);
+        assert_eq!(
+            d.batch.column(2).as_primitive::<Date32Type>().value(0),
+            19_723
+        );
+        let expected = "\
++--------------------------+---------------------+------------+--------+-----------------------+--------+--------+
+| ts                       | local               | day        | tags   | geo                   | m      | amount |
++--------------------------+---------------------+------------+--------+-----------------------+--------+--------+
+| 2024-01-01T00:00:00.123Z | 2024-01-01T00:00:00 | 2024-01-01 | [a, b] | {lat: 1.5, lon: -2.0} | {k: 1} | 12.34  |
+| 2024-01-01T00:00:00Z     |                     |            |        |                       |        |        |
++--------------------------+---------------------+------------+--------+-----------------------+--------+--------+";
+        assert_eq!(table(&d.batch), expected);
+    }
+
+    #[test]
+    fn json_nested_mismatches_and_not_null_are_explained() {
+        let d = json(
+            "id BIGINT NOT NULL, geo STRUCT<lat: DOUBLE>",
+            &[
+                r#"{"geo": {"lat": 1}}"#,
+                r#"{"id": 1, "geo": {"lat": "north"}}"#,
+                r#"{"id": 2}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [2]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (0, "field 'id' is NOT NULL but missing or null"),
+                (
+                    1,
+                    r#"field 'geo': expected STRUCT<lat: DOUBLE>, got {"lat":"north"}"#
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn large_inputs_come_back_as_one_batch() {
+        let records: Vec<String> = (0..BATCH_ROWS as i64 * 2 + 5)
+            .map(|i| format!("{{\"n\": {i}}}"))
+            .collect();
+        let records: Vec<&[u8]> = records.iter().map(|r| r.as_bytes()).collect();
+        let d = JsonDecoder::new(schema("n BIGINT"))
+            .decode(&records)
+            .unwrap();
+        assert_eq!(d.batch.num_rows(), records.len());
+        assert_eq!(d.row_sources.len(), records.len());
+        let last = d
+            .batch
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .value(records.len() - 1);
+        assert_eq!(last, records.len() as i64 - 1);
+    }
+
+    #[test]
+    fn csv_decodes_quoted_fields_and_empty_as_null() {
+        let d = csv(
+            "id BIGINT, text STRING, ts TIMESTAMP",
+            &[
+                r#"1,"a, b",2024-01-01T00:00:00Z"#,
+                r#"2,"say ""hi""",2024-01-01 00:00:01"#,
+                "3,,",
+            ],
+        );
+        assert!(d.rejected.is_empty(), "{:?}", d.rejected);
+        let text = d.batch.column(1).as_string::<i32>();
+        assert_eq!(
+            text.iter().collect::<Vec<_>>(),
+            [Some("a, b"), Some("say \"hi\""), None]
+        );
+        assert!(d.batch.column(2).is_null(2));
+        assert_eq!(d.row_sources, [0, 1, 2]);
+    }
+
+    #[test]
+    fn csv_takes_other_delimiters_and_quotes() {
+        let mut decoder = CsvDecoder::new(schema("a STRING, b INT"), b';', b'\'');
+        let d = decoder.decode(&[b"'x;y';1", b"z;2"]).unwrap();
+        let a = d.batch.column(0).as_string::<i32>();
+        assert_eq!(a.iter().collect::<Vec<_>>(), [Some("x;y"), Some("z")]);
+    }
+
+    #[test]
+    fn bad_csv_records_are_rejected_and_the_rest_kept_in_order() {
+        let d = csv(
+            "id BIGINT, value BIGINT NOT NULL, day DATE",
+            &[
+                "1,10,2024-01-01",
+                "2,abc,2024-01-01",
+                "3,30",
+                "4,\"40,2024-01-01",
+                "5,50,2024-01-05",
+                "6,,2024-01-01",
+                "7,70,someday",
+                "",
+                "8,80,",
+            ],
+        );
+        assert_eq!(longs(&d.batch, 0), [Some(1), Some(5), Some(8)]);
+        assert_eq!(d.row_sources, [0, 4, 8]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, "column 'value': cannot parse 'abc' as BIGINT"),
+                (2, "expected 3 columns, got 2"),
+                (3, "unterminated quoted field"),
+                (5, "column 'value' is NOT NULL but empty"),
+                (6, "column 'day': cannot parse 'someday' as DATE"),
+                (7, "empty record"),
+            ]
+        );
+    }
+
+    #[test]
+    fn split_lines_drops_terminators_and_blank_lines() {
+        let lines = split_lines(b"a\r\nb\n\n  \r\nc");
+        assert_eq!(lines, [&b"a"[..], b"b", b"c"]);
+        assert!(split_lines(b"").is_empty());
+    }
+
+    #[test]
+    #[ignore]
+    fn tmp_bench() {
+        let sch = schema("timestamp TIMESTAMP, value BIGINT, event_type STRING, message_id STRING, channel STRING, country_id INT, user_id INT");
+        let recs: Vec<String> = (0..8192).map(|i| format!(r#"{{"timestamp": "2024-01-01T00:00:{:02}.123Z", "value": {i}, "event_type": "click", "message_id": "m-{i}-abcdef", "channel": "web", "country_id": {}, "user_id": {}}}"#, i % 60, i % 200, i * 7)).collect();
+        let refs: Vec<&[u8]> = recs.iter().map(|r| r.as_bytes()).collect();
+        let mut d = JsonDecoder::new(sch.clone());
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..100 {
+            n += d.decode(&refs).unwrap().batch.num_rows();
+        }
+        eprintln!(
+            "json fast: {:.0} rows/s",
+            n as f64 / t.elapsed().as_secs_f64()
+        );
+        let mut bad = refs.clone();
+        bad[100] = b"{\"value\": \"x\"}";
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..10 {
+            n += d.decode(&bad).unwrap().batch.num_rows();
+        }
+        eprintln!(
+            "json fallback: {:.0} rows/s",
+            n as f64 / t.elapsed().as_secs_f64()
+        );
+        let csvs: Vec<String> = (0..8192)
+            .map(|i| {
+                format!(
+                    "2024-01-01T00:00:{:02}.123Z,{i},click,m-{i}-abcdef,web,{},{}",
+                    i % 60,
+                    i % 200,
+                    i * 7
+                )
+            })
+            .collect();
+        let refs: Vec<&[u8]> = csvs.iter().map(|r| r.as_bytes()).collect();
+        let mut d = CsvDecoder::new(sch, b',', b'"');
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..100 {
+            n += d.decode(&refs).unwrap().batch.num_rows();
+        }
+        eprintln!(
+            "csv fast: {:.0} rows/s",
+            n as f64 / t.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! A malformed record goes to the dead-letter sink with its reason under
+//! `errors.tolerance = "all"`, and fails the run naming the file and line under "none".
+
+use std::time::Duration;
+
+use ferry_tests::run_pipeline;
+
+fn pipeline(dir: &std::path::Path, tolerance: &str, dead_letter_sink: &str) {
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    std::fs::write(
+        dir.join("in/events.json"),
+        "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2, \"name\": \"b\"}\n{\"id\": oops}\n{\"id\": 4, \"name\": \"d\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("p.toml"),
+        format!(
+            r#"
+[pipeline]
+name = "dlq"
+trigger = "available_now"
+errors.tolerance = "{tolerance}"
+restart = {{ attempts = 0 }}
+
+[sources.in]
+plugin = "file"
+path = "in"
+format = "json"
+schema = "id BIGINT, name STRING"
+
+[sinks.good]
+plugin = "console"
+inputs = ["in"]
+mode = "count"
+{dead_letter_sink}
+"#
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn tolerance_all_sends_the_bad_line_with_its_reason_to_the_dead_letter_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    pipeline(
+        dir.path(),
+        "all",
+        "[sinks.bad]\nplugin = \"console\"\ninputs = [\"$dead_letter\"]\ntruncate = false\n",
+    );
+    let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
+    assert!(run.status.success(), "{run:?}");
+    assert!(run.stdout.contains("3 total"), "the 3 good rows: {}", run.stdout);
+    let dead: Vec<&str> = run.stdout.lines().filter(|l| l.contains("oops")).collect();
+    assert_eq!(dead.len(), 1, "{}", run.stdout);
+    assert!(dead[0].contains("in/events.json:3"), "{}", dead[0]);
+    assert!(dead[0].contains("| in "), "the node: {}", dead[0]);
+    assert!(run.stderr.contains("1 rejected"), "{}", run.stderr);
+}
+
+#[test]
+fn tolerance_none_fails_the_run_naming_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    pipeline(dir.path(), "none", "");
+    let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(run.stderr.contains("node 'in' failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("in/events.json:3"), "{}", run.stderr);
+    assert!(run.stderr.contains("{\"id\": oops}"), "{}", run.stderr);
+}

@@ -1,0 +1,134 @@
+//! Plugin libraries: a third-party plugin built outside the workspace is loaded through
+//! `plugin_path`; a foreign `.so` and an incompatible plugin are refused with reasons;
+//! a panicking plugin fails its own pipeline while the host and other pipelines go on.
+
+use std::time::Duration;
+
+use ferry_tests::{build_external, ferry, last_total, run_pipeline, Running};
+
+#[test]
+fn third_party_plugin_loads_from_its_own_folder_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    build_external("third-party-plugin", &dir.path().join("my-plugins"));
+    std::fs::write(
+        dir.path().join("p.toml"),
+        r#"
+[pipeline]
+name = "third-party"
+plugin_path = ["my-plugins"]
+
+[sources.gen]
+plugin = "datagen"
+generator = "messages"
+rows_per_second = 0
+limit = 50
+seed = 7
+
+[transforms.shout]
+plugin = "uppercase"
+inputs = ["gen"]
+columns = ["channel"]
+
+[sinks.out]
+plugin = "console"
+inputs = ["shout"]
+num_rows = 50
+"#,
+    )
+    .unwrap();
+    let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
+    assert!(run.status.success(), "{run:?}");
+    let channels = ["EMAIL", "SMS", "PUSH", "WEB", "IN_APP"];
+    let rows: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("| 20")).collect();
+    assert_eq!(rows.len(), 50, "{}", run.stdout);
+    for row in rows {
+        assert!(channels.iter().any(|c| row.contains(&format!("| {c} "))), "{row}");
+        assert!(!row.contains("| email "), "{row}");
+    }
+}
+
+#[test]
+fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    build_external("incompatible-plugin", &plugins);
+    std::fs::write(plugins.join("libnoise.so"), b"\x7fELF not really a library").unwrap();
+    let out = ferry(dir.path(), &["plugins", "--plugin-path", "plugins"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let refused = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with("refused ") && l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not refused:\n{stdout}"))
+            .to_string()
+    };
+    assert!(refused("libnoise.so").len() > "refused plugins/libnoise.so: ".len());
+    let incompatible = refused("libferry_incompatible_plugin.so");
+    assert!(incompatible.to_lowercase().contains("layout") || incompatible.contains("incompatible"), "{incompatible}");
+    assert!(stdout.contains("datagen (source"), "the good plugins still load:\n{stdout}");
+
+    // A pipeline that needs none of the refused libraries runs.
+    std::fs::write(
+        dir.path().join("ok.toml"),
+        "[pipeline]\nname = \"ok\"\nplugin_path = [\"plugins\"]\n[sources.g]\nplugin = \"datagen\"\nrows_per_second = 0\nlimit = 5\n[sinks.c]\nplugin = \"console\"\ninputs = [\"g\"]\nmode = \"count\"\n",
+    )
+    .unwrap();
+    let run = run_pipeline(dir.path(), "ok.toml", Duration::from_secs(60));
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(last_total(&run.stdout), Some(5));
+    assert!(run.stderr.contains("refused plugin library"), "{}", run.stderr);
+
+    // One that needs a component nobody provides says which libraries were refused.
+    std::fs::write(
+        dir.path().join("missing.toml"),
+        "[pipeline]\nname = \"m\"\nplugin_path = [\"plugins\"]\n[sources.g]\nplugin = \"describe\"\n[sinks.c]\nplugin = \"console\"\ninputs = [\"g\"]\n",
+    )
+    .unwrap();
+    let out = ferry(dir.path(), &["validate", "missing.toml"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("no source component named 'describe'") && stderr.contains("libferry_incompatible_plugin.so"), "{stderr}");
+}
+
+#[test]
+fn a_panicking_plugin_fails_its_pipeline_and_the_host_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    build_external("third-party-plugin", &dir.path().join("my-plugins"));
+    std::fs::write(
+        dir.path().join("boom.toml"),
+        r#"
+[pipeline]
+name = "boom"
+plugin_path = ["my-plugins"]
+restart = { attempts = 1, backoff = "10ms" }
+
+[sources.gen]
+plugin = "datagen"
+rows_per_second = 0
+limit = 100000
+
+[transforms.boom]
+plugin = "chaos"
+inputs = ["gen"]
+panic_after_batches = 2
+
+[sinks.out]
+plugin = "console"
+inputs = ["boom"]
+mode = "count"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("calm.toml"),
+        "[pipeline]\nname = \"calm\"\n[sources.g]\nplugin = \"datagen\"\nrows_per_second = 200\nlimit = 400\n[sinks.c]\nplugin = \"console\"\ninputs = [\"g\"]\nmode = \"count\"\n",
+    )
+    .unwrap();
+    let run = Running::start(ferry(dir.path(), &["run", "boom.toml", "calm.toml"])).wait(Duration::from_secs(60));
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(run.stderr.contains("node 'boom' failed: panicked: chaos: deliberate panic"), "{}", run.stderr);
+    assert!(run.stderr.contains("restarting from the last checkpoint"), "{}", run.stderr);
+    assert!(run.stderr.contains("pipeline failed"), "{}", run.stderr);
+    assert!(run.stdout.contains("400 total"), "the other pipeline completed: {}", run.stdout);
+}

@@ -1,0 +1,207 @@
+//! Harness for the end-to-end tests: builds the workspace once, then runs the real
+//! `ferry` binary with its plugin libraries and watches its output.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Where cargo puts the binaries (honours CARGO_TARGET_DIR).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Folder of the debug `ferry` binary and the plugin libraries beside it.
+pub fn bin_dir() -> PathBuf {
+    target_dir().join("debug")
+}
+
+/// Builds the host and every plugin once per test binary.
+pub fn build() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--workspace", "--exclude", "ferry-tests"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build of the workspace failed");
+    });
+}
+
+/// `ferry` with the given arguments, run from `cwd`.
+pub fn ferry(cwd: &Path, args: &[&str]) -> Command {
+    build();
+    let mut cmd = Command::new(bin_dir().join("ferry"));
+    cmd.args(args).current_dir(cwd).env_remove("FERRY_PLUGIN_PATH").env("FERRY_LOG", "info");
+    cmd
+}
+
+/// A finished run's exit status and output.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A running `ferry` whose output is collected as it comes.
+pub struct Running {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn start(mut cmd: Command) -> Running {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ferry starts");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("piped"), stdout.clone()),
+            collect(child.stderr.take().expect("piped"), stderr.clone()),
+        ];
+        Running { child, stdout, stderr, readers }
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stdout satisfies `pred`; panics with the output after `timeout`.
+    pub fn wait_for_stdout(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        let until = Instant::now() + timeout;
+        while !pred(&self.stdout()) {
+            if Instant::now() > until || self.child.try_wait().unwrap().is_some() {
+                panic!("condition not met in {timeout:?}\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    pub fn kill9(mut self) -> Finished {
+        self.child.kill().expect("kill -9");
+        self.wait(Duration::from_secs(10))
+    }
+
+    /// Waits for the process to exit; kills it and panics after `timeout`.
+    pub fn wait(mut self, timeout: Duration) -> Finished {
+        let until = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                panic!("ferry did not exit in {timeout:?}\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        Finished { status, stdout: self.stdout(), stderr: self.stderr() }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut s = into.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    })
+}
+
+/// Runs `ferry run <pipeline>` in `dir` to completion.
+pub fn run_pipeline(dir: &Path, pipeline: &str, timeout: Duration) -> Finished {
+    Running::start(ferry(dir, &["run", pipeline])).wait(timeout)
+}
+
+/// Writes a file atomically (temp name, then rename), as a producer should.
+pub fn write_atomically(path: &Path, contents: &str) {
+    let tmp = path.with_file_name(format!(".{}.tmp", path.file_name().unwrap().to_string_lossy()));
+    std::fs::write(&tmp, contents).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// The `total` of the last `epoch <e>: <n> rows, <total> total` line console(count) printed.
+pub fn last_total(stdout: &str) -> Option<u64> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(" total"))
+        .filter_map(|l| l.rsplit(", ").next())
+        .filter_map(|n| n.trim().parse().ok())
+        .last()
+}
+
+/// JSON lines of the benchmark's message shape: `files` files of `rows` rows each, with
+/// distinct ids `file * rows + row`.
+pub fn write_messages(dir: &Path, files: usize, rows: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in 0..files {
+        let mut text = String::new();
+        for r in 0..rows {
+            let id = f * rows + r;
+            text.push_str(&format!(
+                "{{\"timestamp\":\"2024-01-01T00:{:02}:{:02}.000Z\",\"value\":{id},\"event_type\":\"OPEN\",\"message_id\":\"m{id}\"}}\n",
+                (id / 60) % 60,
+                id % 60
+            ));
+        }
+        write_atomically(&dir.join(format!("part-{f:05}.json")), &text);
+    }
+}
+
+/// Builds a standalone cargo project under `tests/` (not a workspace member) and copies
+/// its library into `into`, returning the copy's path. Its target folder is its own, so
+/// its library never lands beside `ferry` where it would be found by default.
+pub fn build_external(project: &str, into: &Path) -> PathBuf {
+    let target = target_dir().join("external-plugins");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(root().join("tests").join(project).join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building tests/{project} failed");
+    let lib = format!("lib{}.so", project_lib_name(project));
+    std::fs::create_dir_all(into).unwrap();
+    let copy = into.join(&lib);
+    std::fs::copy(target.join("debug").join(&lib), &copy).unwrap();
+    copy
+}
+
+fn project_lib_name(project: &str) -> &'static str {
+    match project {
+        "third-party-plugin" => "ferry_example_plugin",
+        "incompatible-plugin" => "ferry_incompatible_plugin",
+        other => panic!("unknown external project {other}"),
+    }
+}

@@ -1,0 +1,55 @@
+//! `ferry validate` lists every problem of every file, with file and line.
+
+use ferry_tests::ferry;
+
+#[test]
+fn every_bad_key_is_reported_and_the_exit_code_is_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("in")).unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        r#"[pipeline]
+name = "bad"
+checkpoint_intervall = "1s"
+
+[sources.gen]
+plugin = "datagen"
+rows_per_secnd = 5
+
+[sources.files]
+plugin = "file"
+path = "in"
+format = "json"
+
+[transforms.t]
+plugin = "no_such_plugin"
+inputs = ["gen", "ghost"]
+
+[sinks.out]
+plugin = "console"
+inputs = ["t", "files"]
+colour = "red"
+"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("good.toml"), "[pipeline]\nname = \"good\"\n[sources.g]\nplugin = \"datagen\"\n[sinks.c]\nplugin = \"console\"\ninputs = [\"g\"]\n").unwrap();
+    let out = ferry(dir.path(), &["validate", "good.toml", "bad.toml"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let expect = [
+        "bad.toml:3: [pipeline] checkpoint_intervall: unknown field",
+        "bad.toml:7: [sources.gen] plugin 'datagen': unknown field `rows_per_secnd`",
+        "bad.toml:9: [sources.files] plugin 'file':",
+        "bad.toml:15: [transforms.t] no transform component named 'no_such_plugin'",
+        "bad.toml:16: [transforms.t] inputs: no node named 'ghost'",
+        "bad.toml:21: [sinks.out] plugin 'console': unknown field `colour`",
+    ];
+    for e in expect {
+        assert!(stderr.contains(e), "missing {e:?} in:\n{stderr}");
+    }
+    assert!(stderr.contains("schema"), "the file source needs a schema for json:\n{stderr}");
+
+    let ok = ferry(dir.path(), &["validate", "good.toml"]).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("good.toml: ok"));
+}
