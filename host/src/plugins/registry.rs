@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use abi_stable::library::lib_header_from_path;
+use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::RStr;
 use anyhow::{anyhow, Result};
 use ferry_plugin_api::abi::{ComponentKind, HostLogger, LogLevel, NodeContext, PluginModuleRef};
@@ -136,15 +136,28 @@ fn load(path: &Path) -> Result<PluginModuleRef, String> {
         .or_insert_with(|| {
             let module = lib_header_from_path(path)
                 .and_then(|h| h.init_root_module::<PluginModuleRef>())
-                .map_err(|e| one_line(&e.to_string()))?;
+                .map_err(|e| refusal(&e))?;
             module.set_logger()(HostLogger { log: plugin_log, max_level: max_level() });
             Ok(module)
         })
         .clone()
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Why a library was refused, in a line; abi_stable's full layout report goes to debug.
+fn refusal(e: &LibraryError) -> String {
+    let full = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    tracing::debug!("plugin library refused: {full}");
+    match e {
+        LibraryError::AbiInstability(_) => {
+            let detail = full.rsplit("Error:").next().unwrap_or_default().trim();
+            format!("built against an incompatible ferry-plugin-api (type layouts differ: {detail})")
+        }
+        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
+            "built against ferry-plugin-api {actual_version}, which this ferry ({expected_version}) cannot load"
+        ),
+        LibraryError::GetSymbolError { .. } => "not a ferry plugin (it exports no ferry root module)".to_string(),
+        _ => full,
+    }
 }
 
 fn max_level() -> LogLevel {
