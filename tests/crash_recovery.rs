@@ -43,7 +43,10 @@ mode = "count"
         let mut run = Running::start(ferry(dir.path(), &["run", "p.toml"]));
         // Kill once at least one more epoch has been committed in this run.
         let needed = round + 2;
-        run.wait_for_stdout(Duration::from_secs(60), |out| out.matches(" total").count() >= needed || out.contains(&format!("{} total", FILES * ROWS)));
+        run.wait_for_stdout(Duration::from_secs(60), |out| {
+            out.matches(" total").count() >= needed
+                || out.contains(&format!("{} total", FILES * ROWS))
+        });
         if last_total(&run.stdout()) == Some((FILES * ROWS) as u64) {
             break;
         }
@@ -52,6 +55,14 @@ mode = "count"
     }
     let last = run_pipeline(dir.path(), "p.toml", Duration::from_secs(120));
     assert!(last.status.success(), "{last:?}");
-    assert_eq!(last_total(&last.stdout), Some((FILES * ROWS) as u64), "{}", last.stdout);
-    assert!(kills >= 1, "the run finished before it could be killed: make the input larger");
+    assert_eq!(
+        last_total(&last.stdout),
+        Some((FILES * ROWS) as u64),
+        "{}",
+        last.stdout
+    );
+    assert!(
+        kills >= 1,
+        "the run finished before it could be killed: make the input larger"
+    );
 }

@@ -49,7 +49,11 @@ fn tolerance_all_sends_the_bad_line_with_its_reason_to_the_dead_letter_sink() {
     );
     let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(run.status.success(), "{run:?}");
-    assert!(run.stdout.contains("3 total"), "the 3 good rows: {}", run.stdout);
+    assert!(
+        run.stdout.contains("3 total"),
+        "the 3 good rows: {}",
+        run.stdout
+    );
     let dead: Vec<&str> = run.stdout.lines().filter(|l| l.contains("oops")).collect();
     assert_eq!(dead.len(), 1, "{}", run.stdout);
     assert!(dead[0].contains("in/events.json:3"), "{}", dead[0]);

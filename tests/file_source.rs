@@ -33,10 +33,14 @@ mode = "count"
     .unwrap();
     let mut run = Running::start(ferry(dir.path(), &["run", "p.toml"]));
     for (n, rows) in [(1, 3), (2, 5), (3, 7)] {
-        let lines: String = (0..rows).map(|i| format!("{{\"id\": {i}, \"name\": \"f{n}\"}}\n")).collect();
+        let lines: String = (0..rows)
+            .map(|i| format!("{{\"id\": {i}, \"name\": \"f{n}\"}}\n"))
+            .collect();
         write_atomically(&input.join(format!("f{n}.json")), &lines);
         let expected = [3, 8, 15][n - 1];
-        run.wait_for_stdout(Duration::from_secs(30), |out| last_total(out) == Some(expected));
+        run.wait_for_stdout(Duration::from_secs(30), |out| {
+            last_total(out) == Some(expected)
+        });
     }
     run.signal(libc::SIGTERM);
     let done = run.wait(Duration::from_secs(20));

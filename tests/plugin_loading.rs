@@ -39,10 +39,17 @@ num_rows = 50
     let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(run.status.success(), "{run:?}");
     let channels = ["EMAIL", "SMS", "PUSH", "WEB", "IN_APP"];
-    let rows: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("| 20")).collect();
+    let rows: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("| 20"))
+        .collect();
     assert_eq!(rows.len(), 50, "{}", run.stdout);
     for row in rows {
-        assert!(channels.iter().any(|c| row.contains(&format!("| {c} "))), "{row}");
+        assert!(
+            channels.iter().any(|c| row.contains(&format!("| {c} "))),
+            "{row}"
+        );
         assert!(!row.contains("| email "), "{row}");
     }
 }
@@ -54,12 +61,18 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
     build_external("incompatible-plugin", &plugins);
     std::fs::write(plugins.join("libnoise.so"), b"\x7fELF not really a library").unwrap();
     // A real shared library that is not a ferry plugin (libm ships with libc6).
-    let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("a system libm to stand in for a foreign library");
+    let libm = [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib64/libm.so.6",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .expect("a system libm to stand in for a foreign library");
     std::fs::copy(libm, plugins.join("libm.so")).unwrap();
-    let out = ferry(dir.path(), &["plugins", "--plugin-path", "plugins"]).output().unwrap();
+    let out = ferry(dir.path(), &["plugins", "--plugin-path", "plugins"])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     let refused = |name: &str| {
@@ -72,8 +85,14 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
     assert!(refused("libnoise.so").contains("file too short"));
     assert!(refused("libm.so").contains("not a ferry plugin"));
     let incompatible = refused("libferry_incompatible_plugin.so");
-    assert!(incompatible.contains("built against an incompatible ferry-plugin-api"), "{incompatible}");
-    assert!(stdout.contains("datagen (source"), "the good plugins still load:\n{stdout}");
+    assert!(
+        incompatible.contains("built against an incompatible ferry-plugin-api"),
+        "{incompatible}"
+    );
+    assert!(
+        stdout.contains("datagen (source"),
+        "the good plugins still load:\n{stdout}"
+    );
 
     // A pipeline that needs none of the refused libraries runs.
     std::fs::write(
@@ -84,7 +103,11 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
     let run = run_pipeline(dir.path(), "ok.toml", Duration::from_secs(60));
     assert!(run.status.success(), "{run:?}");
     assert_eq!(last_total(&run.stdout), Some(5));
-    assert!(run.stderr.contains("refused plugin library"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refused plugin library"),
+        "{}",
+        run.stderr
+    );
 
     // One that needs a component nobody provides says which libraries were refused.
     std::fs::write(
@@ -92,10 +115,16 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
         "[pipeline]\nname = \"m\"\nplugin_path = [\"plugins\"]\n[sources.g]\nplugin = \"describe\"\n[sinks.c]\nplugin = \"console\"\ninputs = [\"g\"]\n",
     )
     .unwrap();
-    let out = ferry(dir.path(), &["validate", "missing.toml"]).output().unwrap();
+    let out = ferry(dir.path(), &["validate", "missing.toml"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("no source component named 'describe'") && stderr.contains("libferry_incompatible_plugin.so"), "{stderr}");
+    assert!(
+        stderr.contains("no source component named 'describe'")
+            && stderr.contains("libferry_incompatible_plugin.so"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -132,10 +161,24 @@ mode = "count"
         "[pipeline]\nname = \"calm\"\n[sources.g]\nplugin = \"datagen\"\nrows_per_second = 200\nlimit = 400\n[sinks.c]\nplugin = \"console\"\ninputs = [\"g\"]\nmode = \"count\"\n",
     )
     .unwrap();
-    let run = Running::start(ferry(dir.path(), &["run", "boom.toml", "calm.toml"])).wait(Duration::from_secs(60));
+    let run = Running::start(ferry(dir.path(), &["run", "boom.toml", "calm.toml"]))
+        .wait(Duration::from_secs(60));
     assert_eq!(run.status.code(), Some(1), "{run:?}");
-    assert!(run.stderr.contains("node 'boom' failed: panicked: chaos: deliberate panic"), "{}", run.stderr);
-    assert!(run.stderr.contains("restarting from the last checkpoint"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("node 'boom' failed: panicked: chaos: deliberate panic"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("restarting from the last checkpoint"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("pipeline failed"), "{}", run.stderr);
-    assert!(run.stdout.contains("400 total"), "the other pipeline completed: {}", run.stdout);
+    assert!(
+        run.stdout.contains("400 total"),
+        "the other pipeline completed: {}",
+        run.stdout
+    );
 }

@@ -8,17 +8,29 @@ use ferry_tests::{root, run_pipeline};
 fn quickstart_prints_generated_batches_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = root().join("configs/quickstart.toml");
-    let run = run_pipeline(dir.path(), pipeline.to_str().unwrap(), Duration::from_secs(60));
+    let run = run_pipeline(
+        dir.path(),
+        pipeline.to_str().unwrap(),
+        Duration::from_secs(60),
+    );
     assert!(run.status.success(), "{run:?}");
     assert!(run.stdout.contains("Batch: 0"), "{}", run.stdout);
     for column in ["timestamp", "event_type", "message_id", "country_id"] {
-        assert!(run.stdout.contains(column), "missing column {column}: {}", run.stdout);
+        assert!(
+            run.stdout.contains(column),
+            "missing column {column}: {}",
+            run.stdout
+        );
     }
     assert!(run.stderr.contains("60 rows out"), "{}", run.stderr);
     assert!(dir.path().join("state/quickstart/checkpoint.json").exists());
 
     // Run again: it resumes after the last checkpoint, so no row is produced twice.
-    let again = run_pipeline(dir.path(), pipeline.to_str().unwrap(), Duration::from_secs(60));
+    let again = run_pipeline(
+        dir.path(),
+        pipeline.to_str().unwrap(),
+        Duration::from_secs(60),
+    );
     assert!(again.status.success(), "{again:?}");
     assert!(!again.stdout.contains("Batch: 0"), "{}", again.stdout);
     assert!(again.stderr.contains("0 rows out"), "{}", again.stderr);

@@ -33,7 +33,9 @@ colour = "red"
     )
     .unwrap();
     std::fs::write(dir.path().join("good.toml"), "[pipeline]\nname = \"good\"\n[sources.g]\nplugin = \"datagen\"\n[sinks.c]\nplugin = \"console\"\ninputs = [\"g\"]\n").unwrap();
-    let out = ferry(dir.path(), &["validate", "good.toml", "bad.toml"]).output().unwrap();
+    let out = ferry(dir.path(), &["validate", "good.toml", "bad.toml"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let expect = [
@@ -47,9 +49,18 @@ colour = "red"
     for e in expect {
         assert!(stderr.contains(e), "missing {e:?} in:\n{stderr}");
     }
-    assert!(stderr.contains("schema"), "the file source needs a schema for json:\n{stderr}");
+    assert!(
+        stderr.contains("schema"),
+        "the file source needs a schema for json:\n{stderr}"
+    );
 
-    let ok = ferry(dir.path(), &["validate", "good.toml"]).output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = ferry(dir.path(), &["validate", "good.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("good.toml: ok"));
 }

@@ -18,7 +18,10 @@ use ferry_plugin_api::abi::NodeContext;
 fn release_dir() -> PathBuf {
     // target/release/deps/boundary-<hash> → target/release
     let exe = std::env::current_exe().expect("bench path");
-    exe.parent().and_then(|d| d.parent()).expect("target/release").to_path_buf()
+    exe.parent()
+        .and_then(|d| d.parent())
+        .expect("target/release")
+        .to_path_buf()
 }
 
 fn batch(rows: usize) -> RecordBatch {
@@ -38,10 +41,16 @@ fn batch(rows: usize) -> RecordBatch {
         vec![
             Arc::new(TimestampMicrosecondArray::from_iter_values(0..n).with_timezone("UTC")),
             Arc::new(Int64Array::from_iter_values(0..n)),
-            Arc::new(StringArray::from_iter_values((0..rows).map(|i| ["OPEN", "SENT"][i % 2]))),
-            Arc::new(StringArray::from_iter_values((0..rows).map(|i| format!("{i:032x}")))),
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| ["OPEN", "SENT"][i % 2]),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                (0..rows).map(|i| format!("{i:032x}")),
+            )),
             Arc::new(StringArray::from_iter_values((0..rows).map(|_| "email"))),
-            Arc::new(Int32Array::from_iter_values((0..rows as i32).map(|i| i % 250))),
+            Arc::new(Int32Array::from_iter_values(
+                (0..rows as i32).map(|i| i % 250),
+            )),
             Arc::new(Int32Array::from_iter_values(0..rows as i32)),
         ],
     )
@@ -53,7 +62,11 @@ fn main() {
     let component = registry
         .find(NodeKind::Transform, "passthrough")
         .expect("build the plugin first: cargo build --release -p ferry-passthrough");
-    let ctx = NodeContext { pipeline: "bench".into(), node: "pass".into(), state_dir: "/tmp".into() };
+    let ctx = NodeContext {
+        pipeline: "bench".into(),
+        node: "pass".into(),
+        state_dir: "/tmp".into(),
+    };
     let mut transform = component.create_transform("{}", &ctx).expect("created");
     for rows in [1, 1024, 8192] {
         let input = batch(rows);

@@ -49,8 +49,11 @@ pub struct CheckpointStore {
 
 impl CheckpointStore {
     pub fn open(dir: &Path) -> Result<Self> {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create state folder {}", dir.display()))?;
-        Ok(Self { dir: dir.to_path_buf() })
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create state folder {}", dir.display()))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn file(&self) -> PathBuf {
@@ -93,8 +96,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::open(dir.path()).unwrap();
         assert_eq!(store.latest().unwrap(), None);
-        let mut cp = Checkpoint { pipeline: "p".into(), epoch: 7, ..Default::default() };
-        cp.nodes.insert("src".into(), NodeSnapshot { state: vec![0, 1, 255], watermark: Some(42) });
+        let mut cp = Checkpoint {
+            pipeline: "p".into(),
+            epoch: 7,
+            ..Default::default()
+        };
+        cp.nodes.insert(
+            "src".into(),
+            NodeSnapshot {
+                state: vec![0, 1, 255],
+                watermark: Some(42),
+            },
+        );
         store.write(&cp).unwrap();
         assert_eq!(store.latest().unwrap(), Some(cp));
         assert!(!dir.path().join("checkpoint.json.tmp").exists());

@@ -13,7 +13,11 @@ use crate::plugins::{default_plugin_dirs, Component, Registry};
 use crate::validate::{self, Checked};
 
 #[derive(Parser)]
-#[command(name = "ferry", version, about = "Streaming pipelines from config files, with plugins loaded at run time.")]
+#[command(
+    name = "ferry",
+    version,
+    about = "Streaming pipelines from config files, with plugins loaded at run time."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,7 +81,12 @@ fn validate_files(files: &[PathBuf]) -> ExitCode {
     match check_all(files) {
         Some(checked) => {
             for c in checked {
-                println!("{}: ok (pipeline '{}', {} nodes)", c.file.path.display(), c.file.settings.name, c.file.nodes.len());
+                println!(
+                    "{}: ok (pipeline '{}', {} nodes)",
+                    c.file.path.display(),
+                    c.file.settings.name,
+                    c.file.nodes.len()
+                );
             }
             ExitCode::SUCCESS
         }
@@ -86,7 +95,9 @@ fn validate_files(files: &[PathBuf]) -> ExitCode {
 }
 
 fn run(files: &[PathBuf]) -> ExitCode {
-    let Some(checked) = check_all(files) else { return ExitCode::from(2) };
+    let Some(checked) = check_all(files) else {
+        return ExitCode::from(2);
+    };
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal exits at once; the first asks for a clean stop.
@@ -97,7 +108,12 @@ fn run(files: &[PathBuf]) -> ExitCode {
         .into_iter()
         .map(|Checked { file, registry }| {
             let shutdown = shutdown.clone();
-            thread::spawn(move || (file.settings.name.clone(), crate::runtime::run(&file, &registry, &shutdown)))
+            thread::spawn(move || {
+                (
+                    file.settings.name.clone(),
+                    crate::runtime::run(&file, &registry, &shutdown),
+                )
+            })
         })
         .collect();
     let mut failed = false;
@@ -131,28 +147,48 @@ fn list_plugins(extra: Vec<PathBuf>) -> ExitCode {
         println!("refused {}: {reason}", path.display());
     }
     if components.is_empty() {
-        eprintln!("no plugins found in: {}", dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "no plugins found in: {}",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }
 
 fn print_component(c: &Component) {
-    println!("{} ({}, {} {})", c.name, c.kind.section().trim_end_matches('s'), c.library.display(), c.version);
+    println!(
+        "{} ({}, {} {})",
+        c.name,
+        c.kind.section().trim_end_matches('s'),
+        c.library.display(),
+        c.version
+    );
     println!("  {}", c.description);
     let required: Vec<&str> = c.options_schema["required"]
         .as_array()
         .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
-    let Some(props) = c.options_schema["properties"].as_object() else { return };
+    let Some(props) = c.options_schema["properties"].as_object() else {
+        return;
+    };
     for (name, prop) in props {
         let default = match (&prop["default"], required.contains(&name.as_str())) {
             (_, true) => "required".to_string(),
             (serde_json::Value::Null, false) => "optional".to_string(),
             (d, false) => format!("default {d}"),
         };
-        let description = prop["description"].as_str().unwrap_or("").replace('\n', " ");
-        println!("    {name:<24} {:<16} {default:<20} {description}", type_name(prop, &c.options_schema));
+        let description = prop["description"]
+            .as_str()
+            .unwrap_or("")
+            .replace('\n', " ");
+        println!(
+            "    {name:<24} {:<16} {default:<20} {description}",
+            type_name(prop, &c.options_schema)
+        );
     }
 }
 
@@ -163,22 +199,37 @@ fn type_name(prop: &serde_json::Value, root: &serde_json::Value) -> String {
         return type_name(&root["$defs"][name], root);
     }
     if let Some(values) = prop["enum"].as_array() {
-        return values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" | ");
+        return values
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(" | ");
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(options) = prop[key].as_array() {
             let names: Vec<String> = options
                 .iter()
-                .map(|o| o.get("const").map(|c| c.to_string()).unwrap_or_else(|| type_name(o, root)))
+                .map(|o| {
+                    o.get("const")
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| type_name(o, root))
+                })
                 .filter(|t| t != "null")
                 .collect();
             return names.join(" | ");
         }
     }
     match &prop["type"] {
-        serde_json::Value::String(t) if t == "array" => format!("[{}]", type_name(&prop["items"], root)),
+        serde_json::Value::String(t) if t == "array" => {
+            format!("[{}]", type_name(&prop["items"], root))
+        }
         serde_json::Value::String(t) => t.clone(),
-        serde_json::Value::Array(ts) => ts.iter().filter_map(|t| t.as_str()).filter(|t| *t != "null").collect::<Vec<_>>().join(" | "),
+        serde_json::Value::Array(ts) => ts
+            .iter()
+            .filter_map(|t| t.as_str())
+            .filter(|t| *t != "null")
+            .collect::<Vec<_>>()
+            .join(" | "),
         _ => "value".to_string(),
     }
 }

@@ -13,7 +13,11 @@ pub fn check(file: &PipelineFile, problems: &mut Problems) {
             problems.add(
                 &section(node),
                 None,
-                format!("node name '{}' is also used in [{}]", node.id, other.section()),
+                format!(
+                    "node name '{}' is also used in [{}]",
+                    node.id,
+                    other.section()
+                ),
             );
         }
     }
@@ -21,7 +25,11 @@ pub fn check(file: &PipelineFile, problems: &mut Problems) {
         check_inputs(node, &kinds, problems);
     }
     if let Some(cycle) = find_cycle(&file.nodes) {
-        problems.add(&[], None, format!("the graph has a cycle: {}", cycle.join(" -> ")));
+        problems.add(
+            &[],
+            None,
+            format!("the graph has a cycle: {}", cycle.join(" -> ")),
+        );
     }
     check_dead_letter(file, problems);
     if !file.nodes.iter().any(|n| n.kind == NodeKind::Source) {
@@ -94,8 +102,10 @@ fn check_dead_letter(file: &PipelineFile, problems: &mut Problems) {
 
 /// The nodes of one cycle, if there is one (depth-first search over inputs).
 fn find_cycle(nodes: &[NodeConfig]) -> Option<Vec<String>> {
-    let inputs: HashMap<&str, &[String]> =
-        nodes.iter().map(|n| (n.id.as_str(), n.inputs.as_slice())).collect();
+    let inputs: HashMap<&str, &[String]> = nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n.inputs.as_slice()))
+        .collect();
     let mut done = HashSet::new();
     for node in nodes {
         let mut path = Vec::new();
@@ -154,7 +164,11 @@ mod tests {
              [transforms.t2]\nplugin = \"x\"\ninputs = [\"t1\", \"nope\"]\n\
              [sinks.s]\nplugin = \"console\"\ninputs = [\"t2\"]\n",
         );
-        assert!(p.iter().any(|m| m.contains("no node named 'nope'") && m.contains(":10:")), "{p:?}");
+        assert!(
+            p.iter()
+                .any(|m| m.contains("no node named 'nope'") && m.contains(":10:")),
+            "{p:?}"
+        );
         assert!(p.iter().any(|m| m.contains("cycle")), "{p:?}");
     }
 

@@ -34,12 +34,22 @@ pub fn check(path: &Path) -> Result<Checked, Problems> {
 /// The pipeline's `plugin_path` (relative to the file), then the defaults.
 pub fn plugin_dirs(file: &PipelineFile) -> Vec<PathBuf> {
     let base = file.path.parent().unwrap_or(Path::new("."));
-    let mut dirs: Vec<PathBuf> = file.settings.plugin_path.iter().map(|p| base.join(p)).collect();
+    let mut dirs: Vec<PathBuf> = file
+        .settings
+        .plugin_path
+        .iter()
+        .map(|p| base.join(p))
+        .collect();
     dirs.extend(default_plugin_dirs());
     dirs
 }
 
-fn check_node(file: &PipelineFile, node: &NodeConfig, registry: &Registry, problems: &mut Problems) {
+fn check_node(
+    file: &PipelineFile,
+    node: &NodeConfig,
+    registry: &Registry,
+    problems: &mut Problems,
+) {
     let section = [node.kind.section(), node.id.as_str()];
     let component = match registry.find(node.kind, &node.plugin) {
         Ok(c) => c,
@@ -58,6 +68,10 @@ fn check_node(file: &PipelineFile, node: &NodeConfig, registry: &Registry, probl
     };
     if let Err(e) = created {
         let message = e.to_string();
-        problems.add(&section, offending_key(&message), format!("plugin '{}': {message}", node.plugin));
+        problems.add(
+            &section,
+            offending_key(&message),
+            format!("plugin '{}': {message}", node.plugin),
+        );
     }
 }

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Where cargo puts the binaries (honours CARGO_TARGET_DIR).
@@ -42,7 +45,10 @@ pub fn build() {
 pub fn ferry(cwd: &Path, args: &[&str]) -> Command {
     build();
     let mut cmd = Command::new(bin_dir().join("ferry"));
-    cmd.args(args).current_dir(cwd).env_remove("FERRY_PLUGIN_PATH").env("FERRY_LOG", "info");
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("FERRY_PLUGIN_PATH")
+        .env("FERRY_LOG", "info");
     cmd
 }
 
@@ -64,14 +70,23 @@ pub struct Running {
 
 impl Running {
     pub fn start(mut cmd: Command) -> Running {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ferry starts");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ferry starts");
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let readers = vec![
             collect(child.stdout.take().expect("piped"), stdout.clone()),
             collect(child.stderr.take().expect("piped"), stderr.clone()),
         ];
-        Running { child, stdout, stderr, readers }
+        Running {
+            child,
+            stdout,
+            stderr,
+            readers,
+        }
     }
 
     pub fn stdout(&self) -> String {
@@ -87,7 +102,11 @@ impl Running {
         let until = Instant::now() + timeout;
         while !pred(&self.stdout()) {
             if Instant::now() > until || self.child.try_wait().unwrap().is_some() {
-                panic!("condition not met in {timeout:?}\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+                panic!(
+                    "condition not met in {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout(),
+                    self.stderr()
+                );
             }
             thread::sleep(Duration::from_millis(20));
         }
@@ -112,14 +131,22 @@ impl Running {
             }
             if Instant::now() > until {
                 let _ = self.child.kill();
-                panic!("ferry did not exit in {timeout:?}\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+                panic!(
+                    "ferry did not exit in {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout(),
+                    self.stderr()
+                );
             }
             thread::sleep(Duration::from_millis(20));
         };
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
-        Finished { status, stdout: self.stdout(), stderr: self.stderr() }
+        Finished {
+            status,
+            stdout: self.stdout(),
+            stderr: self.stderr(),
+        }
     }
 }
 
@@ -146,7 +173,10 @@ pub fn run_pipeline(dir: &Path, pipeline: &str, timeout: Duration) -> Finished {
 
 /// Writes a file atomically (temp name, then rename), as a producer should.
 pub fn write_atomically(path: &Path, contents: &str) {
-    let tmp = path.with_file_name(format!(".{}.tmp", path.file_name().unwrap().to_string_lossy()));
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().unwrap().to_string_lossy()
+    ));
     std::fs::write(&tmp, contents).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }
@@ -155,10 +185,10 @@ pub fn write_atomically(path: &Path, contents: &str) {
 pub fn last_total(stdout: &str) -> Option<u64> {
     stdout
         .lines()
+        .rev()
         .filter_map(|l| l.strip_suffix(" total"))
         .filter_map(|l| l.rsplit(", ").next())
-        .filter_map(|n| n.trim().parse().ok())
-        .last()
+        .find_map(|n| n.trim().parse().ok())
 }
 
 /// JSON lines of the benchmark's message shape: `files` files of `rows` rows each, with

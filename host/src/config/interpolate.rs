@@ -63,7 +63,9 @@ mod tests {
 
     #[test]
     fn unset_variable_names_it_and_the_line() {
-        let err = interpolate("x = 1\ny = \"${NOPE}\"", env).unwrap_err().to_string();
+        let err = interpolate("x = 1\ny = \"${NOPE}\"", env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2") && err.contains("'NOPE'"), "{err}");
     }
 }

@@ -12,7 +12,9 @@ pub fn locate(text: &str, section: &[&str], key: Option<&str>) -> Option<usize> 
         if t.starts_with('[') && !t.starts_with("[[") && t.ends_with(']') {
             let name = t[1..t.len() - 1].trim();
             in_section = name == header;
-            let nested = name.strip_prefix(header.as_str()).is_some_and(|r| r.starts_with('.'));
+            let nested = name
+                .strip_prefix(header.as_str())
+                .is_some_and(|r| r.starts_with('.'));
             if (in_section || nested) && section_line.is_none() {
                 section_line = Some(n + 1);
             }
@@ -39,7 +41,9 @@ fn defines(line: &str, key: &str) -> bool {
 
 /// For YAML and JSON, where sections are not headers: the first line defining the key.
 fn loose_search(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| defines(l.trim(), key)).map(|n| n + 1)
+    text.lines()
+        .position(|l| defines(l.trim(), key))
+        .map(|n| n + 1)
 }
 
 #[cfg(test)]

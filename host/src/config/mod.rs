@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 
-pub use settings::{offending_key as settings_offending_key, PipelineSettings, RestartPolicy, Tolerance, Trigger};
+pub use settings::{
+    offending_key as settings_offending_key, PipelineSettings, RestartPolicy, Tolerance, Trigger,
+};
 
 /// What a node is in the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,7 +204,11 @@ fn parse_node(
             None
         }
         None => {
-            problems.add(&section, None, "missing key 'plugin' (the component to run)");
+            problems.add(
+                &section,
+                None,
+                "missing key 'plugin' (the component to run)",
+            );
             None
         }
     };
@@ -212,7 +218,11 @@ fn parse_node(
     let watermark_delay = match delay.map(|d| ferry_plugin_api::sdk::duration::parse_duration(&d)) {
         Some(Ok(d)) => d,
         Some(Err(e)) => {
-            problems.add(&section, Some("watermark_delay"), format!("watermark_delay: {e}"));
+            problems.add(
+                &section,
+                Some("watermark_delay"),
+                format!("watermark_delay: {e}"),
+            );
             std::time::Duration::ZERO
         }
         None => std::time::Duration::ZERO,
@@ -229,7 +239,11 @@ fn parse_node(
     })
 }
 
-fn take_inputs(options: &mut Map<String, Value>, section: &[&str], problems: &mut Problems) -> Vec<String> {
+fn take_inputs(
+    options: &mut Map<String, Value>,
+    section: &[&str],
+    problems: &mut Problems,
+) -> Vec<String> {
     match options.remove("inputs") {
         None => Vec::new(),
         Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
@@ -237,7 +251,11 @@ fn take_inputs(options: &mut Map<String, Value>, section: &[&str], problems: &mu
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
         Some(_) => {
-            problems.add(section, Some("inputs"), "inputs: must be a list of node names");
+            problems.add(
+                section,
+                Some("inputs"),
+                "inputs: must be a list of node names",
+            );
             Vec::new()
         }
     }

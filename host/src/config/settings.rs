@@ -70,7 +70,9 @@ impl<'de> Deserialize<'de> for Trigger {
         }
         ferry_plugin_api::sdk::duration::parse_duration(&s)
             .map(Trigger::Interval)
-            .map_err(|e| serde::de::Error::custom(format!("expected \"available_now\" or a duration: {e}")))
+            .map_err(|e| {
+                serde::de::Error::custom(format!("expected \"available_now\" or a duration: {e}"))
+            })
     }
 }
 
@@ -124,7 +126,11 @@ fn default_backoff() -> HumanDuration {
 /// Parses `[pipeline]`, reporting a missing section or bad keys.
 pub(super) fn parse(section: Option<Value>, problems: &mut Problems) -> Option<PipelineSettings> {
     let Some(section) = section else {
-        problems.add(&["pipeline"], None, "missing section [pipeline] (it needs at least `name`)");
+        problems.add(
+            &["pipeline"],
+            None,
+            "missing section [pipeline] (it needs at least `name`)",
+        );
         return None;
     };
     match ferry_plugin_api::sdk::parse_options::<PipelineSettings>(&section.to_string()) {

@@ -71,16 +71,27 @@ fn every_bad_key_is_reported_with_its_line() {
     );
     let problems = load(f.path()).unwrap_err().list;
     let has = |needle: &str| problems.iter().any(|p| p.contains(needle));
-    assert!(has(":3: [pipeline] checkpoint_intervall: unknown field `checkpoint_intervall`"), "{problems:#?}");
-    assert!(has(":5: [sourcez] unknown section 'sourcez'"), "{problems:#?}");
+    assert!(
+        has(":3: [pipeline] checkpoint_intervall: unknown field `checkpoint_intervall`"),
+        "{problems:#?}"
+    );
+    assert!(
+        has(":5: [sourcez] unknown section 'sourcez'"),
+        "{problems:#?}"
+    );
     assert!(has(":8: [sinks.out] missing key 'plugin'"), "{problems:#?}");
     assert!(has(":10: [sinks.out] watermark_delay:"), "{problems:#?}");
 }
 
 #[test]
 fn missing_file_and_bad_syntax_are_clear() {
-    let missing = load(std::path::Path::new("/nonexistent/p.toml")).unwrap_err().list;
-    assert!(missing[0].contains("/nonexistent/p.toml") && missing[0].contains("cannot read"), "{missing:?}");
+    let missing = load(std::path::Path::new("/nonexistent/p.toml"))
+        .unwrap_err()
+        .list;
+    assert!(
+        missing[0].contains("/nonexistent/p.toml") && missing[0].contains("cannot read"),
+        "{missing:?}"
+    );
     let f = write(".toml", "[pipeline\nname = 1");
     let bad = load(f.path()).unwrap_err().list;
     assert!(bad[0].contains("cannot parse"), "{bad:?}");

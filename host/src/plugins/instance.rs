@@ -32,7 +32,10 @@ fn import(e: abi::Emitted) -> Result<Emitted> {
     let batches = e
         .batches
         .into_iter()
-        .map(|b| b.into_record_batch().map_err(|e| anyhow!("importing a batch from the plugin: {e}")))
+        .map(|b| {
+            b.into_record_batch()
+                .map_err(|e| anyhow!("importing a batch from the plugin: {e}"))
+        })
         .collect::<Result<_>>()?;
     let rejected = e
         .rejected

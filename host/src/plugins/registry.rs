@@ -41,7 +41,10 @@ pub fn default_plugin_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("FERRY_PLUGIN_PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         dirs.push(exe_dir);
     }
     dirs
@@ -78,10 +81,17 @@ impl Registry {
                 ComponentKind::Transform => NodeKind::Transform,
                 ComponentKind::Sink => NodeKind::Sink,
             };
-            if let Some(first) = self.components.iter().find(|c| c.name == info.name.as_str() && c.kind == kind) {
+            if let Some(first) = self
+                .components
+                .iter()
+                .find(|c| c.name == info.name.as_str() && c.kind == kind)
+            {
                 tracing::warn!(
                     "{} {} in {} is also in {}: using the first",
-                    kind.section(), info.name, path.display(), first.library.display()
+                    kind.section(),
+                    info.name,
+                    path.display(),
+                    first.library.display()
                 );
                 continue;
             }
@@ -90,7 +100,8 @@ impl Registry {
                 kind,
                 version: info.version.to_string(),
                 description: info.description.to_string(),
-                options_schema: serde_json::from_str(info.options_schema.as_str()).unwrap_or_default(),
+                options_schema: serde_json::from_str(info.options_schema.as_str())
+                    .unwrap_or_default(),
                 library: path.to_path_buf(),
                 module,
             });
@@ -99,15 +110,28 @@ impl Registry {
 
     /// The component a node asks for, or an error saying what exists and what was refused.
     pub fn find(&self, kind: NodeKind, name: &str) -> Result<&Component> {
-        if let Some(c) = self.components.iter().find(|c| c.kind == kind && c.name == name) {
+        if let Some(c) = self
+            .components
+            .iter()
+            .find(|c| c.kind == kind && c.name == name)
+        {
             return Ok(c);
         }
-        let mut known: Vec<&str> = self.components.iter().filter(|c| c.kind == kind).map(|c| c.name.as_str()).collect();
+        let mut known: Vec<&str> = self
+            .components
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| c.name.as_str())
+            .collect();
         known.sort();
         let mut message = format!(
             "no {} component named '{name}' (available: {})",
             kind.section().trim_end_matches('s'),
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         );
         for (path, reason) in &self.refused {
             message.push_str(&format!("; refused {}: {reason}", path.display()));
@@ -117,10 +141,18 @@ impl Registry {
 }
 
 fn libraries_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut libs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll")))
+        .filter(|p| {
+            p.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("so" | "dylib" | "dll")
+                )
+        })
         .collect();
     libs.sort();
     libs
@@ -128,16 +160,23 @@ fn libraries_in(dir: &Path) -> Vec<PathBuf> {
 
 /// Each library is loaded once per process; abi_stable never unloads it.
 fn load(path: &Path) -> Result<PluginModuleRef, String> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Result<PluginModuleRef, String>>>> = OnceLock::new();
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Result<PluginModuleRef, String>>>> =
+        OnceLock::new();
     let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let mut loaded = LOADED.get_or_init(Default::default).lock().expect("plugin cache lock");
+    let mut loaded = LOADED
+        .get_or_init(Default::default)
+        .lock()
+        .expect("plugin cache lock");
     loaded
         .entry(key)
         .or_insert_with(|| {
             let module = lib_header_from_path(path)
                 .and_then(|h| h.init_root_module::<PluginModuleRef>())
                 .map_err(|e| refusal(&e))?;
-            module.set_logger()(HostLogger { log: plugin_log, max_level: max_level() });
+            module.set_logger()(HostLogger {
+                log: plugin_log,
+                max_level: max_level(),
+            });
             Ok(module)
         })
         .clone()
@@ -145,7 +184,11 @@ fn load(path: &Path) -> Result<PluginModuleRef, String> {
 
 /// Why a library was refused, in a line; abi_stable's full layout report goes to debug.
 fn refusal(e: &LibraryError) -> String {
-    let full = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    let full = e
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     tracing::debug!("plugin library refused: {full}");
     match e {
         LibraryError::AbiInstability(_) => {
@@ -186,12 +229,16 @@ extern "C" fn plugin_log(level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
 impl Component {
     pub fn create_source(&self, options: &str, ctx: &NodeContext) -> Result<Source> {
         let obj = (self.module.create_source())(self.name.as_str().into(), options.into(), ctx);
-        obj.into_result().map(Source::new).map_err(|e| anyhow!("{e}"))
+        obj.into_result()
+            .map(Source::new)
+            .map_err(|e| anyhow!("{e}"))
     }
 
     pub fn create_transform(&self, options: &str, ctx: &NodeContext) -> Result<Transform> {
         let obj = (self.module.create_transform())(self.name.as_str().into(), options.into(), ctx);
-        obj.into_result().map(Transform::new).map_err(|e| anyhow!("{e}"))
+        obj.into_result()
+            .map(Transform::new)
+            .map_err(|e| anyhow!("{e}"))
     }
 
     pub fn create_sink(&self, options: &str, ctx: &NodeContext) -> Result<Sink> {
@@ -199,4 +246,3 @@ impl Component {
         obj.into_result().map(Sink::new).map_err(|e| anyhow!("{e}"))
     }
 }
-

@@ -57,7 +57,11 @@ struct Slot {
     outputs: Outputs,
 }
 
-pub fn build(file: &PipelineFile, registry: &Registry, shutdown: &Arc<AtomicBool>) -> Result<Built> {
+pub fn build(
+    file: &PipelineFile,
+    registry: &Registry,
+    shutdown: &Arc<AtomicBool>,
+) -> Result<Built> {
     let settings = &file.settings;
     let state_dir = state_dir(file);
     let store = CheckpointStore::open(&state_dir)?;
@@ -66,7 +70,9 @@ pub fn build(file: &PipelineFile, registry: &Registry, shutdown: &Arc<AtomicBool
         tracing::info!(pipeline = %settings.name, "resuming after checkpoint {}", cp.epoch);
     }
     let mut nodes: Vec<&NodeConfig> = file.nodes.iter().collect();
-    let dead_letter = nodes.iter().any(|n| n.inputs.iter().any(|i| i == DEAD_LETTER));
+    let dead_letter = nodes
+        .iter()
+        .any(|n| n.inputs.iter().any(|i| i == DEAD_LETTER));
     let mut names: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
     if dead_letter {
         names.push(DEAD_LETTER.to_string());
@@ -98,8 +104,25 @@ pub fn build(file: &PipelineFile, registry: &Registry, shutdown: &Arc<AtomicBool
             None => merge_task(env.clone(), slot),
             Some(node) => {
                 let ctx = context(file, node, &state_dir);
-                let made = make_task(node, env.clone(), slot, snapshot, &restored, first_epoch, registry, &ctx, file);
-                let (task, control) = made.with_context(|| format!("[{}.{}] (plugin '{}')", node.kind.section(), node.id, node.plugin))?;
+                let made = make_task(
+                    node,
+                    env.clone(),
+                    slot,
+                    snapshot,
+                    &restored,
+                    first_epoch,
+                    registry,
+                    &ctx,
+                    file,
+                );
+                let (task, control) = made.with_context(|| {
+                    format!(
+                        "[{}.{}] (plugin '{}')",
+                        node.kind.section(),
+                        node.id,
+                        node.plugin
+                    )
+                })?;
                 match (node.kind, control) {
                     (NodeKind::Source, Some(c)) => sources.push((env.index, c)),
                     (NodeKind::Sink, Some(c)) => sinks.push((env.index, c)),
@@ -122,7 +145,12 @@ pub fn build(file: &PipelineFile, registry: &Registry, shutdown: &Arc<AtomicBool
         next_epoch: first_epoch,
         shutdown: shutdown.clone(),
     };
-    Ok(Built { coordinator, tasks, events, stats })
+    Ok(Built {
+        coordinator,
+        tasks,
+        events,
+        stats,
+    })
 }
 
 /// `state_dir`, or `./state/<name>`.
@@ -137,14 +165,23 @@ fn context(file: &PipelineFile, node: &NodeConfig, state_dir: &std::path::Path) 
     NodeContext {
         pipeline: file.settings.name.as_str().into(),
         node: node.id.as_str().into(),
-        state_dir: state_dir.join("nodes").join(&node.id).to_string_lossy().as_ref().into(),
+        state_dir: state_dir
+            .join("nodes")
+            .join(&node.id)
+            .to_string_lossy()
+            .as_ref()
+            .into(),
     }
 }
 
 /// Creates a bounded channel for every edge; every plugin source and transform also
 /// feeds the dead-letter node when there is one.
 fn wire(nodes: &[&NodeConfig], names: &[String], dead_letter: bool, slots: &mut [Slot]) {
-    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     for (consumer, node) in nodes.iter().enumerate() {
         for input in &node.inputs {
             let (tx, rx) = bounded(EDGE_CAPACITY);
@@ -198,7 +235,9 @@ fn make_task(
         NodeKind::Source => {
             let mut source = component.create_source(&options, ctx)?;
             if let Some(s) = snapshot {
-                source.restore(&s.state).context("restoring from the last checkpoint")?;
+                source
+                    .restore(&s.state)
+                    .context("restoring from the last checkpoint")?;
             }
             let (control, control_rx) = unbounded();
             let task = SourceTask {
@@ -215,7 +254,9 @@ fn make_task(
         NodeKind::Transform => {
             let mut transform = component.create_transform(&options, ctx)?;
             if let Some(s) = snapshot {
-                transform.restore(&s.state).context("restoring from the last checkpoint")?;
+                transform
+                    .restore(&s.state)
+                    .context("restoring from the last checkpoint")?;
             }
             let operator: Box<dyn Operator> = Box::new(transform);
             let task = TransformTask {
@@ -231,7 +272,10 @@ fn make_task(
         NodeKind::Sink => {
             let sink = component.create_sink(&options, ctx)?;
             let (control, control_rx) = unbounded();
-            let handle = restored.as_ref().zip(snapshot).map(|(c, s)| (c.epoch, s.state.clone()));
+            let handle = restored
+                .as_ref()
+                .zip(snapshot)
+                .map(|(c, s)| (c.epoch, s.state.clone()));
             let task = SinkTask {
                 env,
                 sink,

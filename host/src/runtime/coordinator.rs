@@ -46,10 +46,19 @@ impl Coordinator {
         let mut failure: Option<anyhow::Error> = None;
         let mut next_at = Instant::now() + self.interval;
         while running > 0 {
-            let wait = next_at.saturating_duration_since(Instant::now()).min(Duration::from_millis(50));
+            let wait = next_at
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(50));
             match self.events.recv_timeout(wait) {
-                Ok(Event::Snapshot { node, epoch, state, watermark }) => {
-                    let Some(flight) = in_flight.as_mut().filter(|f| f.epoch == epoch) else { continue };
+                Ok(Event::Snapshot {
+                    node,
+                    epoch,
+                    state,
+                    watermark,
+                }) => {
+                    let Some(flight) = in_flight.as_mut().filter(|f| f.epoch == epoch) else {
+                        continue;
+                    };
                     flight.snapshots.insert(node, (state, watermark));
                     if flight.snapshots.len() == self.names.len() {
                         let flight = in_flight.take().expect("in flight");
@@ -77,7 +86,8 @@ impl Coordinator {
             if failure.is_some() || in_flight.is_some() || stopping {
                 continue;
             }
-            let finishing = self.shutdown.load(Ordering::Relaxed) || done_sources.len() == self.sources.len();
+            let finishing =
+                self.shutdown.load(Ordering::Relaxed) || done_sources.len() == self.sources.len();
             if finishing || Instant::now() >= next_at {
                 in_flight = Some(self.start_epoch(finishing));
                 stopping = finishing;
@@ -86,7 +96,9 @@ impl Coordinator {
         }
         match failure {
             Some(e) => Err(e),
-            None if !stopping => Err(anyhow!("the pipeline's nodes stopped before the final checkpoint")),
+            None if !stopping => Err(anyhow!(
+                "the pipeline's nodes stopped before the final checkpoint"
+            )),
             None => Ok(()),
         }
     }
@@ -97,7 +109,12 @@ impl Coordinator {
         for (_, control) in &self.sources {
             let _ = control.send(Control::Barrier(epoch));
         }
-        InFlight { epoch, last, started: Instant::now(), snapshots: BTreeMap::new() }
+        InFlight {
+            epoch,
+            last,
+            started: Instant::now(),
+            snapshots: BTreeMap::new(),
+        }
     }
 
     /// Writes the checkpoint, then commits sinks and sources; after the last epoch,
@@ -107,18 +124,38 @@ impl Coordinator {
             .snapshots
             .iter()
             .map(|(node, (state, watermark))| {
-                (self.names[*node].clone(), NodeSnapshot { state: state.clone(), watermark: *watermark })
+                (
+                    self.names[*node].clone(),
+                    NodeSnapshot {
+                        state: state.clone(),
+                        watermark: *watermark,
+                    },
+                )
             })
             .collect();
-        let checkpoint = Checkpoint { pipeline: self.pipeline.clone(), epoch: flight.epoch, nodes };
+        let checkpoint = Checkpoint {
+            pipeline: self.pipeline.clone(),
+            epoch: flight.epoch,
+            nodes,
+        };
         self.store.write(&checkpoint)?;
-        tracing::debug!(epoch = flight.epoch, "checkpoint written in {:?}", flight.started.elapsed());
+        tracing::debug!(
+            epoch = flight.epoch,
+            "checkpoint written in {:?}",
+            flight.started.elapsed()
+        );
         for (node, control) in &self.sinks {
             let handle = flight.snapshots[node].0.clone();
-            let _ = control.send(Control::Commit { epoch: flight.epoch, handle });
+            let _ = control.send(Control::Commit {
+                epoch: flight.epoch,
+                handle,
+            });
         }
         for (_, control) in &self.sources {
-            let _ = control.send(Control::Commit { epoch: flight.epoch, handle: Vec::new() });
+            let _ = control.send(Control::Commit {
+                epoch: flight.epoch,
+                handle: Vec::new(),
+            });
         }
         if flight.last {
             for (_, control) in &self.sources {

@@ -39,8 +39,7 @@ pub fn batch(node: &str, rejected: &[Rejected]) -> RecordBatch {
         position.append_value(&r.position);
     }
     let now = now_micros();
-    let timestamp =
-        TimestampMicrosecondArray::from(vec![now; rejected.len()]).with_timezone("UTC");
+    let timestamp = TimestampMicrosecondArray::from(vec![now; rejected.len()]).with_timezone("UTC");
     RecordBatch::try_new(
         schema(),
         vec![

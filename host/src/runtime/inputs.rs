@@ -57,7 +57,10 @@ impl Inputs {
 
     /// Control messages already queued (read at the end, so a final commit is not lost).
     pub fn pending_control(&self) -> Vec<Control> {
-        self.control.as_ref().map(|c| c.try_iter().collect()).unwrap_or_default()
+        self.control
+            .as_ref()
+            .map(|c| c.try_iter().collect())
+            .unwrap_or_default()
     }
 
     pub fn next(&mut self) -> Input {
@@ -118,7 +121,9 @@ impl Inputs {
 
     /// Releases a barrier once every live input has delivered it.
     fn align(&mut self) {
-        let Some(epoch) = self.blocked.iter().flatten().copied().next() else { return };
+        let Some(epoch) = self.blocked.iter().flatten().copied().next() else {
+            return;
+        };
         let all = (0..self.receivers.len()).all(|i| self.blocked[i].is_some() || self.ended[i]);
         if all {
             self.blocked.iter_mut().for_each(|b| *b = None);
@@ -128,7 +133,9 @@ impl Inputs {
 
     fn advance_watermark(&mut self) {
         let live = (0..self.receivers.len()).filter(|i| !self.ended[*i]);
-        let Some(min) = live.map(|i| self.watermarks[i]).min() else { return };
+        let Some(min) = live.map(|i| self.watermarks[i]).min() else {
+            return;
+        };
         if min > self.watermark {
             self.watermark = min;
             self.pending.push_back(Input::Watermark(min));

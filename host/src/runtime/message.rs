@@ -41,7 +41,10 @@ pub enum Event {
     /// A source has no more input (its end, or idle under `available_now`).
     SourceDone { node: usize },
     /// A node thread returned; `Err` carries why it failed.
-    Exited { node: usize, result: anyhow::Result<()> },
+    Exited {
+        node: usize,
+        result: anyhow::Result<()>,
+    },
 }
 
 /// A node left because the pipeline is being torn down, not because it failed itself.

@@ -83,7 +83,10 @@ fn spawn(
             let _entered = span.enter();
             let result = catch_unwind(AssertUnwindSafe(|| task.run()))
                 .unwrap_or_else(|_| Err(anyhow!("the host's thread for this node panicked")));
-            let _ = events.send(Event::Exited { node: index, result });
+            let _ = events.send(Event::Exited {
+                node: index,
+                result,
+            });
         })
         .map_err(|e| anyhow!("cannot start a thread for node '{id}': {e}"))
 }

@@ -25,7 +25,12 @@ impl Reporter {
             let (stop, stats, pipeline) = (stop.clone(), stats.clone(), pipeline.to_string());
             thread::spawn(move || report_until(&pipeline, &stats, &stop))
         });
-        Self { pipeline: pipeline.to_string(), stats, stop, thread }
+        Self {
+            pipeline: pipeline.to_string(),
+            stats,
+            stop,
+            thread,
+        }
     }
 
     /// Stops the periodic lines and logs the totals.
@@ -36,7 +41,10 @@ impl Reporter {
         }
         let secs = elapsed.as_secs_f64().max(1e-9);
         for (id, s) in &self.stats {
-            let (rows_in, rows_out) = (s.rows_in.load(Ordering::Relaxed), s.rows_out.load(Ordering::Relaxed));
+            let (rows_in, rows_out) = (
+                s.rows_in.load(Ordering::Relaxed),
+                s.rows_out.load(Ordering::Relaxed),
+            );
             let rejected = s.rejected.load(Ordering::Relaxed);
             tracing::info!(
                 pipeline = %self.pipeline, node = %id,
@@ -60,9 +68,15 @@ fn report_until(pipeline: &str, stats: &[(String, Arc<NodeStats>)], stop: &Atomi
         let secs = at.elapsed().as_secs_f64();
         at = Instant::now();
         for ((id, s), prev) in stats.iter().zip(last.iter_mut()) {
-            let now = (s.rows_in.load(Ordering::Relaxed), s.rows_out.load(Ordering::Relaxed));
+            let now = (
+                s.rows_in.load(Ordering::Relaxed),
+                s.rows_out.load(Ordering::Relaxed),
+            );
             let rate = (now.0 - prev.0).max(now.1 - prev.1) as f64 / secs;
-            eprintln!("[{pipeline}] {id}: in {} out {} ({rate:.0} rows/s)", now.0, now.1);
+            eprintln!(
+                "[{pipeline}] {id}: in {} out {} ({rate:.0} rows/s)",
+                now.0, now.1
+            );
             *prev = now;
         }
     }

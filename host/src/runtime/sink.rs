@@ -32,7 +32,10 @@ impl SinkTask {
                 }
                 Input::Watermark(_) => {}
                 Input::Barrier(epoch) => {
-                    let handle = self.sink.prepare(epoch).with_context(|| format!("preparing epoch {epoch}"))?;
+                    let handle = self
+                        .sink
+                        .prepare(epoch)
+                        .with_context(|| format!("preparing epoch {epoch}"))?;
                     self.env.snapshot(epoch, handle, None);
                 }
                 Input::Control(control) => self.on_control(control)?,
@@ -55,9 +58,12 @@ impl SinkTask {
                 .commit(epoch, &handle)
                 .with_context(|| format!("re-committing epoch {epoch} after a restart"))?;
         }
-        self.sink
-            .abort(self.first_epoch)
-            .with_context(|| format!("aborting epochs from {} staged by an earlier run", self.first_epoch))
+        self.sink.abort(self.first_epoch).with_context(|| {
+            format!(
+                "aborting epochs from {} staged by an earlier run",
+                self.first_epoch
+            )
+        })
     }
 
     fn on_control(&mut self, control: Control) -> Result<()> {

@@ -31,7 +31,11 @@ enum Flow {
 
 impl SourceTask {
     pub fn run(mut self) -> Result<()> {
-        if let Some(w) = self.watermark.as_ref().and_then(WatermarkGenerator::current) {
+        if let Some(w) = self
+            .watermark
+            .as_ref()
+            .and_then(WatermarkGenerator::current)
+        {
             self.outputs.broadcast(Message::Watermark(w))?;
         }
         let mut exhausted = false;
@@ -92,7 +96,10 @@ impl SourceTask {
                 Some(w) => w.observe(&batch)?,
                 None => None,
             };
-            self.env.stats.rows_out.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            self.env
+                .stats
+                .rows_out
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             self.outputs.batch(batch)?;
             if let Some(w) = advanced {
                 self.outputs.broadcast(Message::Watermark(w))?;
@@ -105,7 +112,9 @@ impl SourceTask {
     /// coordinator, which takes the final checkpoint and then sends `Stop`.
     fn finish(&mut self) -> Result<()> {
         self.outputs.broadcast(Message::Watermark(i64::MAX))?;
-        let _ = self.env.events.send(Event::SourceDone { node: self.env.index });
+        let _ = self.env.events.send(Event::SourceDone {
+            node: self.env.index,
+        });
         Ok(())
     }
 
@@ -113,7 +122,10 @@ impl SourceTask {
         match control {
             Control::Barrier(epoch) => {
                 let state = self.source.checkpoint(epoch)?;
-                let watermark = self.watermark.as_ref().and_then(WatermarkGenerator::current);
+                let watermark = self
+                    .watermark
+                    .as_ref()
+                    .and_then(WatermarkGenerator::current);
                 self.env.snapshot(epoch, state, watermark);
                 self.outputs.broadcast(Message::Barrier(epoch))?;
             }

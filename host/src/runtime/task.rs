@@ -44,8 +44,12 @@ impl NodeEnv {
 
     /// Fails the task on the first rejected record, or sends them all to `$dead_letter`.
     pub fn route_rejected(&self, rejected: &[Rejected], outputs: &Outputs) -> Result<()> {
-        let Some(first) = rejected.first() else { return Ok(()) };
-        self.stats.rejected.fetch_add(rejected.len() as u64, Ordering::Relaxed);
+        let Some(first) = rejected.first() else {
+            return Ok(());
+        };
+        self.stats
+            .rejected
+            .fetch_add(rejected.len() as u64, Ordering::Relaxed);
         match self.tolerance {
             Tolerance::None => Err(anyhow!(
                 "rejected a record at {}: {} (record: {}); set errors.tolerance = \"all\" and a $dead_letter sink to keep going",
@@ -91,7 +95,9 @@ impl Outputs {
 }
 
 fn send_all(senders: &[Sender<Message>], message: Message) -> Result<()> {
-    let Some((last, rest)) = senders.split_last() else { return Ok(()) };
+    let Some((last, rest)) = senders.split_last() else {
+        return Ok(());
+    };
     for s in rest {
         s.send(message.clone()).map_err(|_| Cancelled)?;
     }

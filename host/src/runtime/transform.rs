@@ -38,7 +38,10 @@ pub struct Merge;
 
 impl Operator for Merge {
     fn process(&mut self, batch: RecordBatch) -> Result<Emitted> {
-        Ok(Emitted { batches: vec![batch], rejected: Vec::new() })
+        Ok(Emitted {
+            batches: vec![batch],
+            rejected: Vec::new(),
+        })
     }
 
     fn on_watermark(&mut self, _watermark: i64) -> Result<Emitted> {
@@ -67,7 +70,10 @@ impl TransformTask {
         loop {
             match self.inputs.next() {
                 Input::Batch(batch) => {
-                    self.env.stats.rows_in.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                    self.env
+                        .stats
+                        .rows_in
+                        .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                     let out = self.operator.process(batch)?;
                     self.emit(out)?;
                 }
@@ -97,7 +103,10 @@ impl TransformTask {
                 Some(w) => w.observe(&batch)?,
                 None => None,
             };
-            self.env.stats.rows_out.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            self.env
+                .stats
+                .rows_out
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             self.outputs.batch(batch)?;
             if let Some(w) = advanced {
                 self.forward_watermark(w)?;

@@ -30,7 +30,9 @@ impl WatermarkGenerator {
 
     /// Takes in a batch; returns the new watermark if it moved forward.
     pub fn observe(&mut self, batch: &RecordBatch) -> Result<Option<i64>> {
-        let Some(batch_max) = self.batch_max(batch)? else { return Ok(None) };
+        let Some(batch_max) = self.batch_max(batch)? else {
+            return Ok(None);
+        };
         if self.max_event.is_some_and(|m| m >= batch_max) {
             return Ok(None);
         }
@@ -40,12 +42,26 @@ impl WatermarkGenerator {
 
     fn batch_max(&self, batch: &RecordBatch) -> Result<Option<i64>> {
         let column = batch.column_by_name(&self.column).ok_or_else(|| {
-            let names: Vec<_> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-            anyhow!("event_time column '{}' is not in the output (columns: {})", self.column, names.join(", "))
+            let names: Vec<_> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            anyhow!(
+                "event_time column '{}' is not in the output (columns: {})",
+                self.column,
+                names.join(", ")
+            )
         })?;
         let tz = match column.data_type() {
             DataType::Timestamp(_, tz) => tz.clone(),
-            other => return Err(anyhow!("event_time column '{}' is {other}, not a timestamp", self.column)),
+            other => {
+                return Err(anyhow!(
+                    "event_time column '{}' is {other}, not a timestamp",
+                    self.column
+                ))
+            }
         };
         let micros = arrow::compute::cast(column, &DataType::Timestamp(TimeUnit::Microsecond, tz))?;
         Ok(max(micros.as_primitive::<TimestampMicrosecondType>()))
@@ -68,7 +84,10 @@ mod tests {
     #[test]
     fn watermark_is_max_event_time_less_delay_and_never_goes_back() {
         let mut g = WatermarkGenerator::new("ts", Duration::from_secs(1), None);
-        assert_eq!(g.observe(&batch(vec![5_000, 3_000])).unwrap(), Some(4_000_000));
+        assert_eq!(
+            g.observe(&batch(vec![5_000, 3_000])).unwrap(),
+            Some(4_000_000)
+        );
         assert_eq!(g.observe(&batch(vec![4_000])).unwrap(), None);
         assert_eq!(g.current(), Some(4_000_000));
     }

@@ -8,7 +8,9 @@ mod module;
 mod objects;
 
 pub use batch::FfiBatch;
-pub use component::{BadRecord, ComponentInfo, ComponentKind, Emitted, NodeContext, PollResult, SourceStatus};
+pub use component::{
+    BadRecord, ComponentInfo, ComponentKind, Emitted, NodeContext, PollResult, SourceStatus,
+};
 pub use module::{HostLogger, LogLevel, PluginModule, PluginModuleRef, ROOT_MODULE_LOADER_NAME};
 pub use objects::{
     SinkBox, SinkObject, SinkObject_TO, SourceBox, SourceObject, SourceObject_TO, TransformBox,

@@ -41,13 +41,22 @@ pub struct PluginModule {
     /// Each factory takes a component name, its options as JSON and where it runs.
     pub components: extern "C" fn() -> RVec<ComponentInfo>,
     pub set_logger: extern "C" fn(HostLogger),
-    pub create_source:
-        extern "C" fn(name: RStr<'_>, options_json: RStr<'_>, ctx: &NodeContext) -> RResult<SourceBox, RString>,
-    pub create_transform:
-        extern "C" fn(name: RStr<'_>, options_json: RStr<'_>, ctx: &NodeContext) -> RResult<TransformBox, RString>,
+    pub create_source: extern "C" fn(
+        name: RStr<'_>,
+        options_json: RStr<'_>,
+        ctx: &NodeContext,
+    ) -> RResult<SourceBox, RString>,
+    pub create_transform: extern "C" fn(
+        name: RStr<'_>,
+        options_json: RStr<'_>,
+        ctx: &NodeContext,
+    ) -> RResult<TransformBox, RString>,
     #[sabi(last_prefix_field)]
-    pub create_sink:
-        extern "C" fn(name: RStr<'_>, options_json: RStr<'_>, ctx: &NodeContext) -> RResult<SinkBox, RString>,
+    pub create_sink: extern "C" fn(
+        name: RStr<'_>,
+        options_json: RStr<'_>,
+        ctx: &NodeContext,
+    ) -> RResult<SinkBox, RString>,
 }
 
 impl RootModule for PluginModuleRef {

@@ -568,6 +568,27 @@ mod tests {
     }
 
     #[test]
+    fn scattered_bad_records_are_all_found() {
+        let records: Vec<String> = (0..100)
+            .map(|i| match i {
+                _ if i % 7 == 3 => format!(r#"{{"v": "bad{i}"}}"#),
+                _ if i % 11 == 5 => format!(r#"{{"v": {i}"#),
+                _ => format!(r#"{{"v": {i}}}"#),
+            })
+            .collect();
+        let records: Vec<&str> = records.iter().map(String::as_str).collect();
+        let d = json("v BIGINT", &records);
+        let good: Vec<usize> = (0..100).filter(|i| i % 7 != 3 && i % 11 != 5).collect();
+        let bad: Vec<usize> = (0..100).filter(|i| !good.contains(i)).collect();
+        assert_eq!(d.row_sources, good);
+        let values: Vec<_> = good.iter().map(|&i| Some(i as i64)).collect();
+        assert_eq!(longs(&d.batch, 0), values);
+        let rejected: Vec<usize> = d.rejected.iter().map(|r| r.index).collect();
+        assert_eq!(rejected, bad);
+        assert!(json("v BIGINT", &[]).batch.num_rows() == 0);
+    }
+
+    #[test]
     fn json_decoder_recovers_for_the_next_call() {
         let mut decoder = JsonDecoder::new(schema("v BIGINT"));
         let bad = decoder.decode(&[b"{\"v\": ", b"{\"v\": 1}"]).unwrap();
@@ -688,10 +709,11 @@ mod tests {
                 "7,70,someday",
                 "",
                 "8,80,",
+                "9,90,2024-01-09\n",
             ],
         );
-        assert_eq!(longs(&d.batch, 0), [Some(1), Some(5), Some(8)]);
-        assert_eq!(d.row_sources, [0, 4, 8]);
+        assert_eq!(longs(&d.batch, 0), [Some(1), Some(5), Some(8), Some(9)]);
+        assert_eq!(d.row_sources, [0, 4, 8, 9]);
         assert_eq!(
             reasons(&d),
             [
@@ -710,55 +732,5 @@ mod tests {
         let lines = split_lines(b"a\r\nb\n\n  \r\nc");
         assert_eq!(lines, [&b"a"[..], b"b", b"c"]);
         assert!(split_lines(b"").is_empty());
-    }
-
-    #[test]
-    #[ignore]
-    fn tmp_bench() {
-        let sch = schema("timestamp TIMESTAMP, value BIGINT, event_type STRING, message_id STRING, channel STRING, country_id INT, user_id INT");
-        let recs: Vec<String> = (0..8192).map(|i| format!(r#"{{"timestamp": "2024-01-01T00:00:{:02}.123Z", "value": {i}, "event_type": "click", "message_id": "m-{i}-abcdef", "channel": "web", "country_id": {}, "user_id": {}}}"#, i % 60, i % 200, i * 7)).collect();
-        let refs: Vec<&[u8]> = recs.iter().map(|r| r.as_bytes()).collect();
-        let mut d = JsonDecoder::new(sch.clone());
-        let t = std::time::Instant::now();
-        let mut n = 0;
-        for _ in 0..100 {
-            n += d.decode(&refs).unwrap().batch.num_rows();
-        }
-        eprintln!(
-            "json fast: {:.0} rows/s",
-            n as f64 / t.elapsed().as_secs_f64()
-        );
-        let mut bad = refs.clone();
-        bad[100] = b"{\"value\": \"x\"}";
-        let t = std::time::Instant::now();
-        let mut n = 0;
-        for _ in 0..10 {
-            n += d.decode(&bad).unwrap().batch.num_rows();
-        }
-        eprintln!(
-            "json fallback: {:.0} rows/s",
-            n as f64 / t.elapsed().as_secs_f64()
-        );
-        let csvs: Vec<String> = (0..8192)
-            .map(|i| {
-                format!(
-                    "2024-01-01T00:00:{:02}.123Z,{i},click,m-{i}-abcdef,web,{},{}",
-                    i % 60,
-                    i % 200,
-                    i * 7
-                )
-            })
-            .collect();
-        let refs: Vec<&[u8]> = csvs.iter().map(|r| r.as_bytes()).collect();
-        let mut d = CsvDecoder::new(sch, b',', b'"');
-        let t = std::time::Instant::now();
-        let mut n = 0;
-        for _ in 0..100 {
-            n += d.decode(&refs).unwrap().batch.num_rows();
-        }
-        eprintln!(
-            "csv fast: {:.0} rows/s",
-            n as f64 / t.elapsed().as_secs_f64()
-        );
     }
 }

@@ -55,6 +55,9 @@ mod tests {
     fn context_prefixes_message() {
         let r: std::result::Result<(), std::io::Error> =
             Err(std::io::Error::new(std::io::ErrorKind::NotFound, "gone"));
-        assert_eq!(r.context("reading a.json").unwrap_err().to_string(), "reading a.json: gone");
+        assert_eq!(
+            r.context("reading a.json").unwrap_err().to_string(),
+            "reading a.json: gone"
+        );
     }
 }

@@ -77,10 +77,16 @@ fn context(ctx: &NodeContext) -> Context {
     }
 }
 
-pub fn create_source<S: Source>(options: RStr<'_>, ctx: &NodeContext) -> RResult<SourceBox, RString> {
+pub fn create_source<S: Source>(
+    options: RStr<'_>,
+    ctx: &NodeContext,
+) -> RResult<SourceBox, RString> {
     guard(|| {
         let source = create::<S>(options, ctx)?;
-        Ok(SourceObject_TO::from_value(SourceAdapter(source), TD_Opaque))
+        Ok(SourceObject_TO::from_value(
+            SourceAdapter(source),
+            TD_Opaque,
+        ))
     })
 }
 
@@ -90,7 +96,10 @@ pub fn create_transform<T: Transform>(
 ) -> RResult<TransformBox, RString> {
     guard(|| {
         let transform = create::<T>(options, ctx)?;
-        Ok(TransformObject_TO::from_value(TransformAdapter(transform), TD_Opaque))
+        Ok(TransformObject_TO::from_value(
+            TransformAdapter(transform),
+            TD_Opaque,
+        ))
     })
 }
 

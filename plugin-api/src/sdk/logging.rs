@@ -13,7 +13,8 @@ struct Forward;
 
 impl log::Log for Forward {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        HOST.get().is_some_and(|h| level(metadata.level()) <= h.max_level)
+        HOST.get()
+            .is_some_and(|h| level(metadata.level()) <= h.max_level)
     }
 
     fn log(&self, record: &log::Record<'_>) {

@@ -47,15 +47,24 @@ mod tests {
     }
 
     #[test]
+    fn valid_options_parse() {
+        assert_eq!(parse_options::<Opts>(r#"{"count": 3}"#).unwrap().count, 3);
+    }
+
+    #[test]
     fn unknown_key_is_named() {
-        let err = parse_options::<Opts>(r#"{"cout": 3}"#).unwrap_err().to_string();
+        let err = parse_options::<Opts>(r#"{"cout": 3}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `cout`"), "{err}");
         assert!(!err.contains("line 1"), "{err}");
     }
 
     #[test]
     fn wrong_type_names_the_key() {
-        let err = parse_options::<Opts>(r#"{"count": "x"}"#).unwrap_err().to_string();
+        let err = parse_options::<Opts>(r#"{"count": "x"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("count: invalid type"), "{err}");
     }
 

@@ -88,8 +88,12 @@ pub trait Source: Component {
 
     /// Emits up to `max_rows` rows into `out`. Batches emitted with any status, `End`
     /// included, are delivered.
-    fn poll(&mut self, max_rows: usize, timeout: Duration, out: &mut Output)
-        -> Result<SourceStatus>;
+    fn poll(
+        &mut self,
+        max_rows: usize,
+        timeout: Duration,
+        out: &mut Output,
+    ) -> Result<SourceStatus>;
 
     /// The position to resume from if the pipeline restarts after this epoch.
     fn checkpoint(&mut self, _epoch: u64) -> Result<Vec<u8>> {

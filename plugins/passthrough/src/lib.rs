@@ -3,8 +3,8 @@
 
 use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::export_plugin;
-use schemars::JsonSchema;
 use ferry_plugin_api::sdk::{Component, Context, Output, Result, Transform};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// `passthrough` takes no options.
