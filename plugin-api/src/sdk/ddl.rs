@@ -253,15 +253,18 @@ impl Parser<'_> {
         if matches!(self.peek().tok, Tok::End | Tok::Punct(_)) {
             return self.fail(self.peek(), format!("missing type for {what} '{name}'"));
         }
-        let mut field = Field::new(name, self.data_type()?, true);
+        let field = Field::new(name, self.data_type()?, true);
+        self.constraints(field)
+    }
+
+    /// Any `NOT NULL` and `COMMENT 'text'` after a field's type.
+    fn constraints(&mut self, mut field: Field) -> Result<Field, DdlError> {
         loop {
             if self.eat_word("NOT") {
                 let token = self.next();
                 if !token.is_word("NULL") {
-                    return self.fail(
-                        &token,
-                        format!("expected NULL after NOT, found {}", token.describe()),
-                    );
+                    let found = token.describe();
+                    return self.fail(&token, format!("expected NULL after NOT, found {found}"));
                 }
                 field = field.with_nullable(false);
             } else if self.eat_word("COMMENT") {
