@@ -39,7 +39,7 @@ colour = "red"
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let expect = [
-        "bad.toml:3: [pipeline] checkpoint_intervall: unknown field",
+        "bad.toml:3: [pipeline] unknown field `checkpoint_intervall`",
         "bad.toml:7: [sources.gen] plugin 'datagen': unknown field `rows_per_secnd`",
         "bad.toml:9: [sources.files] plugin 'file':",
         "bad.toml:15: [transforms.t] no transform component named 'no_such_plugin'",

@@ -144,13 +144,13 @@ fn visit<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::load;
+    use crate::config::load_valid;
     use std::io::Write;
 
     fn problems(toml: &str) -> Vec<String> {
         let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         f.write_all(toml.as_bytes()).unwrap();
-        let file = load(f.path()).unwrap();
+        let file = load_valid(f.path()).unwrap();
         let mut p = Problems::new(f.path(), toml);
         check(&file, &mut p);
         p.list

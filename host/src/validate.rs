@@ -17,8 +17,10 @@ pub struct Checked {
 }
 
 pub fn check(path: &Path) -> Result<Checked, Problems> {
-    let file = config::load(path)?;
-    let mut problems = Problems::new(&file.path, &file.text);
+    let (file, mut problems) = config::load(path);
+    let Some(file) = file else {
+        return Err(problems);
+    };
     graph::check(&file, &mut problems);
     let registry = Registry::discover(&plugin_dirs(&file));
     for node in &file.nodes {

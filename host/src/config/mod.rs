@@ -100,32 +100,37 @@ impl Problems {
     }
 }
 
-/// Reads and checks a pipeline file; the error lists every problem found.
-pub fn load(path: &Path) -> Result<PipelineFile, Problems> {
-    let raw = std::fs::read_to_string(path).map_err(|e| {
-        let mut p = Problems::new(path, "");
-        p.add(&[], None, format!("cannot read the pipeline file: {e}"));
-        p
-    })?;
-    let mut problems = Problems::new(path, &raw);
-    let text = match interpolate::interpolate(&raw, |k| std::env::var(k).ok()) {
-        Ok(t) => t,
+/// Reads a pipeline file. Problems are collected, not returned at the first: the file
+/// comes back whenever it could be parsed at all, so later checks can add theirs.
+pub fn load(path: &Path) -> (Option<PipelineFile>, Problems) {
+    let raw = match std::fs::read_to_string(path) {
+        Ok(raw) => raw,
         Err(e) => {
-            problems.add(&[], None, e);
-            return Err(problems);
+            let mut problems = Problems::new(path, "");
+            problems.add(&[], None, format!("cannot read the pipeline file: {e}"));
+            return (None, problems);
         }
     };
-    let tree = match parse_tree(path, &text) {
-        Ok(t) => t,
+    let mut problems = Problems::new(path, &raw);
+    let parsed = interpolate::interpolate(&raw, |k| std::env::var(k).ok())
+        .and_then(|text| parse_tree(path, &text).map(|tree| (text, tree)));
+    match parsed {
+        Ok((text, tree)) => {
+            let file = from_tree(path, text, tree, &mut problems);
+            (Some(file), problems)
+        }
         Err(e) => {
             problems.add(&[], None, format!("{e:#}"));
-            return Err(problems);
+            (None, problems)
         }
-    };
-    let file = from_tree(path, text, tree, &mut problems);
-    match file {
-        Some(f) if problems.is_empty() => Ok(f),
-        _ => Err(problems),
+    }
+}
+
+/// A pipeline file that must have no problem at all.
+pub fn load_valid(path: &Path) -> Result<PipelineFile, Problems> {
+    match load(path) {
+        (Some(file), problems) if problems.is_empty() => Ok(file),
+        (_, problems) => Err(problems),
     }
 }
 
@@ -152,7 +157,7 @@ fn from_tree(
     text: String,
     mut tree: Map<String, Value>,
     problems: &mut Problems,
-) -> Option<PipelineFile> {
+) -> PipelineFile {
     let settings = settings::parse(tree.remove("pipeline"), problems);
     let mut nodes = Vec::new();
     for kind in [NodeKind::Source, NodeKind::Transform, NodeKind::Sink] {
@@ -167,12 +172,12 @@ fn from_tree(
             format!("unknown section '{unknown}': expected pipeline, sources, transforms or sinks"),
         );
     }
-    Some(PipelineFile {
+    PipelineFile {
         path: path.to_path_buf(),
         text,
-        settings: settings?,
+        settings: settings.unwrap_or_else(PipelineSettings::fallback),
         nodes,
-    })
+    }
 }
 
 fn parse_nodes(kind: NodeKind, section: Value, problems: &mut Problems) -> Vec<NodeConfig> {

@@ -39,6 +39,14 @@ pub struct PipelineSettings {
     pub restart: RestartPolicy,
 }
 
+impl PipelineSettings {
+    /// Stands in for a `[pipeline]` section that had problems, so the rest of the file
+    /// can still be checked.
+    pub(super) fn fallback() -> Self {
+        serde_json::from_str(r#"{"name": "(invalid)"}"#).expect("defaults deserialize")
+    }
+}
+
 fn default_checkpoint_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(10))
 }

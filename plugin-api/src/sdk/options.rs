@@ -13,8 +13,10 @@ pub fn parse_options<T: DeserializeOwned>(json: &str) -> Result<T> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = strip_position(&e.inner().to_string());
+        let repeats_key = inner.starts_with(&format!("unknown field `{path}`"));
         match path.as_str() {
             "." | "" => Error::msg(inner),
+            _ if repeats_key => Error::msg(inner),
             _ => Error::msg(format!("{path}: {inner}")),
         }
     })

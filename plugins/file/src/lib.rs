@@ -1,0 +1,303 @@
+//! `file`: a source that reads JSON, CSV or Parquet files from a folder or a glob as
+//! they arrive, like Spark's file source. Every file is read exactly once across
+//! restarts, and can be archived or deleted once the epoch that finished it commits.
+
+mod clean;
+mod listing;
+mod reader;
+mod split;
+mod state;
+
+use std::collections::VecDeque;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferry_plugin_api::export_plugin;
+use ferry_plugin_api::log::{debug, info};
+use ferry_plugin_api::sdk::ddl::DdlSchema;
+use ferry_plugin_api::sdk::{Component, Context, Error, Output, Result, Source, SourceStatus};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use clean::Cleaner;
+use listing::Listing;
+use reader::{FileReader, Format, TextFormat};
+use state::State;
+
+/// How the files are encoded.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    /// JSON lines, or a file holding one JSON array of objects (a row per element).
+    Json,
+    Csv,
+    Parquet,
+}
+
+/// What happens to a file after it has been read and its epoch committed.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CleanSource {
+    /// Leave it.
+    #[default]
+    Off,
+    /// Move it under `archive_dir`.
+    Archive,
+    /// Delete it.
+    Delete,
+}
+
+/// Options of the `file` source.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileOptions {
+    /// A folder (read recursively) or a glob such as "data/*.json". Names starting with
+    /// "." or "_" are in-progress files and skipped.
+    pub path: String,
+    /// "json", "csv" or "parquet".
+    pub format: FileFormat,
+    /// Spark DDL schema of the rows, e.g. "id BIGINT, name STRING". Required for json and
+    /// csv; for parquet it selects and casts columns (default: the file's own schema).
+    pub schema: Option<DdlSchema>,
+    /// csv: the first line of each file is a header, not data.
+    #[serde(default = "yes")]
+    pub header: bool,
+    /// csv: the field delimiter, one ASCII character.
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    /// csv: the quote character, one ASCII character.
+    #[serde(default = "double_quote")]
+    pub quote: char,
+    /// At most this many new files are admitted per folder scan (default: all).
+    pub max_files_per_trigger: Option<NonZeroUsize>,
+    /// Read the newest files (by modification time) first instead of the oldest.
+    #[serde(default)]
+    pub latest_first: bool,
+    /// "off", "archive" (move to `archive_dir`) or "delete": what to do with a file once
+    /// the checkpoint after it was read is durable.
+    #[serde(default)]
+    pub clean_source: CleanSource,
+    /// Where `clean_source = "archive"` moves files, keeping their path below `path`.
+    pub archive_dir: Option<PathBuf>,
+    /// Adds a string column of this name holding each row's file path.
+    pub file_column: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn comma() -> char {
+    ','
+}
+
+fn double_quote() -> char {
+    '"'
+}
+
+pub struct FileSource {
+    listing: Listing,
+    format: Format,
+    file_column: Option<String>,
+    cleaner: Option<Cleaner>,
+    state: State,
+    /// Files listed but not started, in reading order.
+    queue: VecDeque<String>,
+    /// The open current file.
+    reader: Option<FileReader>,
+}
+
+impl Component for FileSource {
+    const NAME: &'static str = "file";
+    const DESCRIPTION: &'static str =
+        "Reads JSON, CSV or Parquet files from a folder or glob as they arrive, each exactly once.";
+    type Options = FileOptions;
+
+    fn create(options: FileOptions, _ctx: &Context) -> Result<Self> {
+        let format = format(&options)?;
+        let archive_dir = archive_dir(&options)?;
+        let max_files = options.max_files_per_trigger.map(NonZeroUsize::get);
+        let listing = Listing::new(
+            &options.path,
+            archive_dir.as_deref(),
+            options.latest_first,
+            max_files,
+        )?;
+        let cleaner = match (options.clean_source, archive_dir) {
+            (CleanSource::Delete, _) => Some(Cleaner::Delete),
+            (_, Some(archive_dir)) => Some(Cleaner::Archive {
+                base: listing.base().to_path_buf(),
+                archive_dir,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            listing,
+            format,
+            file_column: options.file_column,
+            cleaner,
+            state: State::default(),
+            queue: VecDeque::new(),
+            reader: None,
+        })
+    }
+}
+
+/// Where files are archived, required when `clean_source = "archive"`.
+fn archive_dir(options: &FileOptions) -> Result<Option<PathBuf>> {
+    match (options.clean_source, &options.archive_dir) {
+        (CleanSource::Archive, None) => Err(Error::msg(
+            "clean_source = \"archive\" needs an archive_dir",
+        )),
+        (CleanSource::Archive, dir) => Ok(dir.clone()),
+        _ => Ok(None),
+    }
+}
+
+/// The record format the options describe, checked.
+fn format(options: &FileOptions) -> Result<Format> {
+    let schema = options.schema.as_ref().map(|s| s.0.clone());
+    if let (Some(name), Some(schema)) = (&options.file_column, &schema) {
+        if schema.field_with_name(name).is_ok() {
+            return Err(Error::msg(format!(
+                "file_column '{name}' is already a column of the schema"
+            )));
+        }
+    }
+    let needs_schema = |format: &str| {
+        Error::msg(format!(
+            "format \"{format}\" needs a schema, e.g. schema = \"id BIGINT, name STRING\""
+        ))
+    };
+    Ok(match options.format {
+        FileFormat::Json => Format::Text(TextFormat::Json(
+            schema.ok_or_else(|| needs_schema("json"))?,
+        )),
+        FileFormat::Csv => Format::Text(TextFormat::Csv {
+            schema: schema.ok_or_else(|| needs_schema("csv"))?,
+            header: options.header,
+            delimiter: ascii("delimiter", options.delimiter)?,
+            quote: ascii("quote", options.quote)?,
+        }),
+        FileFormat::Parquet => Format::Parquet(schema),
+    })
+}
+
+fn ascii(option: &str, c: char) -> Result<u8> {
+    match u8::try_from(c) {
+        Ok(byte) if byte.is_ascii() => Ok(byte),
+        _ => Err(Error::msg(format!(
+            "{option}: '{c}' is not an ASCII character"
+        ))),
+    }
+}
+
+impl FileSource {
+    /// The file being read, or else the next one; `None` when nothing new has arrived.
+    fn reader(&mut self, may_list: &mut bool) -> Result<Option<&mut FileReader>> {
+        if self.reader.is_none() {
+            let Some((path, skip)) = self.next_file(may_list)? else {
+                return Ok(None);
+            };
+            match skip {
+                0 => info!("reading {path}"),
+                _ => info!("reading {path} after its first {skip} records"),
+            }
+            let reader = FileReader::open(&self.format, &path, skip, self.file_column.as_deref())?;
+            self.reader = Some(reader);
+        }
+        Ok(self.reader.as_mut())
+    }
+
+    /// The file to read and how many of its records to skip: the one a restored
+    /// checkpoint was in the middle of, else the next one queued. An empty queue is
+    /// filled by listing the folder again, if `may_list` (then cleared).
+    fn next_file(&mut self, may_list: &mut bool) -> Result<Option<(String, u64)>> {
+        if let Some(current) = self.state.current() {
+            return Ok(Some((current.path.clone(), current.records)));
+        }
+        if self.queue.is_empty() && std::mem::take(may_list) {
+            let state = &self.state;
+            self.queue = self.listing.new_files(|path| state.seen(path))?.into();
+        }
+        let Some(path) = self.queue.pop_front() else {
+            return Ok(None);
+        };
+        self.state.start(&path);
+        Ok(Some((path, 0)))
+    }
+
+    fn finish_file(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            if let Some(current) = self.state.current() {
+                info!("finished {}", current.path);
+                debug!(
+                    "{}: {} rows, {} rejected",
+                    current.path, reader.rows, reader.rejected
+                );
+            }
+        }
+        self.state.finish(self.cleaner.is_some());
+    }
+}
+
+impl Source for FileSource {
+    fn restore(&mut self, state: &[u8]) -> Result<()> {
+        self.state = State::restore(state)?;
+        self.queue.clear();
+        self.reader = None;
+        Ok(())
+    }
+
+    fn poll(
+        &mut self,
+        max_rows: usize,
+        _timeout: Duration,
+        out: &mut Output,
+    ) -> Result<SourceStatus> {
+        // One listing per poll, so `max_files_per_trigger` bounds the files a poll admits.
+        let mut may_list = true;
+        let (mut consumed, mut finished) = (0, 0);
+        while consumed < max_rows {
+            let Some(reader) = self.reader(&mut may_list)? else {
+                break;
+            };
+            let records = reader.read(max_rows - consumed, out)?;
+            self.state.consumed(records);
+            consumed += records;
+            if records == 0 {
+                self.finish_file();
+                finished += 1;
+            }
+        }
+        // Idle only when there was nothing at all: files left unlisted may follow.
+        Ok(if consumed + finished > 0 {
+            SourceStatus::Ready
+        } else {
+            SourceStatus::Idle
+        })
+    }
+
+    fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
+        self.state.checkpoint(epoch)
+    }
+
+    /// Cleans up the files finished before `epoch`'s checkpoint, now durable.
+    fn commit(&mut self, epoch: u64) -> Result<()> {
+        let Some(cleaner) = &self.cleaner else {
+            return Ok(());
+        };
+        for path in self.state.due(epoch) {
+            cleaner.clean(path)?;
+        }
+        self.state.cleaned(epoch);
+        Ok(())
+    }
+}
+
+export_plugin! {
+    sources: [FileSource],
+    transforms: [],
+    sinks: [],
+}

@@ -1,0 +1,259 @@
+//! Reading one file's records, per format, a bounded number at a time.
+
+use std::fs::{self, File};
+use std::sync::Arc;
+
+use ferry_plugin_api::arrow::array::{new_null_array, ArrayRef, RecordBatch, StringArray};
+use ferry_plugin_api::arrow::compute::cast;
+use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use ferry_plugin_api::sdk::decode::{CsvDecoder, Decoded, JsonDecoder};
+use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+
+use crate::split::Cursor;
+
+/// Rows per batch read from a Parquet file.
+const PARQUET_BATCH: usize = 8192;
+
+/// How a file's bytes become rows.
+#[derive(Clone, Debug)]
+pub enum Format {
+    Text(TextFormat),
+    /// With a schema, columns are picked by name and cast to it.
+    Parquet(Option<SchemaRef>),
+}
+
+/// Formats read from a file's bytes record by record.
+#[derive(Clone, Debug)]
+pub enum TextFormat {
+    /// JSON lines, or one array of objects.
+    Json(SchemaRef),
+    Csv {
+        schema: SchemaRef,
+        /// Skip each file's first line.
+        header: bool,
+        delimiter: u8,
+        quote: u8,
+    },
+}
+
+/// An open file being read record by record.
+pub struct FileReader {
+    path: String,
+    records: Records,
+    /// The column that names the file, if asked for.
+    file_column: Option<String>,
+    /// Rows emitted and records rejected so far.
+    pub rows: usize,
+    pub rejected: usize,
+}
+
+enum Records {
+    Text(Text),
+    Parquet(Parquet),
+}
+
+impl FileReader {
+    /// Opens `path` past its first `skip` records.
+    pub fn open(format: &Format, path: &str, skip: u64, file_column: Option<&str>) -> Result<Self> {
+        let records = match format {
+            Format::Parquet(schema) => Records::Parquet(Parquet::open(path, skip, schema.clone())?),
+            Format::Text(text) => Records::Text(Text::open(text, path, skip)?),
+        };
+        Ok(Self {
+            path: path.to_string(),
+            records,
+            file_column: file_column.map(str::to_string),
+            rows: 0,
+            rejected: 0,
+        })
+    }
+
+    /// Reads up to `max` records into `out`; returns how many, 0 at the end of the file.
+    pub fn read(&mut self, max: usize, out: &mut Output) -> Result<usize> {
+        let rejected = out.rejected().len();
+        let (consumed, batch) = match &mut self.records {
+            Records::Text(text) => text.read(max, &self.path, out)?,
+            Records::Parquet(parquet) => {
+                (parquet.read(max)).with_context(|| format!("reading '{}'", self.path))?
+            }
+        };
+        self.rejected += out.rejected().len() - rejected;
+        let Some(batch) = batch else {
+            return Ok(consumed);
+        };
+        self.rows += batch.num_rows();
+        out.emit(match &self.file_column {
+            Some(name) => with_file_column(batch, name, &self.path)?,
+            None => batch,
+        });
+        Ok(consumed)
+    }
+}
+
+/// JSON or CSV: the whole file in memory, cut into records as they are read.
+struct Text {
+    data: Vec<u8>,
+    cursor: Cursor,
+    decoder: TextDecoder,
+}
+
+enum TextDecoder {
+    Json(JsonDecoder),
+    Csv(Box<CsvDecoder>),
+}
+
+impl Text {
+    fn open(format: &TextFormat, path: &str, skip: u64) -> Result<Self> {
+        let data = fs::read(path).with_context(|| format!("reading '{path}'"))?;
+        let (cursor, decoder, header) = match format {
+            TextFormat::Json(schema) => (
+                Cursor::json(&data),
+                TextDecoder::Json(JsonDecoder::new(schema.clone())),
+                false,
+            ),
+            TextFormat::Csv {
+                schema,
+                header,
+                delimiter,
+                quote,
+            } => (
+                Cursor::lines(),
+                TextDecoder::Csv(Box::new(CsvDecoder::new(
+                    schema.clone(),
+                    *delimiter,
+                    *quote,
+                ))),
+                *header,
+            ),
+        };
+        let mut text = Self {
+            data,
+            cursor,
+            decoder,
+        };
+        for _ in 0..skip + u64::from(header) {
+            text.cursor.next(&text.data);
+        }
+        Ok(text)
+    }
+
+    /// Decodes up to `max` records; rejected ones go to `out` as `path:line`.
+    fn read(
+        &mut self,
+        max: usize,
+        path: &str,
+        out: &mut Output,
+    ) -> Result<(usize, Option<RecordBatch>)> {
+        let (mut records, mut lines) = (Vec::new(), Vec::new());
+        while records.len() < max {
+            let Some(record) = self.cursor.next(&self.data) else {
+                break;
+            };
+            records.push(&self.data[record.bytes]);
+            lines.push(record.line);
+        }
+        if records.is_empty() {
+            return Ok((0, None));
+        }
+        let decoded = match &mut self.decoder {
+            TextDecoder::Json(d) => d.decode(&records),
+            TextDecoder::Csv(d) => d.decode(&records),
+        };
+        let Decoded {
+            batch, rejected, ..
+        } = decoded.with_context(|| format!("decoding '{path}'"))?;
+        for r in rejected {
+            out.reject(r.raw, r.reason, format!("{path}:{}", lines[r.index]));
+        }
+        Ok((records.len(), Some(batch)))
+    }
+}
+
+struct Parquet {
+    reader: ParquetRecordBatchReader,
+    /// Rows read but not yet emitted.
+    pending: Option<RecordBatch>,
+    schema: Option<SchemaRef>,
+}
+
+impl Parquet {
+    fn open(path: &str, skip: u64, schema: Option<SchemaRef>) -> Result<Self> {
+        let context = || format!("reading '{path}'");
+        let file = File::open(path).with_context(context)?;
+        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .with_context(context)?
+            .with_batch_size(PARQUET_BATCH)
+            .with_offset(usize::try_from(skip)?);
+        if let Some(schema) = &schema {
+            let wanted = (builder.schema().fields().iter().enumerate())
+                .filter(|(_, f)| schema.field_with_name(f.name()).is_ok())
+                .map(|(i, _)| i);
+            let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.collect::<Vec<_>>());
+            builder = builder.with_projection(mask);
+        }
+        Ok(Self {
+            reader: builder.build().with_context(context)?,
+            pending: None,
+            schema,
+        })
+    }
+
+    fn read(&mut self, max: usize) -> Result<(usize, Option<RecordBatch>)> {
+        let batch = match self.pending.take() {
+            Some(batch) => batch,
+            None => match self.reader.next() {
+                Some(batch) => batch?,
+                None => return Ok((0, None)),
+            },
+        };
+        let rows = max.min(batch.num_rows());
+        if rows < batch.num_rows() {
+            self.pending = Some(batch.slice(rows, batch.num_rows() - rows));
+        }
+        let batch = batch.slice(0, rows);
+        let batch = match &self.schema {
+            Some(schema) => conform(&batch, schema)?,
+            None => batch,
+        };
+        Ok((rows, Some(batch)))
+    }
+}
+
+/// The batch's columns named in `schema`, cast to its types; missing ones are null.
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = schema.fields().iter().map(|field| {
+        let column = match batch.column_by_name(field.name()) {
+            Some(column) => cast(column, field.data_type())
+                .with_context(|| format!("column '{}'", field.name()))?,
+            None if field.is_nullable() => new_null_array(field.data_type(), batch.num_rows()),
+            None => {
+                return Err(Error::msg(format!(
+                    "NOT NULL column '{}' is missing",
+                    field.name()
+                )))
+            }
+        };
+        Ok(column)
+    });
+    Ok(RecordBatch::try_new(
+        schema.clone(),
+        columns.collect::<Result<_>>()?,
+    )?)
+}
+
+/// Appends a Utf8 column `name` holding `path` on every row.
+fn with_file_column(batch: RecordBatch, name: &str, path: &str) -> Result<RecordBatch> {
+    let paths: ArrayRef = Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        path,
+        batch.num_rows(),
+    )));
+    let schema = batch.schema();
+    let mut fields = schema.fields().to_vec();
+    fields.push(Arc::new(Field::new(name, DataType::Utf8, false)));
+    let mut columns = batch.columns().to_vec();
+    columns.push(paths);
+    let schema = Schema::new_with_metadata(fields, schema.metadata().clone());
+    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+}

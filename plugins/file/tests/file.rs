@@ -1,0 +1,547 @@
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use ferry_file::FileSource;
+use ferry_plugin_api::arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
+};
+use ferry_plugin_api::arrow::compute::concat_batches;
+use ferry_plugin_api::arrow::datatypes::Int64Type;
+use ferry_plugin_api::arrow::util::pretty::pretty_format_batches;
+use ferry_plugin_api::sdk::{
+    parse_options, Component, Context, Output, Rejected, Result, Source, SourceStatus,
+};
+use ferry_plugin_api::serde_json::{json, Value};
+use parquet::arrow::ArrowWriter;
+use tempfile::TempDir;
+
+fn create(options: Value) -> Result<FileSource> {
+    let ctx = Context {
+        pipeline: "test".into(),
+        node: "in".into(),
+        state_dir: PathBuf::from("."),
+    };
+    FileSource::create(parse_options(&options.to_string())?, &ctx)
+}
+
+fn json_source(dir: &Path, extra: Value) -> FileSource {
+    let mut options = json!({"path": dir, "format": "json", "schema": "id BIGINT, name STRING"});
+    options
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    create(options).unwrap()
+}
+
+fn write(path: impl AsRef<Path>, text: &str) -> PathBuf {
+    let path = path.as_ref();
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
+
+/// Writes `id` lines `{"id": n, "name": "r<n>"}` for each n in `ids`.
+fn write_rows(path: impl AsRef<Path>, ids: impl IntoIterator<Item = i64>) -> PathBuf {
+    let lines: String = (ids.into_iter())
+        .map(|i| format!("{{\"id\": {i}, \"name\": \"r{i}\"}}\n"))
+        .collect();
+    write(path, &lines)
+}
+
+fn set_mtime(path: &Path, seconds: u64) {
+    let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + seconds);
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+struct Polled {
+    batches: Vec<RecordBatch>,
+    rejected: Vec<Rejected>,
+    status: SourceStatus,
+}
+
+fn poll(source: &mut FileSource, max_rows: usize) -> Polled {
+    let mut out = Output::default();
+    let status = source
+        .poll(max_rows, Duration::from_millis(10), &mut out)
+        .unwrap();
+    Polled {
+        batches: out.batches().to_vec(),
+        rejected: out.rejected().to_vec(),
+        status,
+    }
+}
+
+/// Polls until the source is idle; returns everything emitted and rejected.
+fn drain(source: &mut FileSource, max_rows: usize) -> (Vec<RecordBatch>, Vec<Rejected>) {
+    let (mut batches, mut rejected) = (Vec::new(), Vec::new());
+    loop {
+        let polled = poll(source, max_rows);
+        batches.extend(polled.batches);
+        rejected.extend(polled.rejected);
+        if polled.status == SourceStatus::Idle {
+            return (batches, rejected);
+        }
+    }
+}
+
+fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+    (batches.iter())
+        .flat_map(|b| {
+            b.column_by_name("id")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+fn table(batches: &[RecordBatch]) -> String {
+    pretty_format_batches(batches).unwrap().to_string()
+}
+
+#[test]
+fn json_lines_decode_to_exact_values() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path().join("a.json"),
+        "{\"id\": 1, \"name\": \"ann\", \"ts\": \"2024-05-01T10:00:00Z\"}\n\n{\"id\": 2}\r\n",
+    );
+    let mut source = create(json!({
+        "path": dir.path(), "format": "json", "schema": "id BIGINT, name STRING, ts TIMESTAMP",
+    }))
+    .unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    assert!(rejected.is_empty());
+    let expected = "\
++----+------+----------------------+
+| id | name | ts                   |
++----+------+----------------------+
+| 1  | ann  | 2024-05-01T10:00:00Z |
+| 2  |      |                      |
++----+------+----------------------+";
+    assert_eq!(table(&batches), expected);
+}
+
+#[test]
+fn a_json_array_file_gives_a_row_per_element() {
+    let dir = TempDir::new().unwrap();
+    let text = "[\n  {\"id\": 1, \"name\": \"a\"},\n  {\"id\": 2, \"name\": \"b, ]\"}\n]\n";
+    write(dir.path().join("a.json"), text);
+    let mut source = json_source(dir.path(), json!({}));
+    let (batches, _) = drain(&mut source, 1);
+    assert_eq!(ids(&batches), [1, 2]);
+    let names = concat_batches(&batches[0].schema(), &batches).unwrap();
+    let names: Vec<_> = names
+        .column(1)
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(names, ["a", "b, ]"]);
+}
+
+#[test]
+fn csv_with_header_quotes_and_delimiter() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path().join("a.csv"),
+        "id;name\n1;\"semi;colon\"\n2;\"say \"\"hi\"\"\"\n3;\n",
+    );
+    let mut source = create(json!({
+        "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING", "delimiter": ";",
+    }))
+    .unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let expected = "\
++----+------------+
+| id | name       |
++----+------------+
+| 1  | semi;colon |
+| 2  | say \"hi\"   |
+| 3  |            |
++----+------------+";
+    assert_eq!(table(&batches), expected);
+}
+
+#[test]
+fn csv_without_header_reads_the_first_line() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path().join("a.csv"), "1,a\n2,b\n");
+    let mut source = create(json!({
+        "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING", "header": false,
+    }))
+    .unwrap();
+    assert_eq!(ids(&drain(&mut source, 100).0), [1, 2]);
+}
+
+fn write_parquet(path: &Path, batch: &RecordBatch) {
+    let mut writer =
+        ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+}
+
+fn parquet_batch() -> RecordBatch {
+    let a: ArrayRef = Arc::new(Int32Array::from(vec![1, 2, 3]));
+    let b: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None, Some("z")]));
+    RecordBatch::try_from_iter([("a", a), ("b", b)]).unwrap()
+}
+
+#[test]
+fn parquet_round_trips_with_the_files_schema() {
+    let dir = TempDir::new().unwrap();
+    write_parquet(&dir.path().join("a.parquet"), &parquet_batch());
+    let mut source = create(json!({"path": dir.path(), "format": "parquet"})).unwrap();
+    let (batches, _) = drain(&mut source, 2);
+    assert_eq!(
+        batches
+            .iter()
+            .map(RecordBatch::num_rows)
+            .collect::<Vec<_>>(),
+        [2, 1]
+    );
+    let all = concat_batches(&batches[0].schema(), &batches).unwrap();
+    assert_eq!(all, parquet_batch());
+}
+
+#[test]
+fn parquet_with_a_schema_selects_and_casts() {
+    let dir = TempDir::new().unwrap();
+    write_parquet(&dir.path().join("a.parquet"), &parquet_batch());
+    let mut source = create(json!({
+        "path": dir.path(), "format": "parquet", "schema": "b STRING, a BIGINT, c DOUBLE",
+    }))
+    .unwrap();
+    let (batches, _) = drain(&mut source, 100);
+    let expected = "\
++---+---+---+
+| b | a | c |
++---+---+---+
+| x | 1 |   |
+|   | 2 |   |
+| z | 3 |   |
++---+---+---+";
+    assert_eq!(table(&batches), expected);
+    assert_eq!(
+        batches[0].column(1).as_ref().data_type(),
+        Int64Array::from(vec![0]).data_type()
+    );
+}
+
+#[test]
+fn bad_records_are_rejected_with_their_line_and_the_rest_kept_in_order() {
+    let dir = TempDir::new().unwrap();
+    let path = write(
+        dir.path().join("a.json"),
+        "{\"id\": 1}\n\n{\"id\": 2,\n{\"id\": \"two\"}\n{\"id\": 3}\n",
+    );
+    let mut source = json_source(dir.path(), json!({}));
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), [1, 3]);
+    let positions: Vec<_> = rejected.iter().map(|r| r.position.clone()).collect();
+    let path = path.display();
+    assert_eq!(positions, [format!("{path}:3"), format!("{path}:4")]);
+    assert_eq!(rejected[0].raw, b"{\"id\": 2,");
+    assert!(
+        rejected[0].reason.contains("JSON"),
+        "{}",
+        rejected[0].reason
+    );
+    assert!(rejected[1].reason.contains("id"), "{}", rejected[1].reason);
+}
+
+#[test]
+fn bad_csv_rows_are_rejected() {
+    let dir = TempDir::new().unwrap();
+    let path = write(
+        dir.path().join("a.csv"),
+        "id,name\n1,a\nx,b\n2,c,extra\n3,d\n",
+    );
+    let mut source = create(json!({
+        "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING",
+    }))
+    .unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), [1, 3]);
+    let positions: Vec<_> = rejected.iter().map(|r| r.position.clone()).collect();
+    let path = path.display();
+    assert_eq!(positions, [format!("{path}:3"), format!("{path}:4")]);
+}
+
+#[test]
+fn each_poll_emits_at_most_max_rows() {
+    let dir = TempDir::new().unwrap();
+    write_rows(dir.path().join("a.json"), 0..7);
+    write_rows(dir.path().join("b.json"), 7..10);
+    let mut source = json_source(dir.path(), json!({}));
+    let mut sizes = Vec::new();
+    loop {
+        let polled = poll(&mut source, 3);
+        if polled.status == SourceStatus::Idle {
+            break;
+        }
+        sizes.push(
+            polled
+                .batches
+                .iter()
+                .map(RecordBatch::num_rows)
+                .sum::<usize>(),
+        );
+    }
+    assert_eq!(sizes, [3, 3, 3, 1]);
+}
+
+#[test]
+fn files_arriving_later_are_picked_up() {
+    let dir = TempDir::new().unwrap();
+    write_rows(dir.path().join("a.json"), [1, 2]);
+    let mut source = json_source(dir.path(), json!({}));
+    assert_eq!(ids(&drain(&mut source, 100).0), [1, 2]);
+    assert_eq!(poll(&mut source, 100).status, SourceStatus::Idle);
+    write_rows(dir.path().join("b.json"), [3]);
+    write_rows(dir.path().join("sub/c.json"), [4]);
+    write_rows(dir.path().join(".d.json"), [5]);
+    write_rows(dir.path().join("_e.json"), [6]);
+    write_rows(dir.path().join("_tmp/f.json"), [7]);
+    assert_eq!(ids(&drain(&mut source, 100).0), [3, 4]);
+}
+
+#[test]
+fn a_glob_picks_only_matching_files() {
+    let dir = TempDir::new().unwrap();
+    write_rows(dir.path().join("a.json"), [1]);
+    write_rows(dir.path().join("b.txt"), [2]);
+    write_rows(dir.path().join("_c.json"), [3]);
+    let pattern = dir.path().join("*.json");
+    let mut source = json_source(Path::new(""), json!({"path": pattern}));
+    assert_eq!(ids(&drain(&mut source, 100).0), [1]);
+}
+
+#[test]
+fn restore_resumes_mid_file_without_rereading_anything() {
+    let dir = TempDir::new().unwrap();
+    let a = write_rows(dir.path().join("a.json"), 1..=3);
+    let b = write_rows(dir.path().join("b.json"), 4..=8);
+    set_mtime(&a, 1);
+    set_mtime(&b, 2);
+    let mut source = json_source(dir.path(), json!({}));
+    assert_eq!(ids(&poll(&mut source, 3).batches), [1, 2, 3]);
+    assert_eq!(ids(&poll(&mut source, 2).batches), [4, 5]);
+    let state = source.checkpoint(1).unwrap();
+    // Rows after the checkpoint are lost with the crash and must come again.
+    assert_eq!(ids(&poll(&mut source, 2).batches), [6, 7]);
+
+    let mut restored = json_source(dir.path(), json!({}));
+    restored.restore(&state).unwrap();
+    assert_eq!(ids(&drain(&mut restored, 100).0), [6, 7, 8]);
+    let state = restored.checkpoint(2).unwrap();
+
+    let mut again = json_source(dir.path(), json!({}));
+    again.restore(&state).unwrap();
+    assert_eq!(drain(&mut again, 100).0.len(), 0);
+}
+
+#[test]
+fn restore_skips_the_csv_header_and_parquet_rows_read() {
+    let dir = TempDir::new().unwrap();
+    write(dir.path().join("a.csv"), "id,name\n1,a\n2,b\n3,c\n");
+    let options = json!({"path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING"});
+    let mut source = create(options.clone()).unwrap();
+    assert_eq!(ids(&poll(&mut source, 2).batches), [1, 2]);
+    let mut restored = create(options).unwrap();
+    restored.restore(&source.checkpoint(1).unwrap()).unwrap();
+    assert_eq!(ids(&drain(&mut restored, 100).0), [3]);
+
+    let dir = TempDir::new().unwrap();
+    write_parquet(&dir.path().join("a.parquet"), &parquet_batch());
+    let options = json!({"path": dir.path(), "format": "parquet"});
+    let mut source = create(options.clone()).unwrap();
+    assert_eq!(poll(&mut source, 2).batches[0].num_rows(), 2);
+    let mut restored = create(options).unwrap();
+    restored.restore(&source.checkpoint(1).unwrap()).unwrap();
+    let (batches, _) = drain(&mut restored, 100);
+    assert_eq!(
+        concat_batches(&batches[0].schema(), &batches).unwrap(),
+        parquet_batch().slice(2, 1)
+    );
+}
+
+#[test]
+fn archive_happens_only_when_the_epoch_commits() {
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("in");
+    let archive = input.join("archive");
+    let a = write_rows(input.join("sub/a.json"), [1]);
+    let mut source = json_source(
+        &input,
+        json!({"clean_source": "archive", "archive_dir": archive}),
+    );
+    drain(&mut source, 100);
+    let b = write_rows(input.join("b.json"), [2]);
+    assert!(a.exists());
+    let state = source.checkpoint(1).unwrap();
+    drain(&mut source, 100);
+    assert!(a.exists());
+    source.commit(1).unwrap();
+    assert!(!a.exists());
+    assert_eq!(
+        fs::read_to_string(archive.join("sub/a.json")).unwrap(),
+        "{\"id\": 1, \"name\": \"r1\"}\n"
+    );
+    assert!(b.exists(), "b was finished after epoch 1's checkpoint");
+    source.checkpoint(2).unwrap();
+    source.commit(2).unwrap();
+    assert!(archive.join("b.json").exists() && !b.exists());
+    // Archived files are not read again, and committing again is harmless.
+    assert_eq!(drain(&mut source, 100).0.len(), 0);
+    let mut restored = json_source(
+        &input,
+        json!({"clean_source": "archive", "archive_dir": archive}),
+    );
+    restored.restore(&state).unwrap();
+    restored.commit(1).unwrap();
+    assert_eq!(drain(&mut restored, 100).0.len(), 0);
+}
+
+#[test]
+fn delete_happens_only_when_the_epoch_commits() {
+    let dir = TempDir::new().unwrap();
+    let a = write_rows(dir.path().join("a.json"), [1]);
+    let mut source = json_source(dir.path(), json!({"clean_source": "delete"}));
+    drain(&mut source, 100);
+    source.checkpoint(1).unwrap();
+    assert!(a.exists());
+    source.commit(1).unwrap();
+    assert!(!a.exists());
+    source.commit(1).unwrap();
+}
+
+#[test]
+fn file_column_names_each_rows_file() {
+    let dir = TempDir::new().unwrap();
+    let a = write_rows(dir.path().join("a.json"), [1, 2]);
+    let b = write_rows(dir.path().join("b.json"), [3]);
+    set_mtime(&a, 1);
+    set_mtime(&b, 2);
+    let mut source = json_source(dir.path(), json!({"file_column": "_file"}));
+    let (batches, _) = drain(&mut source, 100);
+    let files: Vec<String> = (batches.iter())
+        .flat_map(|b| b.column_by_name("_file").unwrap().as_string::<i32>().iter())
+        .map(|f| f.unwrap().to_string())
+        .collect();
+    let (a, b) = (a.display().to_string(), b.display().to_string());
+    assert_eq!(files, [a.clone(), a, b]);
+}
+
+#[test]
+fn files_are_read_oldest_or_newest_first() {
+    let dir = TempDir::new().unwrap();
+    for (name, id, age) in [
+        ("a.json", 1, 3),
+        ("b.json", 2, 1),
+        ("c.json", 3, 2),
+        ("d.json", 4, 2),
+    ] {
+        set_mtime(&write_rows(dir.path().join(name), [id]), 10 - age);
+    }
+    let mut oldest = json_source(dir.path(), json!({}));
+    assert_eq!(ids(&drain(&mut oldest, 100).0), [1, 3, 4, 2]);
+    let mut newest = json_source(dir.path(), json!({"latest_first": true}));
+    assert_eq!(ids(&drain(&mut newest, 100).0), [2, 3, 4, 1]);
+}
+
+#[test]
+fn max_files_per_trigger_bounds_each_poll() {
+    let dir = TempDir::new().unwrap();
+    for id in 0..3 {
+        set_mtime(
+            &write_rows(dir.path().join(format!("{id}.json")), [id]),
+            id as u64,
+        );
+    }
+    let mut source = json_source(dir.path(), json!({"max_files_per_trigger": 2}));
+    assert_eq!(ids(&poll(&mut source, 100).batches), [0, 1]);
+    assert_eq!(ids(&poll(&mut source, 100).batches), [2]);
+    assert_eq!(poll(&mut source, 100).status, SourceStatus::Idle);
+}
+
+#[test]
+fn options_are_checked_at_create() {
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("nope");
+    let err = create(json!({"path": missing, "format": "json", "schema": "id INT"}))
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!("path '{}' does not exist", missing.display())
+    );
+    let err = create(json!({"path": dir.path(), "format": "json"}))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("needs a schema"), "{err}");
+    let err = create(json!({"path": dir.path(), "format": "parquet", "clean_source": "archive"}))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("archive_dir"), "{err}");
+    let err =
+        create(json!({"path": dir.path(), "format": "csv", "schema": "a INT", "delimiter": "ab"}))
+            .err()
+            .unwrap();
+    assert!(err.to_string().starts_with("delimiter"), "{err}");
+    let err = create(json!({"path": dir.path(), "format": "json", "pth": "x"}))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("unknown field `pth`"), "{err}");
+    let mut empty = create(json!({"path": dir.path(), "format": "parquet"})).unwrap();
+    assert_eq!(poll(&mut empty, 10).status, SourceStatus::Idle);
+}
+
+#[test]
+fn a_vanished_file_fails_the_poll_naming_it() {
+    let dir = TempDir::new().unwrap();
+    let a = write_rows(dir.path().join("a.json"), [1]);
+    let b = write_rows(dir.path().join("b.json"), [2]);
+    set_mtime(&a, 1);
+    set_mtime(&b, 2);
+    let mut source = json_source(dir.path(), json!({}));
+    assert_eq!(ids(&poll(&mut source, 1).batches), [1]);
+    fs::remove_file(&b).unwrap();
+    let err = source
+        .poll(1, Duration::ZERO, &mut Output::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains(&b.display().to_string()) && err.contains("No such file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_single_file_path_reads_that_file() {
+    let dir = TempDir::new().unwrap();
+    let a = write_rows(dir.path().join("a.json"), [1]);
+    write_rows(dir.path().join("b.json"), [2]);
+    let mut source = json_source(&a, json!({}));
+    assert_eq!(ids(&drain(&mut source, 100).0), [1]);
+}
+
+#[test]
+fn empty_files_do_not_end_the_input_early() {
+    let dir = TempDir::new().unwrap();
+    set_mtime(&write(dir.path().join("a.json"), "\n"), 1);
+    set_mtime(&write_rows(dir.path().join("b.json"), [1]), 2);
+    let mut source = json_source(dir.path(), json!({"max_files_per_trigger": 1}));
+    assert_eq!(poll(&mut source, 100).status, SourceStatus::Ready);
+    assert_eq!(ids(&drain(&mut source, 100).0), [1]);
+}
