@@ -120,8 +120,8 @@ impl Sink {
         ok(self.0.prepare(epoch)).map(|v| v.into_vec())
     }
 
-    pub fn commit(&mut self, epoch: u64, handle: &[u8]) -> Result<()> {
-        ok(self.0.commit(epoch, handle.into()))
+    pub fn commit(&mut self, epoch: u64, handle: &[u8], sources_json: &str) -> Result<()> {
+        ok(self.0.commit(epoch, handle.into(), sources_json.into()))
     }
 
     pub fn abort(&mut self, epoch: u64) -> Result<()> {

@@ -16,11 +16,11 @@ use super::message::{Control, Event, Message};
 use super::sink::SinkTask;
 use super::source::SourceTask;
 use super::task::{NodeEnv, NodeStats, Outputs};
-use super::transform::{Merge, Operator, TransformTask};
+use super::transform::{Merge, TransformTask};
 use super::watermark::WatermarkGenerator;
 use crate::checkpoint::{Checkpoint, CheckpointStore, NodeSnapshot};
 use crate::config::{NodeConfig, NodeKind, PipelineFile, DEAD_LETTER};
-use crate::plugins::Registry;
+use crate::plugins::{Component, Registry};
 
 /// Batches in flight per edge: a slow consumer stalls its producer beyond this.
 const EDGE_CAPACITY: usize = 8;
@@ -44,7 +44,7 @@ impl Task {
 
 pub struct Built {
     pub coordinator: Coordinator,
-    /// Node id, its task and the coordinator's line, by node index.
+    /// Node id and task, by node index.
     pub tasks: Vec<(String, Task)>,
     pub events: Sender<Event>,
     pub stats: Vec<(String, Arc<NodeStats>)>,
@@ -57,102 +57,6 @@ struct Slot {
     outputs: Outputs,
 }
 
-pub fn build(
-    file: &PipelineFile,
-    registry: &Registry,
-    shutdown: &Arc<AtomicBool>,
-) -> Result<Built> {
-    let settings = &file.settings;
-    let state_dir = state_dir(file);
-    let store = CheckpointStore::open(&state_dir)?;
-    let restored = store.latest()?;
-    if let Some(cp) = &restored {
-        tracing::info!(pipeline = %settings.name, "resuming after checkpoint {}", cp.epoch);
-    }
-    let mut nodes: Vec<&NodeConfig> = file.nodes.iter().collect();
-    let dead_letter = nodes
-        .iter()
-        .any(|n| n.inputs.iter().any(|i| i == DEAD_LETTER));
-    let mut names: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
-    if dead_letter {
-        names.push(DEAD_LETTER.to_string());
-    }
-    let mut slots: Vec<Slot> = names.iter().map(|_| Slot::default()).collect();
-    wire(&nodes, &names, dead_letter, &mut slots);
-
-    let (events, events_rx) = unbounded();
-    let mut tasks = Vec::new();
-    let mut stats = Vec::new();
-    let (mut sources, mut sinks) = (Vec::new(), Vec::new());
-    let first_epoch = restored.as_ref().map_or(1, |c| c.epoch + 1);
-    let slots_iter = slots.into_iter().enumerate();
-    let mut built_nodes = Vec::new();
-    for (index, slot) in slots_iter {
-        let env = NodeEnv {
-            index,
-            id: names[index].clone(),
-            events: events.clone(),
-            stats: Arc::default(),
-            tolerance: settings.errors.tolerance,
-        };
-        stats.push((env.id.clone(), env.stats.clone()));
-        built_nodes.push((env, slot));
-    }
-    for (env, slot) in built_nodes {
-        let snapshot = restored.as_ref().and_then(|c| c.nodes.get(&env.id));
-        let task = match nodes.get(env.index) {
-            None => merge_task(env.clone(), slot),
-            Some(node) => {
-                let ctx = context(file, node, &state_dir);
-                let made = make_task(
-                    node,
-                    env.clone(),
-                    slot,
-                    snapshot,
-                    &restored,
-                    first_epoch,
-                    registry,
-                    &ctx,
-                    file,
-                );
-                let (task, control) = made.with_context(|| {
-                    format!(
-                        "[{}.{}] (plugin '{}')",
-                        node.kind.section(),
-                        node.id,
-                        node.plugin
-                    )
-                })?;
-                match (node.kind, control) {
-                    (NodeKind::Source, Some(c)) => sources.push((env.index, c)),
-                    (NodeKind::Sink, Some(c)) => sinks.push((env.index, c)),
-                    _ => {}
-                }
-                task
-            }
-        };
-        tasks.push((env.id.clone(), task));
-    }
-    nodes.clear();
-    let coordinator = Coordinator {
-        pipeline: settings.name.clone(),
-        names,
-        sources,
-        sinks,
-        events: events_rx,
-        store,
-        interval: settings.checkpoint_interval.0,
-        next_epoch: first_epoch,
-        shutdown: shutdown.clone(),
-    };
-    Ok(Built {
-        coordinator,
-        tasks,
-        events,
-        stats,
-    })
-}
-
 /// `state_dir`, or `./state/<name>`.
 pub fn state_dir(file: &PipelineFile) -> PathBuf {
     file.settings
@@ -161,22 +65,82 @@ pub fn state_dir(file: &PipelineFile) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("state").join(&file.settings.name))
 }
 
-fn context(file: &PipelineFile, node: &NodeConfig, state_dir: &std::path::Path) -> NodeContext {
-    NodeContext {
-        pipeline: file.settings.name.as_str().into(),
-        node: node.id.as_str().into(),
-        state_dir: state_dir
-            .join("nodes")
-            .join(&node.id)
-            .to_string_lossy()
-            .as_ref()
-            .into(),
+pub fn build(
+    file: &PipelineFile,
+    registry: &Registry,
+    shutdown: &Arc<AtomicBool>,
+) -> Result<Built> {
+    let state_dir = state_dir(file);
+    let store = CheckpointStore::open(&state_dir)?;
+    let restored = store.latest()?;
+    if let Some(cp) = &restored {
+        tracing::info!(pipeline = %file.settings.name, "resuming after checkpoint {}", cp.epoch);
     }
+    let first_epoch = restored.as_ref().map_or(1, |c| c.epoch + 1);
+    let mut names: Vec<String> = file.nodes.iter().map(|n| n.id.clone()).collect();
+    let dead_letter = file
+        .nodes
+        .iter()
+        .any(|n| n.inputs.iter().any(|i| i == DEAD_LETTER));
+    if dead_letter {
+        names.push(DEAD_LETTER.to_string());
+    }
+    let slots = wire(&file.nodes, &names, dead_letter);
+    let (events, events_rx) = unbounded();
+    let builder = Builder {
+        file,
+        registry,
+        restored: restored.as_ref(),
+        state_dir,
+        first_epoch,
+    };
+    let mut built = Parts::default();
+    for (index, slot) in slots.into_iter().enumerate() {
+        let env = NodeEnv {
+            index,
+            id: names[index].clone(),
+            events: events.clone(),
+            stats: Arc::default(),
+            tolerance: file.settings.errors.tolerance,
+        };
+        built.stats.push((env.id.clone(), env.stats.clone()));
+        let task = match file.nodes.get(index) {
+            Some(node) => builder.task(node, env.clone(), slot, &mut built)?,
+            None => merge_task(env.clone(), slot),
+        };
+        built.tasks.push((env.id, task));
+    }
+    let coordinator = Coordinator {
+        pipeline: file.settings.name.clone(),
+        names,
+        sources: built.sources,
+        sinks: built.sinks,
+        events: events_rx,
+        store,
+        interval: file.settings.checkpoint_interval.0,
+        next_epoch: first_epoch,
+        shutdown: shutdown.clone(),
+    };
+    Ok(Built {
+        coordinator,
+        tasks: built.tasks,
+        events,
+        stats: built.stats,
+    })
+}
+
+#[derive(Default)]
+struct Parts {
+    tasks: Vec<(String, Task)>,
+    stats: Vec<(String, Arc<NodeStats>)>,
+    sources: Vec<(usize, Sender<Control>)>,
+    sinks: Vec<(usize, Sender<Control>)>,
 }
 
 /// Creates a bounded channel for every edge; every plugin source and transform also
-/// feeds the dead-letter node when there is one.
-fn wire(nodes: &[&NodeConfig], names: &[String], dead_letter: bool, slots: &mut [Slot]) {
+/// feeds the dead-letter node when there is one (it is the last name).
+fn wire(nodes: &[NodeConfig], names: &[String], dead_letter: bool) -> Vec<Slot> {
+    let mut slots: Vec<Slot> = names.iter().map(|_| Slot::default()).collect();
     let index: HashMap<&str, usize> = names
         .iter()
         .enumerate()
@@ -191,14 +155,18 @@ fn wire(nodes: &[&NodeConfig], names: &[String], dead_letter: bool, slots: &mut 
     }
     if dead_letter {
         let merge = names.len() - 1;
-        for (producer, node) in nodes.iter().enumerate() {
-            if node.kind != NodeKind::Sink {
-                let (tx, rx) = bounded(EDGE_CAPACITY);
-                slots[producer].outputs.dead_letter.push(tx);
-                slots[merge].receivers.push(rx);
-            }
+        for (producer, node) in nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.kind != NodeKind::Sink)
+        {
+            let (tx, rx) = bounded(EDGE_CAPACITY);
+            slots[producer].outputs.dead_letter.push(tx);
+            slots[merge].receivers.push(rx);
+            debug_assert_ne!(node.kind, NodeKind::Sink);
         }
     }
+    slots
 }
 
 fn merge_task(env: NodeEnv, slot: Slot) -> Task {
@@ -212,78 +180,150 @@ fn merge_task(env: NodeEnv, slot: Slot) -> Task {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn make_task(
-    node: &NodeConfig,
-    env: NodeEnv,
-    slot: Slot,
-    snapshot: Option<&NodeSnapshot>,
-    restored: &Option<Checkpoint>,
+/// What building every plugin node needs.
+struct Builder<'a> {
+    file: &'a PipelineFile,
+    registry: &'a Registry,
+    restored: Option<&'a Checkpoint>,
+    state_dir: PathBuf,
     first_epoch: u64,
-    registry: &Registry,
-    ctx: &NodeContext,
-    file: &PipelineFile,
-) -> Result<(Task, Option<Sender<Control>>)> {
-    let component = registry.find(node.kind, &node.plugin)?;
-    let options = serde_json::Value::Object(node.options.clone()).to_string();
-    let restored_watermark = snapshot.and_then(|s| s.watermark);
-    let watermark = node
-        .event_time
-        .as_deref()
-        .map(|c| WatermarkGenerator::new(c, node.watermark_delay, restored_watermark));
-    match node.kind {
-        NodeKind::Source => {
-            let mut source = component.create_source(&options, ctx)?;
-            if let Some(s) = snapshot {
-                source
-                    .restore(&s.state)
-                    .context("restoring from the last checkpoint")?;
+}
+
+impl Builder<'_> {
+    fn task(&self, node: &NodeConfig, env: NodeEnv, slot: Slot, parts: &mut Parts) -> Result<Task> {
+        let at = || {
+            format!(
+                "[{}.{}] (plugin '{}')",
+                node.kind.section(),
+                node.id,
+                node.plugin
+            )
+        };
+        let component = self
+            .registry
+            .find(node.kind, &node.plugin)
+            .with_context(at)?;
+        let snapshot = self.restored.and_then(|c| c.nodes.get(&node.id));
+        let index = env.index;
+        match node.kind {
+            NodeKind::Source => {
+                let (control, control_rx) = unbounded();
+                parts.sources.push((index, control));
+                self.source(node, component, env, slot, snapshot, control_rx)
+                    .with_context(at)
             }
-            let (control, control_rx) = unbounded();
-            let task = SourceTask {
-                env,
-                source,
-                control: control_rx,
-                outputs: slot.outputs,
-                watermark,
-                batch_size: file.settings.batch_size,
-                trigger: file.settings.trigger,
-            };
-            Ok((Task::Source(task), Some(control)))
-        }
-        NodeKind::Transform => {
-            let mut transform = component.create_transform(&options, ctx)?;
-            if let Some(s) = snapshot {
-                transform
-                    .restore(&s.state)
-                    .context("restoring from the last checkpoint")?;
+            NodeKind::Transform => self
+                .transform(node, component, env, slot, snapshot)
+                .with_context(at),
+            NodeKind::Sink => {
+                let (control, control_rx) = unbounded();
+                parts.sinks.push((index, control));
+                self.sink(node, component, env, slot, snapshot, control_rx)
+                    .with_context(at)
             }
-            let operator: Box<dyn Operator> = Box::new(transform);
-            let task = TransformTask {
-                env,
-                operator,
-                inputs: Inputs::new(slot.receivers, None),
-                outputs: slot.outputs,
-                watermark,
-                last_watermark: restored_watermark,
-            };
-            Ok((Task::Transform(task), None))
         }
-        NodeKind::Sink => {
-            let sink = component.create_sink(&options, ctx)?;
-            let (control, control_rx) = unbounded();
-            let handle = restored
-                .as_ref()
-                .zip(snapshot)
-                .map(|(c, s)| (c.epoch, s.state.clone()));
-            let task = SinkTask {
-                env,
-                sink,
-                inputs: Inputs::new(slot.receivers, Some(control_rx)),
-                restored: handle,
-                first_epoch,
-            };
-            Ok((Task::Sink(task), Some(control)))
+    }
+
+    fn context(&self, node: &NodeConfig) -> NodeContext {
+        let dir = self.state_dir.join("nodes").join(&node.id);
+        NodeContext {
+            pipeline: self.file.settings.name.as_str().into(),
+            node: node.id.as_str().into(),
+            state_dir: dir.to_string_lossy().as_ref().into(),
         }
+    }
+
+    fn options(node: &NodeConfig) -> String {
+        serde_json::Value::Object(node.options.clone()).to_string()
+    }
+
+    fn watermark(node: &NodeConfig, snapshot: Option<&NodeSnapshot>) -> Option<WatermarkGenerator> {
+        let restored = snapshot.and_then(|s| s.watermark);
+        node.event_time
+            .as_deref()
+            .map(|column| WatermarkGenerator::new(column, node.watermark_delay, restored))
+    }
+
+    fn source(
+        &self,
+        node: &NodeConfig,
+        component: &Component,
+        env: NodeEnv,
+        slot: Slot,
+        snapshot: Option<&NodeSnapshot>,
+        control: Receiver<Control>,
+    ) -> Result<Task> {
+        let mut source = component.create_source(&Self::options(node), &self.context(node))?;
+        if let Some(s) = snapshot {
+            source
+                .restore(&s.state)
+                .context("restoring from the last checkpoint")?;
+        }
+        Ok(Task::Source(SourceTask {
+            env,
+            source,
+            control,
+            outputs: slot.outputs,
+            watermark: Self::watermark(node, snapshot),
+            batch_size: self.file.settings.batch_size,
+            trigger: self.file.settings.trigger,
+        }))
+    }
+
+    fn transform(
+        &self,
+        node: &NodeConfig,
+        component: &Component,
+        env: NodeEnv,
+        slot: Slot,
+        snapshot: Option<&NodeSnapshot>,
+    ) -> Result<Task> {
+        let mut transform =
+            component.create_transform(&Self::options(node), &self.context(node))?;
+        if let Some(s) = snapshot {
+            transform
+                .restore(&s.state)
+                .context("restoring from the last checkpoint")?;
+        }
+        Ok(Task::Transform(TransformTask {
+            env,
+            operator: Box::new(transform),
+            inputs: Inputs::new(slot.receivers, None),
+            outputs: slot.outputs,
+            watermark: Self::watermark(node, snapshot),
+            last_watermark: snapshot.and_then(|s| s.watermark),
+        }))
+    }
+
+    fn sink(
+        &self,
+        node: &NodeConfig,
+        component: &Component,
+        env: NodeEnv,
+        slot: Slot,
+        snapshot: Option<&NodeSnapshot>,
+        control: Receiver<Control>,
+    ) -> Result<Task> {
+        let sink = component.create_sink(&Self::options(node), &self.context(node))?;
+        let restored = self.restored.zip(snapshot).map(|(checkpoint, s)| {
+            let sources = checkpoint.positions_json(&self.source_ids());
+            (checkpoint.epoch, s.state.clone(), sources)
+        });
+        Ok(Task::Sink(SinkTask {
+            env,
+            sink,
+            inputs: Inputs::new(slot.receivers, Some(control)),
+            restored,
+            first_epoch: self.first_epoch,
+        }))
+    }
+
+    fn source_ids(&self) -> Vec<&str> {
+        let sources = self
+            .file
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Source);
+        sources.map(|n| n.id.as_str()).collect()
     }
 }

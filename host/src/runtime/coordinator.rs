@@ -139,6 +139,12 @@ impl Coordinator {
             nodes,
         };
         self.store.write(&checkpoint)?;
+        let source_ids: Vec<&str> = self
+            .sources
+            .iter()
+            .map(|(i, _)| self.names[*i].as_str())
+            .collect();
+        let sources: Arc<str> = checkpoint.positions_json(&source_ids).into();
         tracing::debug!(
             epoch = flight.epoch,
             "checkpoint written in {:?}",
@@ -149,12 +155,14 @@ impl Coordinator {
             let _ = control.send(Control::Commit {
                 epoch: flight.epoch,
                 handle,
+                sources: sources.clone(),
             });
         }
         for (_, control) in &self.sources {
             let _ = control.send(Control::Commit {
                 epoch: flight.epoch,
                 handle: Vec::new(),
+                sources: sources.clone(),
             });
         }
         if flight.last {

@@ -1,5 +1,7 @@
 //! What flows between node threads and the checkpoint coordinator.
 
+use std::sync::Arc;
+
 use arrow::array::RecordBatch;
 
 /// On the data edges between nodes.
@@ -21,7 +23,12 @@ pub enum Control {
     Barrier(u64),
     /// The checkpoint of `epoch` is durable: sinks publish it with their handle, sources
     /// acknowledge it upstream.
-    Commit { epoch: u64, handle: Vec<u8> },
+    Commit {
+        epoch: u64,
+        handle: Vec<u8>,
+        /// The sources' positions at this checkpoint, as JSON (see `Checkpoint::positions_json`).
+        sources: Arc<str>,
+    },
     /// Sources: send `End` downstream and finish (after the final checkpoint).
     Stop,
     /// Everyone: leave now without committing anything (another node failed).

@@ -14,8 +14,9 @@ pub struct SinkTask {
     pub env: NodeEnv,
     pub sink: Sink,
     pub inputs: Inputs,
-    /// The last durable checkpoint's epoch and this sink's handle in it.
-    pub restored: Option<(u64, Vec<u8>)>,
+    /// The last durable checkpoint's epoch, this sink's handle in it and the sources'
+    /// positions then.
+    pub restored: Option<(u64, Vec<u8>, String)>,
     /// The first epoch of this run: anything staged for it or later is stale.
     pub first_epoch: u64,
 }
@@ -53,9 +54,9 @@ impl SinkTask {
     /// Re-publishes the last durable epoch (commit is idempotent) and drops whatever a
     /// crashed run staged after it.
     fn recover(&mut self) -> Result<()> {
-        if let Some((epoch, handle)) = self.restored.take() {
+        if let Some((epoch, handle, sources)) = self.restored.take() {
             self.sink
-                .commit(epoch, &handle)
+                .commit(epoch, &handle, &sources)
                 .with_context(|| format!("re-committing epoch {epoch} after a restart"))?;
         }
         self.sink.abort(self.first_epoch).with_context(|| {
@@ -68,9 +69,13 @@ impl SinkTask {
 
     fn on_control(&mut self, control: Control) -> Result<()> {
         match control {
-            Control::Commit { epoch, handle } => self
+            Control::Commit {
+                epoch,
+                handle,
+                sources,
+            } => self
                 .sink
-                .commit(epoch, &handle)
+                .commit(epoch, &handle, &sources)
                 .with_context(|| format!("committing epoch {epoch}")),
             Control::Cancel => Err(Cancelled.into()),
             Control::Barrier(_) | Control::Stop => Ok(()),

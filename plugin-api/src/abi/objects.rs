@@ -7,7 +7,7 @@
 #![allow(non_local_definitions)]
 
 use abi_stable::sabi_trait;
-use abi_stable::std_types::{RBox, RResult, RSlice, RString, RVec};
+use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec};
 
 use super::{Emitted, FfiBatch, PollResult};
 
@@ -37,8 +37,14 @@ pub trait SinkObject: Send {
     fn write(&mut self, batch: FfiBatch) -> RResult<(), RString>;
     /// Makes everything written for `epoch` durable but invisible; returns a commit handle.
     fn prepare(&mut self, epoch: u64) -> RResult<RVec<u8>, RString>;
-    /// Publishes `epoch`; idempotent, as it is re-run after a crash.
-    fn commit(&mut self, epoch: u64, handle: RSlice<'_, u8>) -> RResult<(), RString>;
+    /// Publishes `epoch`; idempotent, as it is re-run after a crash. `sources_json` maps
+    /// each source node to its position at this epoch's checkpoint.
+    fn commit(
+        &mut self,
+        epoch: u64,
+        handle: RSlice<'_, u8>,
+        sources_json: RStr<'_>,
+    ) -> RResult<(), RString>;
     /// Discards whatever was staged for `epoch` and any later epoch.
     #[sabi(last_prefix_field)]
     fn abort(&mut self, epoch: u64) -> RResult<(), RString>;

@@ -10,7 +10,9 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use arrow::array::RecordBatch;
 
-use super::{logging, options_schema, parse_options, Component, Context, Error, Output, Result};
+use super::{
+    logging, options_schema, parse_options, Commit, Component, Context, Error, Output, Result,
+};
 use super::{Sink, Source, Transform};
 use crate::abi::{
     BadRecord, ComponentInfo, ComponentKind, Emitted, FfiBatch, HostLogger, NodeContext,
@@ -201,8 +203,21 @@ impl<K: Sink> SinkObject for SinkAdapter<K> {
         guard(|| self.0.prepare(epoch).map(RVec::from))
     }
 
-    fn commit(&mut self, epoch: u64, handle: RSlice<'_, u8>) -> RResult<(), RString> {
-        guard(|| self.0.commit(epoch, handle.as_slice()))
+    fn commit(
+        &mut self,
+        epoch: u64,
+        handle: RSlice<'_, u8>,
+        sources_json: RStr<'_>,
+    ) -> RResult<(), RString> {
+        guard(|| {
+            let sources = serde_json::from_str(sources_json.as_str())
+                .map_err(|e| Error::msg(format!("source positions from the host: {e}")))?;
+            self.0.commit(&Commit {
+                epoch,
+                handle: handle.as_slice(),
+                sources: &sources,
+            })
+        })
     }
 
     fn abort(&mut self, epoch: u64) -> RResult<(), RString> {

@@ -13,4 +13,4 @@ mod traits;
 pub use crate::abi::SourceStatus;
 pub use error::{Error, ErrorContext, Result};
 pub use options::{options_schema, parse_options};
-pub use traits::{Component, Context, Output, Rejected, Sink, Source, Transform};
+pub use traits::{Commit, Component, Context, Output, Rejected, Sink, Source, Transform};

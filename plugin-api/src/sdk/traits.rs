@@ -65,6 +65,18 @@ impl Output {
     }
 }
 
+/// What [`Sink::commit`] publishes.
+#[derive(Debug, Clone, Copy)]
+pub struct Commit<'a> {
+    pub epoch: u64,
+    /// What [`Sink::prepare`] returned for this epoch.
+    pub handle: &'a [u8],
+    /// Where each source node stood at this epoch's checkpoint, by node id: its
+    /// checkpoint as JSON when it is JSON, else its bytes in base64. For manifests that
+    /// record which input an output came from.
+    pub sources: &'a serde_json::Map<String, serde_json::Value>,
+}
+
 /// What every source, transform and sink has: a name, options and a constructor.
 pub trait Component: Sized + Send + 'static {
     /// The name pipelines use in `plugin = "..."`.
@@ -135,8 +147,8 @@ pub trait Sink: Component {
         Ok(Vec::new())
     }
 
-    /// Publishes `epoch`. Must be idempotent: after a crash it runs again.
-    fn commit(&mut self, _epoch: u64, _handle: &[u8]) -> Result<()> {
+    /// Publishes an epoch. Must be idempotent: after a crash it runs again.
+    fn commit(&mut self, _commit: &Commit<'_>) -> Result<()> {
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::export_plugin;
-use ferry_plugin_api::sdk::{Component, Context, Result, Sink};
+use ferry_plugin_api::sdk::{Commit, Component, Context, Result, Sink};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -114,9 +114,10 @@ impl Sink for Console {
         })
     }
 
-    fn commit(&mut self, epoch: u64, handle: &[u8]) -> Result<()> {
+    fn commit(&mut self, commit: &Commit<'_>) -> Result<()> {
         if self.options.mode == Mode::Count {
-            let handle = Handle::decode(handle)?;
+            let epoch = commit.epoch;
+            let handle = Handle::decode(commit.handle)?;
             self.counter.commit(epoch, handle);
             let (rows, total) = (handle.rows, handle.total);
             self.print(&format!("epoch {epoch}: {rows} rows, {total} total\n"))?;

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use ferry_console::{Console, ConsoleOptions};
 use ferry_plugin_api::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use ferry_plugin_api::sdk::{parse_options, Component, Context, Sink};
+use ferry_plugin_api::sdk::{parse_options, Commit, Component, Context, Sink};
 
 /// A writer whose bytes the test reads back.
 #[derive(Clone, Default)]
@@ -33,6 +33,18 @@ fn console(options: &str) -> (Console, Captured) {
         Console::with_writer(options, Box::new(captured.clone())),
         captured,
     )
+}
+
+/// A commit as the host sends it (no sources in these tests).
+fn commit(epoch: u64, handle: &[u8]) -> Commit<'_> {
+    static NO_SOURCES: std::sync::OnceLock<
+        ferry_plugin_api::serde_json::Map<String, ferry_plugin_api::serde_json::Value>,
+    > = std::sync::OnceLock::new();
+    Commit {
+        epoch,
+        handle,
+        sources: NO_SOURCES.get_or_init(Default::default),
+    }
 }
 
 fn batch(rows: i64) -> RecordBatch {
@@ -104,9 +116,9 @@ fn count_mode_prints_one_line_per_committed_epoch() {
     sink.write(batch(2)).unwrap();
     let h1 = sink.prepare(1).unwrap();
     sink.write(batch(4)).unwrap();
-    sink.commit(1, &h1).unwrap();
+    sink.commit(&commit(1, &h1)).unwrap();
     let h2 = sink.prepare(2).unwrap();
-    sink.commit(2, &h2).unwrap();
+    sink.commit(&commit(2, &h2)).unwrap();
     assert_eq!(
         out.text(),
         "epoch 1: 5 rows, 5 total\nepoch 2: 4 rows, 9 total\n"
@@ -118,18 +130,18 @@ fn count_total_is_exactly_once_across_a_crash() {
     let (mut sink, _) = console(r#"{"mode": "count"}"#);
     sink.write(batch(5)).unwrap();
     let durable = sink.prepare(1).unwrap();
-    sink.commit(1, &durable).unwrap();
+    sink.commit(&commit(1, &durable)).unwrap();
     // Rows of epoch 2 are written and prepared, but the process dies before its
     // checkpoint is durable: the source sends them again after the restart.
     sink.write(batch(7)).unwrap();
     sink.prepare(2).unwrap();
 
     let (mut restarted, out) = console(r#"{"mode": "count"}"#);
-    restarted.commit(1, &durable).unwrap();
+    restarted.commit(&commit(1, &durable)).unwrap();
     restarted.abort(2).unwrap();
     restarted.write(batch(7)).unwrap();
     let h2 = restarted.prepare(2).unwrap();
-    restarted.commit(2, &h2).unwrap();
+    restarted.commit(&commit(2, &h2)).unwrap();
     assert_eq!(
         out.text(),
         "epoch 1: 5 rows, 5 total\nepoch 2: 7 rows, 12 total\n"
@@ -141,12 +153,12 @@ fn abort_drops_uncommitted_rows() {
     let (mut sink, out) = console(r#"{"mode": "count"}"#);
     sink.write(batch(2)).unwrap();
     let h1 = sink.prepare(1).unwrap();
-    sink.commit(1, &h1).unwrap();
+    sink.commit(&commit(1, &h1)).unwrap();
     sink.write(batch(3)).unwrap();
     sink.abort(2).unwrap();
     sink.write(batch(1)).unwrap();
     let h2 = sink.prepare(2).unwrap();
-    sink.commit(2, &h2).unwrap();
+    sink.commit(&commit(2, &h2)).unwrap();
     assert!(out.text().ends_with("epoch 2: 1 rows, 3 total\n"));
 }
 
