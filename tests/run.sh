@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: builds every crate, then runs the unit tests
-# and the end-to-end tests (which run the real `ferry` binary and plugin libraries).
-# Whatever the tests need is installed and started here.
+# The whole test suite, from a fresh clone: installs and starts what the tests need
+# (tests/setup/*.sh, in order), builds every crate, then runs the unit tests and the
+# end-to-end tests (which run the real `ferry` binary and plugin libraries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build outputs are cached outside the clone, so a fresh clone builds incrementally.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry/target}"
+# Build outputs and installed tools are cached outside the clone, so a fresh clone
+# builds incrementally; a cold machine builds everything.
+export FERRY_CACHE="${FERRY_CACHE:-$HOME/.cache/ferry}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$FERRY_CACHE/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+for setup in tests/setup/*.sh; do
+  [ -e "$setup" ] || continue
+  echo "== $setup"
+  # shellcheck source=/dev/null
+  source "$setup"
+done
 
 cargo build --workspace --locked
 cargo test --workspace --locked --no-fail-fast -- --test-threads 2
