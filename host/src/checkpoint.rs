@@ -132,14 +132,26 @@ mod tests {
 
     #[test]
     fn positions_are_json_when_the_state_is_json_else_base64() {
-        let mut cp = Checkpoint { epoch: 3, ..Default::default() };
-        let json = NodeSnapshot { state: br#"{"next":60}"#.to_vec(), watermark: None };
-        let bytes = NodeSnapshot { state: vec![0xff, 0x00], watermark: None };
+        let mut cp = Checkpoint {
+            epoch: 3,
+            ..Default::default()
+        };
+        let json = NodeSnapshot {
+            state: br#"{"next":60}"#.to_vec(),
+            watermark: None,
+        };
+        let bytes = NodeSnapshot {
+            state: vec![0xff, 0x00],
+            watermark: None,
+        };
         cp.nodes.insert("gen".into(), json);
         cp.nodes.insert("raw".into(), bytes);
         cp.nodes.insert("sink".into(), NodeSnapshot::default());
         let positions: serde_json::Value =
             serde_json::from_str(&cp.positions_json(&["gen", "raw"])).unwrap();
-        assert_eq!(positions, serde_json::json!({"gen": {"next": 60}, "raw": "/wA="}));
+        assert_eq!(
+            positions,
+            serde_json::json!({"gen": {"next": 60}, "raw": "/wA="})
+        );
     }
 }

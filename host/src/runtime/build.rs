@@ -15,7 +15,7 @@ use super::inputs::Inputs;
 use super::message::{Control, Event, Message};
 use super::sink::SinkTask;
 use super::source::SourceTask;
-use super::task::{NodeEnv, NodeStats, Outputs};
+use super::task::{Emitter, NodeEnv, NodeStats, Outputs};
 use super::transform::{Merge, TransformTask};
 use super::watermark::WatermarkGenerator;
 use crate::checkpoint::{Checkpoint, CheckpointStore, NodeSnapshot};
@@ -174,9 +174,11 @@ fn merge_task(env: NodeEnv, slot: Slot) -> Task {
         env,
         operator: Box::new(Merge),
         inputs: Inputs::new(slot.receivers, None),
-        outputs: slot.outputs,
-        watermark: None,
-        last_watermark: None,
+        out: Emitter {
+            outputs: slot.outputs,
+            watermark: None,
+            last_watermark: None,
+        },
     })
 }
 
@@ -237,11 +239,17 @@ impl Builder<'_> {
         serde_json::Value::Object(node.options.clone()).to_string()
     }
 
-    fn watermark(node: &NodeConfig, snapshot: Option<&NodeSnapshot>) -> Option<WatermarkGenerator> {
+    fn emitter(node: &NodeConfig, outputs: Outputs, snapshot: Option<&NodeSnapshot>) -> Emitter {
         let restored = snapshot.and_then(|s| s.watermark);
-        node.event_time
+        let watermark = node
+            .event_time
             .as_deref()
-            .map(|column| WatermarkGenerator::new(column, node.watermark_delay, restored))
+            .map(|column| WatermarkGenerator::new(column, node.watermark_delay, restored));
+        Emitter {
+            outputs,
+            watermark,
+            last_watermark: restored,
+        }
     }
 
     fn source(
@@ -263,8 +271,7 @@ impl Builder<'_> {
             env,
             source,
             control,
-            outputs: slot.outputs,
-            watermark: Self::watermark(node, snapshot),
+            out: Self::emitter(node, slot.outputs, snapshot),
             batch_size: self.file.settings.batch_size,
             trigger: self.file.settings.trigger,
         }))
@@ -289,9 +296,7 @@ impl Builder<'_> {
             env,
             operator: Box::new(transform),
             inputs: Inputs::new(slot.receivers, None),
-            outputs: slot.outputs,
-            watermark: Self::watermark(node, snapshot),
-            last_watermark: snapshot.and_then(|s| s.watermark),
+            out: Self::emitter(node, slot.outputs, snapshot),
         }))
     }
 

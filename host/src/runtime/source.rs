@@ -1,7 +1,6 @@
 //! A source thread: polls its plugin, stamps watermarks, injects barriers when the
 //! coordinator asks, and waits out the trigger interval when the plugin is idle.
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -9,17 +8,15 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use ferry_plugin_api::sdk::SourceStatus;
 
 use super::message::{Cancelled, Control, Event, Message};
-use super::task::{NodeEnv, Outputs};
-use super::watermark::WatermarkGenerator;
+use super::task::{Emitter, NodeEnv};
 use crate::config::Trigger;
-use crate::plugins::{Emitted, Source};
+use crate::plugins::Source;
 
 pub struct SourceTask {
     pub env: NodeEnv,
     pub source: Source,
     pub control: Receiver<Control>,
-    pub outputs: Outputs,
-    pub watermark: Option<WatermarkGenerator>,
+    pub out: Emitter,
     pub batch_size: usize,
     pub trigger: Trigger,
 }
@@ -31,12 +28,8 @@ enum Flow {
 
 impl SourceTask {
     pub fn run(mut self) -> Result<()> {
-        if let Some(w) = self
-            .watermark
-            .as_ref()
-            .and_then(WatermarkGenerator::current)
-        {
-            self.outputs.broadcast(Message::Watermark(w))?;
+        if let Some(w) = self.out.last_watermark {
+            self.out.broadcast(Message::Watermark(w))?;
         }
         let mut exhausted = false;
         loop {
@@ -59,12 +52,20 @@ impl SourceTask {
     fn poll_once(&mut self, exhausted: &mut bool) -> Result<Flow> {
         let started = Instant::now();
         let polled = self.source.poll(self.batch_size, self.poll_timeout())?;
-        self.emit(polled.emitted)?;
+        self.out.emit(&self.env, polled.emitted)?;
         match (polled.status, self.trigger) {
             (SourceStatus::Ready, _) => Ok(Flow::Continue),
-            (SourceStatus::End, _) | (SourceStatus::Idle, Trigger::AvailableNow) => {
+            (SourceStatus::End, _) => {
+                // The input is over for good: close every event-time window downstream.
+                self.out.forward_watermark(i64::MAX)?;
                 *exhausted = true;
-                self.finish()?;
+                self.finish();
+                Ok(Flow::Continue)
+            }
+            (SourceStatus::Idle, Trigger::AvailableNow) => {
+                // Only this run is over: windows stay open for the next one, as in Spark.
+                *exhausted = true;
+                self.finish();
                 Ok(Flow::Continue)
             }
             (SourceStatus::Idle, Trigger::Interval(interval)) => {
@@ -89,49 +90,24 @@ impl SourceTask {
         }
     }
 
-    fn emit(&mut self, emitted: Emitted) -> Result<()> {
-        self.env.route_rejected(&emitted.rejected, &self.outputs)?;
-        for batch in emitted.batches {
-            let advanced = match &mut self.watermark {
-                Some(w) => w.observe(&batch)?,
-                None => None,
-            };
-            self.env
-                .stats
-                .rows_out
-                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-            self.outputs.batch(batch)?;
-            if let Some(w) = advanced {
-                self.outputs.broadcast(Message::Watermark(w))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The input is exhausted: close every event-time window downstream and tell the
-    /// coordinator, which takes the final checkpoint and then sends `Stop`.
-    fn finish(&mut self) -> Result<()> {
-        self.outputs.broadcast(Message::Watermark(i64::MAX))?;
+    /// Tells the coordinator, which takes the final checkpoint once every source is
+    /// done, and then sends `Stop`.
+    fn finish(&self) {
         let _ = self.env.events.send(Event::SourceDone {
             node: self.env.index,
         });
-        Ok(())
     }
 
     fn on_control(&mut self, control: Control) -> Result<Flow> {
         match control {
             Control::Barrier(epoch) => {
                 let state = self.source.checkpoint(epoch)?;
-                let watermark = self
-                    .watermark
-                    .as_ref()
-                    .and_then(WatermarkGenerator::current);
-                self.env.snapshot(epoch, state, watermark);
-                self.outputs.broadcast(Message::Barrier(epoch))?;
+                self.env.snapshot(epoch, state, self.out.last_watermark);
+                self.out.broadcast(Message::Barrier(epoch))?;
             }
             Control::Commit { epoch, .. } => self.source.commit(epoch)?,
             Control::Stop => {
-                self.outputs.broadcast(Message::End)?;
+                self.out.broadcast(Message::End)?;
                 return Ok(Flow::Stop);
             }
             Control::Cancel => return Err(Cancelled.into()),

@@ -11,7 +11,9 @@ use ferry_plugin_api::sdk::Rejected;
 
 use super::dead_letter;
 use super::message::{Cancelled, Event, Message};
+use super::watermark::WatermarkGenerator;
 use crate::config::Tolerance;
+use crate::plugins::Emitted;
 
 /// Rows through one node, read by the progress reporter.
 #[derive(Default, Debug)]
@@ -67,6 +69,47 @@ fn preview(raw: &[u8]) -> String {
     match text.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &text[..i]),
         None => text.into_owned(),
+    }
+}
+
+/// A node's output side: its edges, its event-time watermark and its counters.
+pub struct Emitter {
+    pub outputs: Outputs,
+    /// Set when the node declares `event_time`: watermarks are stamped from its output.
+    pub watermark: Option<WatermarkGenerator>,
+    /// The last watermark sent downstream, kept in snapshots.
+    pub last_watermark: Option<i64>,
+}
+
+impl Emitter {
+    /// Sends what a plugin call produced: rejected records per the tolerance, batches
+    /// downstream, and a watermark when the batches moved event time forward.
+    pub fn emit(&mut self, env: &NodeEnv, emitted: Emitted) -> Result<()> {
+        env.route_rejected(&emitted.rejected, &self.outputs)?;
+        for batch in emitted.batches {
+            let advanced = match &mut self.watermark {
+                Some(w) => w.observe(&batch)?,
+                None => None,
+            };
+            env.stats
+                .rows_out
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            self.outputs.batch(batch)?;
+            if let Some(w) = advanced {
+                self.forward_watermark(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn forward_watermark(&mut self, watermark: i64) -> Result<()> {
+        self.last_watermark = Some(watermark);
+        self.outputs.broadcast(Message::Watermark(watermark))
+    }
+
+    /// Watermarks, barriers and `End` go on every edge.
+    pub fn broadcast(&self, message: Message) -> Result<()> {
+        self.outputs.broadcast(message)
     }
 }
 

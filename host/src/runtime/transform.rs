@@ -8,8 +8,7 @@ use arrow::array::RecordBatch;
 
 use super::inputs::{Input, Inputs};
 use super::message::{Cancelled, Message};
-use super::task::{NodeEnv, Outputs};
-use super::watermark::WatermarkGenerator;
+use super::task::{Emitter, NodeEnv};
 use crate::plugins::{Emitted, Transform};
 
 /// What a transform node runs.
@@ -57,12 +56,9 @@ pub struct TransformTask {
     pub env: NodeEnv,
     pub operator: Box<dyn Operator>,
     pub inputs: Inputs,
-    pub outputs: Outputs,
-    /// Set when the node declares its own `event_time`: it then stamps watermarks from
-    /// its output instead of forwarding its inputs'.
-    pub watermark: Option<WatermarkGenerator>,
-    /// The last watermark sent downstream, kept in snapshots.
-    pub last_watermark: Option<i64>,
+    /// With its own `event_time`, the node stamps watermarks from its output instead of
+    /// forwarding its inputs'.
+    pub out: Emitter,
 }
 
 impl TransformTask {
@@ -74,49 +70,25 @@ impl TransformTask {
                         .stats
                         .rows_in
                         .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-                    let out = self.operator.process(batch)?;
-                    self.emit(out)?;
+                    let emitted = self.operator.process(batch)?;
+                    self.out.emit(&self.env, emitted)?;
                 }
                 Input::Watermark(w) => {
-                    let out = self.operator.on_watermark(w)?;
-                    self.emit(out)?;
-                    if self.watermark.is_none() || w == i64::MAX {
-                        self.forward_watermark(w)?;
+                    let emitted = self.operator.on_watermark(w)?;
+                    self.out.emit(&self.env, emitted)?;
+                    if self.out.watermark.is_none() || w == i64::MAX {
+                        self.out.forward_watermark(w)?;
                     }
                 }
                 Input::Barrier(epoch) => {
                     let state = self.operator.checkpoint(epoch)?;
-                    self.env.snapshot(epoch, state, self.last_watermark);
-                    self.outputs.broadcast(Message::Barrier(epoch))?;
+                    self.env.snapshot(epoch, state, self.out.last_watermark);
+                    self.out.broadcast(Message::Barrier(epoch))?;
                 }
-                Input::End => return self.outputs.broadcast(Message::End),
+                Input::End => return self.out.broadcast(Message::End),
                 Input::Control(_) => {}
                 Input::Disconnected => return Err(Cancelled.into()),
             }
         }
-    }
-
-    fn emit(&mut self, out: Emitted) -> Result<()> {
-        self.env.route_rejected(&out.rejected, &self.outputs)?;
-        for batch in out.batches {
-            let advanced = match &mut self.watermark {
-                Some(w) => w.observe(&batch)?,
-                None => None,
-            };
-            self.env
-                .stats
-                .rows_out
-                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-            self.outputs.batch(batch)?;
-            if let Some(w) = advanced {
-                self.forward_watermark(w)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn forward_watermark(&mut self, w: i64) -> Result<()> {
-        self.last_watermark = Some(w);
-        self.outputs.broadcast(Message::Watermark(w))
     }
 }
