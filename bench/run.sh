@@ -16,7 +16,7 @@ FERRY="$CARGO_TARGET_DIR/release/ferry"
 results="$WORK/results.jsonl"
 rm -rf "$WORK" && mkdir -p "$WORK"
 
-cargo build --release --workspace --quiet
+cargo build --release --quiet -p ferry -p ferry-datagen -p ferry-file -p ferry-console -p ferry-passthrough
 measure() { python3 bench/measure.py "$@" | tee -a "$results"; }
 
 echo "== boundary: one batch crossing the plugin boundary"

@@ -2,8 +2,9 @@
 //! (Arrow C Data Interface), the `passthrough` library imports it, emits it, and the host
 //! imports the result. One round trip = two crossings.
 //!
-//! Run with `cargo bench -p ferry --bench boundary` after `cargo build --release
-//! -p ferry-passthrough` (bench/run.sh does both).
+//! Also times the arrow-rs C Data Interface export + import alone, and the schema part
+//! of it, to show where the cost is. Run with `cargo bench -p ferry --bench boundary`
+//! after `cargo build --release -p ferry-passthrough` (bench/run.sh does both).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use arrow::array::{Int32Array, Int64Array, RecordBatch, StringArray, TimestampMi
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use ferry::config::NodeKind;
 use ferry::plugins::Registry;
-use ferry_plugin_api::abi::NodeContext;
+use ferry_plugin_api::abi::{FfiBatch, NodeContext};
 
 fn release_dir() -> PathBuf {
     // target/release/deps/boundary-<hash> → target/release
@@ -57,6 +58,18 @@ fn batch(rows: usize) -> RecordBatch {
     .expect("valid batch")
 }
 
+/// Nanoseconds per call of `f`, after a warm-up.
+fn time(iterations: u32, mut f: impl FnMut()) -> f64 {
+    for _ in 0..1000 {
+        f();
+    }
+    let started = Instant::now();
+    for _ in 0..iterations {
+        f();
+    }
+    started.elapsed().as_nanos() as f64 / iterations as f64
+}
+
 fn main() {
     let registry = Registry::discover(&[release_dir()]);
     let component = registry
@@ -68,22 +81,35 @@ fn main() {
         state_dir: "/tmp".into(),
     };
     let mut transform = component.create_transform("{}", &ctx).expect("created");
-    for rows in [1, 1024, 8192] {
-        let input = batch(rows);
-        let iterations = 200_000;
-        for _ in 0..1000 {
-            transform.process(input.clone()).expect("warm-up");
-        }
-        let started = Instant::now();
-        for _ in 0..iterations {
+    for (rows, columns) in [(1, 7), (8192, 7), (8192, 1)] {
+        let input = batch(rows)
+            .project(&(0..columns).collect::<Vec<_>>())
+            .expect("projection");
+        let round_trip = time(200_000, || {
             let out = transform.process(input.clone()).expect("processed");
             assert_eq!(out.batches[0].num_rows(), rows);
-        }
-        let per_round_trip = started.elapsed().as_nanos() as f64 / iterations as f64;
+        });
+        let ffi_only = time(200_000, || {
+            let ffi = FfiBatch::from_record_batch(input.clone()).expect("exported");
+            assert_eq!(ffi.into_record_batch().expect("imported").num_rows(), rows);
+        });
+        let schema = input.schema();
+        let schema_only = time(200_000, || {
+            let ffi =
+                arrow::ffi::FFI_ArrowSchema::try_from(schema.as_ref()).expect("schema exported");
+            assert_eq!(
+                arrow::datatypes::Schema::try_from(&ffi)
+                    .expect("imported")
+                    .fields()
+                    .len(),
+                columns
+            );
+        });
         println!(
-            "boundary: batch of {rows:>5} rows x 7 columns: {:.0} ns per round trip, {:.0} ns per crossing",
-            per_round_trip,
-            per_round_trip / 2.0
+            "boundary: {rows:>5} rows x {columns} columns: {:.0} ns per crossing; \
+             Arrow C Data Interface export + import alone {ffi_only:.0} ns, \
+             of which the schema {schema_only:.0} ns",
+            round_trip / 2.0,
         );
     }
 }
