@@ -57,6 +57,11 @@ fn tolerance_all_sends_the_bad_line_with_its_reason_to_the_dead_letter_sink() {
     let dead: Vec<&str> = run.stdout.lines().filter(|l| l.contains("oops")).collect();
     assert_eq!(dead.len(), 1, "{}", run.stdout);
     assert!(dead[0].contains("in/events.json:3"), "{}", dead[0]);
+    assert!(
+        dead[0].contains("malformed JSON"),
+        "the reason: {}",
+        dead[0]
+    );
     assert!(dead[0].contains("| in "), "the node: {}", dead[0]);
     assert!(run.stderr.contains("1 rejected"), "{}", run.stderr);
 }

@@ -93,6 +93,16 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
         stdout.contains("datagen (source"),
         "the good plugins still load:\n{stdout}"
     );
+    let option = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("rows_per_second "))
+        .unwrap_or_else(|| panic!("datagen's options are listed:\n{stdout}"));
+    assert!(
+        option.contains("number")
+            && option.contains("default 1.0")
+            && option.contains("Rows per second"),
+        "{option}"
+    );
 
     // A pipeline that needs none of the refused libraries runs.
     std::fs::write(

@@ -23,6 +23,16 @@ fn quickstart_prints_generated_batches_and_exits_cleanly() {
         );
     }
     assert!(run.stderr.contains("60 rows out"), "{}", run.stderr);
+    // The plugin's own log line reaches the host's log, tagged with the plugin and node.
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("messages generator, seed 42"))
+        .expect("datagen's log line");
+    assert!(
+        line.contains("plugin=\"ferry_datagen\"") && line.contains("node=messages"),
+        "{line}"
+    );
     assert!(dir.path().join("state/quickstart/checkpoint.json").exists());
 
     // Run again: it resumes after the last checkpoint, so no row is produced twice.
