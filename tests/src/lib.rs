@@ -33,7 +33,9 @@ pub fn build() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--workspace", "--exclude", "ferry-tests"])
+            // The same selection as tests/run.sh, so features unify the same way and
+            // nothing is compiled twice.
+            .args(["build", "--workspace"])
             .current_dir(root())
             .status()
             .expect("cargo runs");
