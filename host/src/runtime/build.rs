@@ -182,6 +182,15 @@ fn merge_task(env: NodeEnv, slot: Slot) -> Task {
     })
 }
 
+/// One plugin node about to be built.
+struct NewNode<'a> {
+    node: &'a NodeConfig,
+    component: &'a Component,
+    env: NodeEnv,
+    slot: Slot,
+    snapshot: Option<&'a NodeSnapshot>,
+}
+
 /// What building every plugin node needs.
 struct Builder<'a> {
     file: &'a PipelineFile,
@@ -207,21 +216,24 @@ impl Builder<'_> {
             .with_context(at)?;
         let snapshot = self.restored.and_then(|c| c.nodes.get(&node.id));
         let index = env.index;
+        let new = NewNode {
+            node,
+            component,
+            env,
+            slot,
+            snapshot,
+        };
         match node.kind {
             NodeKind::Source => {
                 let (control, control_rx) = unbounded();
                 parts.sources.push((index, control));
-                self.source(node, component, env, slot, snapshot, control_rx)
-                    .with_context(at)
+                self.source(new, control_rx).with_context(at)
             }
-            NodeKind::Transform => self
-                .transform(node, component, env, slot, snapshot)
-                .with_context(at),
+            NodeKind::Transform => self.transform(new).with_context(at),
             NodeKind::Sink => {
                 let (control, control_rx) = unbounded();
                 parts.sinks.push((index, control));
-                self.sink(node, component, env, slot, snapshot, control_rx)
-                    .with_context(at)
+                self.sink(new, control_rx).with_context(at)
             }
         }
     }
@@ -252,15 +264,14 @@ impl Builder<'_> {
         }
     }
 
-    fn source(
-        &self,
-        node: &NodeConfig,
-        component: &Component,
-        env: NodeEnv,
-        slot: Slot,
-        snapshot: Option<&NodeSnapshot>,
-        control: Receiver<Control>,
-    ) -> Result<Task> {
+    fn source(&self, new: NewNode<'_>, control: Receiver<Control>) -> Result<Task> {
+        let NewNode {
+            node,
+            component,
+            env,
+            slot,
+            snapshot,
+        } = new;
         let mut source = component.create_source(&Self::options(node), &self.context(node))?;
         if let Some(s) = snapshot {
             source
@@ -277,14 +288,14 @@ impl Builder<'_> {
         }))
     }
 
-    fn transform(
-        &self,
-        node: &NodeConfig,
-        component: &Component,
-        env: NodeEnv,
-        slot: Slot,
-        snapshot: Option<&NodeSnapshot>,
-    ) -> Result<Task> {
+    fn transform(&self, new: NewNode<'_>) -> Result<Task> {
+        let NewNode {
+            node,
+            component,
+            env,
+            slot,
+            snapshot,
+        } = new;
         let mut transform =
             component.create_transform(&Self::options(node), &self.context(node))?;
         if let Some(s) = snapshot {
@@ -300,15 +311,14 @@ impl Builder<'_> {
         }))
     }
 
-    fn sink(
-        &self,
-        node: &NodeConfig,
-        component: &Component,
-        env: NodeEnv,
-        slot: Slot,
-        snapshot: Option<&NodeSnapshot>,
-        control: Receiver<Control>,
-    ) -> Result<Task> {
+    fn sink(&self, new: NewNode<'_>, control: Receiver<Control>) -> Result<Task> {
+        let NewNode {
+            node,
+            component,
+            env,
+            slot,
+            snapshot,
+        } = new;
         let sink = component.create_sink(&Self::options(node), &self.context(node))?;
         let restored = self.restored.zip(snapshot).map(|(checkpoint, s)| {
             let sources = checkpoint.positions_json(&self.source_ids());
