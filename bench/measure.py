@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Runs a command, prints one JSON line: wall seconds, peak RSS (MB) of the command and
-all its children, exit code, and the rows/s given a row count.
+all its children (or the JVM's, which Spark's peer job reports itself), exit code, and
+the rows/s given a row count.
 
 Usage: measure.py NAME ROWS -- COMMAND...
 """
@@ -13,6 +14,10 @@ proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 out, err = proc.communicate()
 secs = time.perf_counter() - t0
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+# Spark's JVM is not a waited-for child; its job samples the JVM's RSS and reports it.
+for line in out.decode(errors="replace").splitlines():
+    if line.startswith("RESULT ") and "jvm_peak_rss_mb" in line:
+        peak_kb = max(peak_kb, json.loads(line[7:])["jvm_peak_rss_mb"] * 1024)
 if proc.returncode != 0:
     sys.stderr.write(err.decode(errors="replace")[-4000:])
 print(json.dumps({

@@ -7,17 +7,12 @@
 #   SPARK=1 bash bench/run.sh    # also Spark Structured Streaming (pip installs pyspark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROWS=${ROWS:-1000000}
-REPEAT=${REPEAT:-3}
-PEERS=${PEERS:-$(cd .. && pwd)/shared/peers}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry/target}"
-export WORK="$PWD/bench/out" DATA="$PWD/bench/data/messages-$ROWS" ROWS
-FERRY="$CARGO_TARGET_DIR/release/ferry"
+source bench/common.sh
+export WORK="$PWD/bench/out"
 results="$WORK/results.jsonl"
 rm -rf "$WORK" && mkdir -p "$WORK"
 
 cargo build --release --quiet -p ferry -p ferry-datagen -p ferry-file -p ferry-console -p ferry-passthrough
-measure() { python3 bench/measure.py "$@" | tee -a "$results"; }
 
 echo "== boundary: one batch crossing the plugin boundary"
 cargo bench -p ferry --bench boundary --quiet 2>/dev/null | grep '^boundary' | tee "$WORK/boundary.txt"
@@ -31,12 +26,11 @@ for i in $(seq "$REPEAT"); do
 done
 
 echo "== JSON lines -> console(count) ($ROWS rows, 20 files)"
-[ -d "$DATA" ] || python3 "$PEERS/gen_messages.py" "$DATA" "$ROWS" 20 >/dev/null
+messages_input
 for i in $(seq "$REPEAT"); do
   rm -rf "$WORK/state"
   measure json-console "$ROWS" -- "$FERRY" run bench/pipelines/json-console.toml
 done
-python3 -c "import pyarrow" 2>/dev/null || pip install -q pyarrow
 for i in $(seq "$REPEAT"); do
   measure pyarrow-oneshot-etl "$ROWS" -- python3 "$PEERS/pyarrow_oneshot.py" "$DATA" "$WORK/pyarrow"
 done

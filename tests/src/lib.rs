@@ -1,6 +1,8 @@
 //! Harness for the end-to-end tests: builds the workspace once, then runs the real
 //! `ferry` binary with its plugin libraries and watches its output.
 
+pub mod lake;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

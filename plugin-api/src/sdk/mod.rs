@@ -2,6 +2,7 @@
 
 pub mod ddl;
 pub mod decode;
+pub mod defaults;
 pub mod duration;
 mod error;
 #[doc(hidden)]

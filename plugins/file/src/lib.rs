@@ -61,13 +61,13 @@ pub struct FileOptions {
     /// csv; for parquet it selects and casts columns (default: the file's own schema).
     pub schema: Option<DdlSchema>,
     /// csv: the first line of each file is a header, not data.
-    #[serde(default = "yes")]
+    #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub header: bool,
     /// csv: the field delimiter, one ASCII character.
-    #[serde(default = "comma")]
+    #[serde(default = "ferry_plugin_api::sdk::defaults::comma")]
     pub delimiter: char,
     /// csv: the quote character, one ASCII character.
-    #[serde(default = "double_quote")]
+    #[serde(default = "ferry_plugin_api::sdk::defaults::double_quote")]
     pub quote: char,
     /// At most this many new files are admitted per folder scan (default: all).
     pub max_files_per_trigger: Option<NonZeroUsize>,
@@ -82,18 +82,6 @@ pub struct FileOptions {
     pub archive_dir: Option<PathBuf>,
     /// Adds a string column of this name holding each row's file path.
     pub file_column: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn comma() -> char {
-    ','
-}
-
-fn double_quote() -> char {
-    '"'
 }
 
 pub struct FileSource {

@@ -1,0 +1,16 @@
+# Shared by the benchmark scripts: where things are, and `measure NAME ROWS -- CMD...`,
+# which appends one JSON line (seconds, rows/s, peak RSS) to $results.
+ROWS=${ROWS:-1000000}
+REPEAT=${REPEAT:-3}
+PEERS=${PEERS:-$(cd .. && pwd)/shared/peers}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry/target}"
+export DATA="$PWD/bench/data/messages-$ROWS" ROWS
+FERRY="$CARGO_TARGET_DIR/release/ferry"
+
+measure() { python3 bench/measure.py "$@" | tee -a "$results"; }
+
+# The peers' input: JSON lines of message events, 20 files, made once per row count.
+messages_input() {
+  [ -d "$DATA" ] || python3 "$PEERS/gen_messages.py" "$DATA" "$ROWS" 20 >/dev/null
+  python3 -c "import pyarrow" 2>/dev/null || pip install -q pyarrow
+}

@@ -1,0 +1,506 @@
+//! `lake`: a sink that writes Parquet, CSV or JSON-lines files into a folder, partitioned
+//! Hive-style, and publishes each epoch's files exactly once (see [`commit`]).
+//!
+//! Rows of an epoch go to one open file per partition (a new one when the batch schema
+//! changes or a roll limit is hit). `prepare` closes the epoch's files; nothing stays open
+//! across a checkpoint, because a Parquet file can only be published once closed and the
+//! checkpoint records the source position past its rows. See README "Small files".
+
+pub mod commit;
+pub mod partition;
+pub mod writer;
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs;
+use std::hash::{BuildHasher, RandomState};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ferry_plugin_api::arrow::array::RecordBatch;
+use ferry_plugin_api::arrow::datatypes::SchemaRef;
+use ferry_plugin_api::export_plugin;
+use ferry_plugin_api::log::debug;
+use ferry_plugin_api::sdk::ddl::schema_to_ddl;
+use ferry_plugin_api::sdk::duration::HumanDuration;
+use ferry_plugin_api::sdk::{Commit, Component, Context, Error, ErrorContext, Result, Sink};
+use schemars::{json_schema, JsonSchema, SchemaGenerator};
+use serde::{de, Deserialize, Deserializer, Serialize};
+
+use commit::{EntryInfo, Group, Handle, StagedFile, STAGING};
+use partition::{escape, file_schema, Partitioner};
+use writer::{Encoding, FileWriter};
+
+/// How files are encoded.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Parquet,
+    Csv,
+    /// JSON lines: one object per row.
+    Json,
+}
+
+/// Parquet compression codec.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    Zstd,
+    Snappy,
+    /// LZ4 raw (Parquet's LZ4_RAW, which every current reader supports).
+    Lz4,
+    None,
+}
+
+/// What to do with a batch whose columns differ from the lake's.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemaPolicy {
+    /// Fail the task, naming both schemas. The lake's schema is the newest manifest
+    /// entry's, else the first batch's.
+    #[default]
+    Fail,
+    /// Write it to a new file with its own schema (readers merge schemas by name).
+    Evolve,
+}
+
+/// A size in bytes: an integer, or a string such as "128MB", "1 GiB", "512k".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => parse_size(&s).map(ByteSize).map_err(de::Error::custom),
+        }
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        "ByteSize".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
+        json_schema!({
+            "type": ["integer", "string"],
+            "description": "bytes, or a string such as \"128MB\" or \"1 GiB\""
+        })
+    }
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size \"{s}\": write e.g. 128MB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        u => {
+            return Err(format!(
+                "invalid size \"{s}\": unknown unit \"{u}\" (B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    Ok((num * mult as f64) as u64)
+}
+
+/// Options of the `lake` sink.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LakeOptions {
+    /// The lake's folder (created if missing). Files land in `<path>/<col>=<value>/…`;
+    /// `_ferry_staging/` and `_ferry_log/` below it are ferry's.
+    pub path: PathBuf,
+    /// "parquet", "csv" or "json" (JSON lines).
+    #[serde(default)]
+    pub format: Format,
+    /// Columns whose values name Hive-style folders, in order (`date=2024-01-01/`). They
+    /// are not repeated inside the files.
+    #[serde(default)]
+    pub partition_by: Vec<String>,
+    /// parquet: "zstd", "snappy", "lz4" or "none".
+    #[serde(default)]
+    pub compression: Compression,
+    /// parquet: zstd level, 1 (fast) to 22 (small).
+    pub compression_level: Option<i32>,
+    /// parquet: most rows per row group.
+    #[serde(default = "default_row_group_rows")]
+    pub row_group_rows: usize,
+    /// parquet: dictionary-encode columns (falls back to plain when a dictionary grows large).
+    #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
+    pub dictionary: bool,
+    /// parquet: write min/max/null-count statistics per page and column chunk.
+    #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
+    pub statistics: bool,
+    /// csv: write a header line in each file.
+    #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
+    pub header: bool,
+    /// csv: the field delimiter, one ASCII character.
+    #[serde(default = "ferry_plugin_api::sdk::defaults::comma")]
+    pub delimiter: char,
+    /// csv: the quote character, one ASCII character.
+    #[serde(default = "ferry_plugin_api::sdk::defaults::double_quote")]
+    pub quote: char,
+    /// Close a file and start the next once it holds about this many bytes.
+    #[serde(default = "default_target_size")]
+    pub target_file_size: ByteSize,
+    /// Most rows per file.
+    pub max_rows: Option<u64>,
+    /// Close a file this long after it was opened, at the next write. A checkpoint closes
+    /// every open file anyway.
+    pub max_file_age: Option<HumanDuration>,
+    /// "fail" or "evolve": what a batch whose columns differ from the lake's does.
+    #[serde(default)]
+    pub schema_policy: SchemaPolicy,
+}
+
+fn default_row_group_rows() -> usize {
+    1 << 20
+}
+fn default_target_size() -> ByteSize {
+    ByteSize(128 << 20)
+}
+
+pub(crate) fn ascii(option: &str, c: char) -> Result<u8> {
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() => Ok(b),
+        _ => Err(Error::msg(format!(
+            "{option}: '{c}' is not an ASCII character"
+        ))),
+    }
+}
+
+struct OpenFile {
+    writer: FileWriter,
+    path: String,
+    schema: SchemaRef,
+    rows: u64,
+    opened: Instant,
+}
+
+pub struct Lake {
+    options: LakeOptions,
+    root: PathBuf,
+    /// `_ferry_staging/<pipeline>.<node>`, relative to `root`.
+    staging: String,
+    encoding: Encoding,
+    partitioner: Partitioner,
+    pipeline: String,
+    node: String,
+    /// Names this instance's files and manifest entries.
+    writer_id: String,
+    next_file: u64,
+    /// Under `schema_policy = "fail"`: the lake's schema, as DDL.
+    lake_schema: Option<String>,
+    /// The last batch's schema as DDL, with the Arrow schema it came from.
+    last_schema: Option<(SchemaRef, String)>,
+    /// Open files by partition folder.
+    open: HashMap<String, OpenFile>,
+    /// Files closed since the last prepare.
+    closed: Vec<StagedFile>,
+    /// Prepared epochs not yet committed.
+    pending: Vec<Group>,
+    made_dirs: HashSet<PathBuf>,
+}
+
+impl Component for Lake {
+    const NAME: &'static str = "lake";
+    const DESCRIPTION: &'static str =
+        "Writes partitioned Parquet, CSV or JSON-lines files, each epoch published exactly once.";
+    type Options = LakeOptions;
+
+    fn create(options: LakeOptions, ctx: &Context) -> Result<Self> {
+        let encoding = Encoding::new(&options)?;
+        let partitioner = Partitioner::new(options.partition_by.clone())?;
+        if options.row_group_rows == 0
+            || options.max_rows == Some(0)
+            || options.target_file_size.0 == 0
+        {
+            return Err(Error::msg(
+                "row_group_rows, max_rows and target_file_size must be at least 1",
+            ));
+        }
+        let root = options.path.clone();
+        fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        let lake_schema = match options.schema_policy {
+            SchemaPolicy::Fail => commit::last_schema(&root)?,
+            SchemaPolicy::Evolve => None,
+        };
+        let staging = format!(
+            "{STAGING}/{}",
+            escape(&format!("{}.{}", ctx.pipeline, ctx.node))
+        );
+        Ok(Self {
+            options,
+            root,
+            staging,
+            encoding,
+            partitioner,
+            pipeline: ctx.pipeline.clone(),
+            node: ctx.node.clone(),
+            writer_id: writer_id(),
+            next_file: 0,
+            lake_schema,
+            last_schema: None,
+            open: HashMap::new(),
+            closed: Vec::new(),
+            pending: Vec::new(),
+            made_dirs: HashSet::new(),
+        })
+    }
+}
+
+/// 16 hex digits, different for every start of every process.
+fn writer_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let h = RandomState::new().hash_one((nanos, std::process::id()));
+    format!("{h:016x}")
+}
+
+impl Lake {
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn staged_path(&self, rel: &str) -> PathBuf {
+        commit::staged(&self.root, &self.staging, rel)
+    }
+
+    /// The batch's schema as DDL, checked against the lake's under `fail`.
+    fn check_schema(&mut self, batch: &RecordBatch) -> Result<()> {
+        let schema = batch.schema();
+        let ddl = match &self.last_schema {
+            Some((s, ddl)) if *s == schema => ddl.clone(),
+            _ => schema_to_ddl(&file_schema(&schema)),
+        };
+        if self.options.schema_policy == SchemaPolicy::Fail {
+            match &self.lake_schema {
+                None => self.lake_schema = Some(ddl.clone()),
+                Some(lake) if *lake == ddl => {}
+                Some(lake) => {
+                    return Err(Error::msg(format!(
+                        "{}: a batch's columns differ from the lake's (schema_policy = \"fail\")\n  lake:  {lake}\n  batch: {ddl}",
+                        self.root.display()
+                    )))
+                }
+            }
+        }
+        self.last_schema = Some((schema, ddl));
+        Ok(())
+    }
+
+    fn open_file(&mut self, dir: &str, schema: SchemaRef) -> Result<OpenFile> {
+        let name = format!(
+            "part-{}-{:05}.{}",
+            self.writer_id,
+            self.next_file,
+            self.encoding.extension()
+        );
+        self.next_file += 1;
+        let path = if dir.is_empty() {
+            name
+        } else {
+            format!("{dir}/{name}")
+        };
+        let staged = self.staged_path(&path);
+        let parent = staged.parent().expect("a file has a folder").to_path_buf();
+        if !self.made_dirs.contains(&parent) {
+            fs::create_dir_all(&parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+            self.made_dirs.insert(parent);
+        }
+        let writer = FileWriter::create(&self.encoding, &staged, schema.clone())?;
+        Ok(OpenFile {
+            writer,
+            path,
+            schema,
+            rows: 0,
+            opened: Instant::now(),
+        })
+    }
+
+    fn close(&mut self, dir: &str) -> Result<()> {
+        if let Some(file) = self.open.remove(dir) {
+            let staged = self.staged_path(&file.path);
+            let bytes = file
+                .writer
+                .close()
+                .with_context(|| format!("closing {}", staged.display()))?;
+            debug!("closed {} ({} rows, {bytes} bytes)", file.path, file.rows);
+            self.closed.push(StagedFile {
+                path: file.path,
+                rows: file.rows,
+                bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn write_part(&mut self, dir: &str, batch: RecordBatch) -> Result<()> {
+        let schema = file_schema(&batch.schema());
+        if self.open.get(dir).is_some_and(|f| f.schema != schema) {
+            self.close(dir)?;
+        }
+        let batch = batch.with_schema(schema.clone())?;
+        let max_rows = self.options.max_rows.unwrap_or(u64::MAX);
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if !self.open.contains_key(dir) {
+                let file = self.open_file(dir, schema.clone())?;
+                self.open.insert(dir.to_string(), file);
+            }
+            let file = self.open.get_mut(dir).expect("just opened");
+            let room = (max_rows - file.rows).min((batch.num_rows() - offset) as u64) as usize;
+            let slice = batch.slice(offset, room);
+            file.writer.write(&slice).with_context(|| {
+                format!(
+                    "writing {}",
+                    self.root.join(&self.staging).join(&file.path).display()
+                )
+            })?;
+            file.rows += room as u64;
+            offset += room;
+            if file.rows >= max_rows || file.writer.bytes() >= self.options.target_file_size.0 {
+                self.close(dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close_aged(&mut self) -> Result<()> {
+        let Some(age) = self.options.max_file_age else {
+            return Ok(());
+        };
+        let aged: Vec<String> = (self.open.iter())
+            .filter(|(_, f)| f.opened.elapsed() >= age.0)
+            .map(|(d, _)| d.clone())
+            .collect();
+        for dir in aged {
+            self.close(&dir)?;
+        }
+        Ok(())
+    }
+
+    /// fsyncs the staging folders of the files closed this epoch, so their names survive
+    /// a crash along with their contents.
+    fn sync_staging(&self) -> Result<()> {
+        let mut dirs = BTreeSet::new();
+        for f in &self.closed {
+            let mut dir = commit::staged(&self.root, &self.staging, &f.path)
+                .parent()
+                .map(Path::to_path_buf);
+            while let Some(d) = dir {
+                if !dirs.insert(d.clone()) || d == self.root {
+                    break;
+                }
+                dir = d.parent().map(Path::to_path_buf);
+            }
+        }
+        dirs.iter().try_for_each(|d| commit::sync_dir(d))
+    }
+}
+
+impl Sink for Lake {
+    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.check_schema(&batch)?;
+        for part in self.partitioner.split(batch)? {
+            self.write_part(&part.dir, part.batch)?;
+        }
+        self.close_aged()
+    }
+
+    fn prepare(&mut self, epoch: u64) -> Result<Vec<u8>> {
+        let dirs: Vec<String> = self.open.keys().cloned().collect();
+        for dir in dirs {
+            self.close(&dir)?;
+        }
+        self.sync_staging()?;
+        if !self.closed.is_empty() {
+            let schema = self
+                .last_schema
+                .as_ref()
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default();
+            self.pending.push(Group {
+                epoch,
+                writer: self.writer_id.clone(),
+                schema,
+                files: std::mem::take(&mut self.closed),
+            });
+        }
+        Ok(Handle {
+            staging: self.staging.clone(),
+            groups: self.pending.clone(),
+        }
+        .encode())
+    }
+
+    fn commit(&mut self, c: &Commit<'_>) -> Result<()> {
+        let handle = Handle::decode(c.handle)?;
+        let info = EntryInfo {
+            pipeline: &self.pipeline,
+            node: &self.node,
+            format: self.encoding.extension(),
+            partition_by: &self.options.partition_by,
+            sources: c.sources,
+            sources_epoch: c.epoch,
+        };
+        for group in handle.groups.iter().filter(|g| g.epoch <= c.epoch) {
+            commit::publish(&self.root, &handle.staging, group, &info)?;
+            debug!(
+                "epoch {}: published {} files, {} rows",
+                group.epoch,
+                group.files.len(),
+                group.files.iter().map(|f| f.rows).sum::<u64>()
+            );
+        }
+        self.pending.retain(|g| g.epoch > c.epoch);
+        Ok(())
+    }
+
+    fn abort(&mut self, epoch: u64) -> Result<()> {
+        self.open.clear();
+        self.closed.clear();
+        self.pending.retain(|g| g.epoch < epoch);
+        self.made_dirs.clear();
+        let keep: HashSet<PathBuf> = (self.pending.iter())
+            .flat_map(|g| &g.files)
+            .map(|f| self.staged_path(&f.path))
+            .collect();
+        commit::remove_except(&self.root.join(&self.staging), &keep)
+    }
+}
+
+export_plugin! {
+    sources: [],
+    transforms: [],
+    sinks: [Lake],
+}

@@ -1,0 +1,172 @@
+//! One open data file: Parquet, CSV or JSON lines, with the bytes written so far, closed
+//! with an fsync so that a prepared epoch survives a crash.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ferry_plugin_api::arrow::array::RecordBatch;
+use ferry_plugin_api::arrow::csv;
+use ferry_plugin_api::arrow::datatypes::SchemaRef;
+use ferry_plugin_api::arrow::json::LineDelimitedWriter;
+use ferry_plugin_api::sdk::{ErrorContext, Result};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression as PqCompression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::{Compression, Format, LakeOptions};
+
+/// How files are encoded, from the options.
+#[derive(Clone)]
+pub enum Encoding {
+    Parquet(Arc<WriterProperties>),
+    Csv {
+        header: bool,
+        delimiter: u8,
+        quote: u8,
+    },
+    Json,
+}
+
+impl Encoding {
+    pub fn new(o: &LakeOptions) -> Result<Self> {
+        Ok(match o.format {
+            Format::Parquet => {
+                let compression = match o.compression {
+                    Compression::Zstd => {
+                        PqCompression::ZSTD(ZstdLevel::try_new(o.compression_level.unwrap_or(1))?)
+                    }
+                    Compression::Snappy => PqCompression::SNAPPY,
+                    Compression::Lz4 => PqCompression::LZ4_RAW,
+                    Compression::None => PqCompression::UNCOMPRESSED,
+                };
+                let props = WriterProperties::builder()
+                    .set_compression(compression)
+                    .set_max_row_group_row_count(Some(o.row_group_rows.max(1)))
+                    .set_dictionary_enabled(o.dictionary)
+                    .set_statistics_enabled(if o.statistics {
+                        EnabledStatistics::Page
+                    } else {
+                        EnabledStatistics::None
+                    })
+                    .set_created_by(format!("ferry-lake {}", env!("CARGO_PKG_VERSION")))
+                    .build();
+                Encoding::Parquet(Arc::new(props))
+            }
+            Format::Csv => Encoding::Csv {
+                header: o.header,
+                delimiter: crate::ascii("delimiter", o.delimiter)?,
+                quote: crate::ascii("quote", o.quote)?,
+            },
+            Format::Json => Encoding::Json,
+        })
+    }
+
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Encoding::Parquet(_) => "parquet",
+            Encoding::Csv { .. } => "csv",
+            Encoding::Json => "json",
+        }
+    }
+}
+
+/// Counts the bytes that pass through.
+pub struct Counting<W> {
+    inner: W,
+    bytes: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+type Text = Counting<BufWriter<File>>;
+
+#[allow(clippy::large_enum_variant)] // one per open file: a few per sink
+pub enum FileWriter {
+    Parquet(Box<ArrowWriter<File>>),
+    Csv(csv::Writer<Text>, Arc<AtomicU64>),
+    Json(LineDelimitedWriter<Text>, Arc<AtomicU64>),
+}
+
+impl FileWriter {
+    /// Creates `path` (its folder must exist) for rows of `schema`.
+    pub fn create(encoding: &Encoding, path: &Path, schema: SchemaRef) -> Result<Self> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let bytes = Arc::new(AtomicU64::new(0));
+        let text = |file| Counting {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            bytes: bytes.clone(),
+        };
+        Ok(match encoding {
+            Encoding::Parquet(props) => FileWriter::Parquet(Box::new(
+                ArrowWriter::try_new(file, schema, Some(props.as_ref().clone()))
+                    .with_context(|| format!("creating {}", path.display()))?,
+            )),
+            Encoding::Csv {
+                header,
+                delimiter,
+                quote,
+            } => FileWriter::Csv(
+                csv::WriterBuilder::new()
+                    .with_header(*header)
+                    .with_delimiter(*delimiter)
+                    .with_quote(*quote)
+                    .build(text(file)),
+                bytes,
+            ),
+            Encoding::Json => FileWriter::Json(LineDelimitedWriter::new(text(file)), bytes),
+        })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            FileWriter::Parquet(w) => w.write(batch)?,
+            FileWriter::Csv(w, _) => w.write(batch)?,
+            FileWriter::Json(w, _) => w.write(batch)?,
+        }
+        Ok(())
+    }
+
+    /// Bytes the file holds once closed, about (Parquet: written plus buffered, encoded).
+    pub fn bytes(&self) -> u64 {
+        match self {
+            FileWriter::Parquet(w) => (w.bytes_written() + w.in_progress_size()) as u64,
+            FileWriter::Csv(_, bytes) | FileWriter::Json(_, bytes) => bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Finishes the file (Parquet footer), flushes and fsyncs it; returns its size.
+    pub fn close(self) -> Result<u64> {
+        let file = match self {
+            FileWriter::Parquet(mut w) => {
+                w.finish()?;
+                let file = w.inner_mut();
+                file.flush()?;
+                file.try_clone()?
+            }
+            FileWriter::Csv(w, _) => text_file(w.into_inner())?,
+            FileWriter::Json(mut w, _) => {
+                w.finish()?;
+                text_file(w.into_inner())?
+            }
+        };
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
+    }
+}
+
+fn text_file(w: Text) -> Result<File> {
+    w.inner.into_inner().map_err(|e| e.into_error().into())
+}
