@@ -33,15 +33,6 @@ pub struct Decoded {
     pub row_sources: Vec<usize>,
 }
 
-/// Splits a buffer into lines without their `\n` or `\r\n`, skipping blank lines.
-/// CSV quoted fields that span lines are not understood.
-pub fn split_lines(buf: &[u8]) -> Vec<&[u8]> {
-    buf.split(|&b| b == b'\n')
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-        .filter(|line| !line.trim_ascii().is_empty())
-        .collect()
-}
-
 /// Decodes JSON records: each an object (one row) or an array of objects (a row each).
 ///
 /// Missing fields are null and unknown ones ignored; numbers and booleans are accepted as
@@ -725,12 +716,5 @@ mod tests {
                 (7, "empty record"),
             ]
         );
-    }
-
-    #[test]
-    fn split_lines_drops_terminators_and_blank_lines() {
-        let lines = split_lines(b"a\r\nb\n\n  \r\nc");
-        assert_eq!(lines, [&b"a"[..], b"b", b"c"]);
-        assert!(split_lines(b"").is_empty());
     }
 }
