@@ -1,7 +1,9 @@
 //! Harness for the end-to-end tests: builds the workspace once, then runs the real
 //! `ferry` binary with its plugin libraries and watches its output.
 
+pub mod kafka;
 pub mod lake;
+pub mod socket;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

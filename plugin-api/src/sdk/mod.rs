@@ -4,6 +4,7 @@ pub mod ddl;
 pub mod decode;
 pub mod defaults;
 pub mod duration;
+pub mod encode;
 mod error;
 #[doc(hidden)]
 pub mod export;

@@ -88,6 +88,9 @@ pub trait Component: Sized + Send + 'static {
     /// they are the option descriptions `ferry plugins` prints.
     type Options: DeserializeOwned + JsonSchema;
 
+    /// Checks the options and builds the instance. `ferry validate` calls it too, so
+    /// keep it quick and free of side effects: connect to brokers or servers on the
+    /// first `poll` or `write`, not here.
     fn create(options: Self::Options, ctx: &Context) -> Result<Self>;
 }
 

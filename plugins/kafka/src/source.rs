@@ -1,0 +1,485 @@
+//! The `kafka` source: a librdkafka consumer with manually assigned partitions, whose
+//! positions are part of ferry's checkpoint and are committed to the consumer group
+//! once that checkpoint is durable.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+use ferry_plugin_api::log::{info, warn};
+use ferry_plugin_api::sdk::ddl::DdlSchema;
+use ferry_plugin_api::sdk::decode::{CsvDecoder, JsonDecoder};
+use ferry_plugin_api::sdk::duration::HumanDuration;
+use ferry_plugin_api::sdk::{
+    Component, Context, Error, ErrorContext, Output, Result, Source, SourceStatus,
+};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::client::{self, check_reachable};
+use crate::offsets::{Positions, StartingOffsets, EARLIEST, LATEST};
+use crate::records::{Decoder, Meta, Records};
+
+/// How message values are read.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueFormat {
+    /// The value's bytes as `value BINARY`, with Spark's metadata columns.
+    #[default]
+    Raw,
+    /// A JSON object per message, or an array of objects (a row each), into `schema`.
+    Json,
+    /// A CSV line per message (no header) into `schema`'s columns, in order.
+    Csv,
+}
+
+/// Options of the `kafka` source.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSourceOptions {
+    /// "host:port[,host:port...]" of the cluster.
+    pub bootstrap_servers: String,
+    /// The topics to read (or use `topic_pattern`).
+    pub topics: Option<Vec<String>>,
+    /// A regular expression (librdkafka's syntax, anchored with ^...$ by this source):
+    /// every matching topic is read, including topics created later.
+    pub topic_pattern: Option<String>,
+    /// The consumer group offsets are committed to after each checkpoint (default
+    /// "ferry-<pipeline>-<node>"). Positions come from ferry's checkpoint, not the group.
+    pub group_id: Option<String>,
+    /// Where a run without a checkpoint starts: "earliest", "latest" (default) or
+    /// { topic = { "0" = 42 } } (-2 earliest, -1 latest; partitions left out: earliest).
+    pub starting_offsets: Option<StartingOffsets>,
+    /// Instead of starting_offsets: start each partition at its first message with a
+    /// timestamp at or after this one (milliseconds since the Unix epoch).
+    pub starting_timestamp: Option<i64>,
+    /// At most this many messages per poll (the pipeline's batch_size also applies).
+    pub max_offsets_per_trigger: Option<NonZeroUsize>,
+    /// "raw", "json" or "csv".
+    #[serde(default)]
+    pub format: ValueFormat,
+    /// json and csv: the Spark DDL schema values decode into.
+    pub schema: Option<DdlSchema>,
+    /// Metadata columns added after the value's: any of "key", "topic", "partition",
+    /// "offset", "timestamp", "headers". Default: all for raw, none for json and csv.
+    pub include: Option<Vec<Meta>>,
+    /// csv: the field delimiter, one ASCII character.
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    /// How often topics are looked up for partitions (and pattern topics) added during
+    /// the run; new ones are read from their earliest offset.
+    #[serde(default = "ten_seconds")]
+    pub discovery_interval: HumanDuration,
+    /// How long to wait for the cluster to answer at start before failing.
+    #[serde(default = "thirty_seconds")]
+    pub connect_timeout: HumanDuration,
+    /// librdkafka consumer settings passed through as they are, e.g.
+    /// { "fetch.max.bytes" = "52428800" }. They override ferry's.
+    #[serde(default)]
+    pub kafka: BTreeMap<String, serde_json::Value>,
+}
+
+fn comma() -> char {
+    ','
+}
+
+fn ten_seconds() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+fn thirty_seconds() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30))
+}
+
+/// Which topics are read.
+enum Topics {
+    Listed(Vec<String>),
+    Pattern(regex_lite::Regex),
+}
+
+impl Topics {
+    fn matches(&self, topic: &str) -> bool {
+        match self {
+            Topics::Listed(list) => list.iter().any(|t| t == topic),
+            Topics::Pattern(re) => re.is_match(topic),
+        }
+    }
+}
+
+/// Where partitions without a checkpointed position start.
+enum Start {
+    Offsets(StartingOffsets),
+    Timestamp(i64),
+}
+
+pub struct KafkaSource {
+    consumer: BaseConsumer<client::Context>,
+    bootstrap_servers: String,
+    topics: Topics,
+    start: Start,
+    records: Records,
+    max_per_poll: usize,
+    connect_timeout: Duration,
+    discovery_interval: Duration,
+    positions: Positions,
+    /// Set once the consumer is assigned (the first poll).
+    next_discovery: Option<Instant>,
+    /// Positions checkpointed per epoch, committed to the group at its commit.
+    pending: BTreeMap<u64, TopicPartitionList>,
+    /// When a transient consumer error was last logged, to keep the log readable.
+    last_warning: Option<Instant>,
+    /// Partitions not yet read up to the end they had at start, with that end: until
+    /// they are, an empty poll is not idle (what `trigger = "available_now"` reads).
+    behind: Vec<(String, i32, i64)>,
+}
+
+impl Component for KafkaSource {
+    const NAME: &'static str = "kafka";
+    const DESCRIPTION: &'static str =
+        "Reads Kafka topics; offsets live in ferry's checkpoint and are committed to the group.";
+    type Options = KafkaSourceOptions;
+
+    fn create(o: KafkaSourceOptions, ctx: &Context) -> Result<Self> {
+        let topics = match (o.topics, &o.topic_pattern) {
+            (Some(list), None) if !list.is_empty() => Topics::Listed(list),
+            (None, Some(pattern)) => Topics::Pattern(
+                regex_lite::Regex::new(&format!("^(?:{pattern})$"))
+                    .with_context(|| format!("topic_pattern '{pattern}'"))?,
+            ),
+            _ => {
+                return Err(Error::msg(
+                    "give either topics (a non-empty list) or topic_pattern",
+                ))
+            }
+        };
+        let start = match (o.starting_offsets, o.starting_timestamp) {
+            (Some(_), Some(_)) => {
+                return Err(Error::msg(
+                    "give starting_offsets or starting_timestamp, not both",
+                ))
+            }
+            (_, Some(ms)) => Start::Timestamp(ms),
+            (offsets, None) => Start::Offsets(offsets.unwrap_or_default()),
+        };
+        let schema = o.schema.map(|s| s.0);
+        let needs_schema =
+            || Error::msg(format!("format \"{:?}\" needs a schema", o.format).to_lowercase());
+        let decoder = match o.format {
+            ValueFormat::Raw if schema.is_some() => {
+                return Err(Error::msg(
+                    "format \"raw\" takes no schema; use json or csv",
+                ))
+            }
+            ValueFormat::Raw => Decoder::Raw,
+            ValueFormat::Json => Decoder::Json(Box::new(JsonDecoder::new(
+                schema.clone().ok_or_else(needs_schema)?,
+            ))),
+            ValueFormat::Csv => {
+                let delimiter = u8::try_from(o.delimiter)
+                    .ok()
+                    .filter(u8::is_ascii)
+                    .ok_or_else(|| Error::msg("delimiter must be one ASCII character"))?;
+                Decoder::Csv(Box::new(CsvDecoder::new(
+                    schema.clone().ok_or_else(needs_schema)?,
+                    delimiter,
+                    b'"',
+                )))
+            }
+        };
+        let include = o.include.unwrap_or_else(|| match o.format {
+            ValueFormat::Raw => Meta::ALL.to_vec(),
+            _ => Vec::new(),
+        });
+        let records = Records::new(decoder, schema, include)?;
+        let group_id = o
+            .group_id
+            .unwrap_or_else(|| format!("ferry-{}-{}", ctx.pipeline, ctx.node));
+        let consumer = client::config(
+            &o.bootstrap_servers,
+            &[
+                ("group.id", group_id.as_str()),
+                ("enable.auto.commit", "false"),
+                ("enable.auto.offset.store", "false"),
+                ("enable.partition.eof", "false"),
+                // A position that is no longer in the partition (retention deleted it) is
+                // an error, never a silent jump.
+                ("auto.offset.reset", "error"),
+            ],
+            &o.kafka,
+        )
+        .create_with_context(client::Context::default())
+        .context("creating the Kafka consumer")?;
+        Ok(Self {
+            consumer,
+            bootstrap_servers: o.bootstrap_servers,
+            topics,
+            start,
+            records,
+            max_per_poll: o
+                .max_offsets_per_trigger
+                .map_or(usize::MAX, NonZeroUsize::get),
+            connect_timeout: o.connect_timeout.0,
+            discovery_interval: o.discovery_interval.0,
+            positions: Positions::default(),
+            next_discovery: None,
+            pending: BTreeMap::new(),
+            last_warning: None,
+            behind: Vec::new(),
+        })
+    }
+}
+
+impl KafkaSource {
+    /// Checks the cluster answers, finds the partitions and assigns them.
+    fn start(&mut self) -> Result<()> {
+        check_reachable(
+            self.consumer.client(),
+            &self.bootstrap_servers,
+            self.connect_timeout,
+        )?;
+        let restored = !self.positions.is_empty();
+        if restored {
+            // Discovery assigns only partitions it adds; the restored ones start here.
+            self.consumer
+                .assign(&self.positions.assignment()?)
+                .context("assigning partitions")?;
+        }
+        self.discover(!restored, self.connect_timeout)?;
+        self.note_ends()
+    }
+
+    /// Notes each partition's end offset now, to know when the source has caught up.
+    fn note_ends(&mut self) -> Result<()> {
+        let assigned: Vec<(String, i32)> = self.positions.partitions().collect();
+        for (topic, partition) in assigned {
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&topic, partition, self.connect_timeout)
+                .with_context(|| format!("finding the end of {topic}/{partition}"))?;
+            if high > low {
+                self.behind.push((topic, partition, high));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether some partition is still short of the end it had at start.
+    fn catching_up(&mut self) -> bool {
+        let positions = &self.positions;
+        self.behind.retain(|(topic, partition, end)| {
+            positions
+                .get(topic, *partition)
+                .is_none_or(|next| next < *end)
+        });
+        !self.behind.is_empty()
+    }
+
+    /// Looks up the topics' partitions and assigns any not yet read. At start (`first`,
+    /// without a checkpoint) they begin where the options say; later, at their earliest.
+    fn discover(&mut self, first: bool, timeout: Duration) -> Result<()> {
+        self.next_discovery = Some(Instant::now() + self.discovery_interval);
+        let metadata = match self.consumer.fetch_metadata(None, timeout) {
+            Ok(metadata) => metadata,
+            Err(e) if !first => {
+                warn!("looking up partitions: {e}");
+                return Ok(());
+            }
+            Err(e) => return Err(e).context("looking up the topics' partitions"),
+        };
+        let mut added = Vec::new();
+        let mut seen = BTreeSet::new();
+        for topic in metadata
+            .topics()
+            .iter()
+            .filter(|t| self.topics.matches(t.name()))
+        {
+            seen.insert(topic.name().to_string());
+            for p in topic.partitions() {
+                if !self.positions.contains(topic.name(), p.id()) {
+                    added.push((topic.name().to_string(), p.id()));
+                }
+            }
+        }
+        if let Topics::Listed(list) = &self.topics {
+            for missing in list.iter().filter(|t| !seen.contains(*t)) {
+                if first {
+                    warn!("topic '{missing}' does not exist yet; it is read once it does");
+                }
+            }
+        }
+        if added.is_empty() {
+            return Ok(());
+        }
+        for (topic, partition) in &added {
+            let start = match (&self.start, first) {
+                (_, false) => EARLIEST,
+                (Start::Offsets(o), true) => o.of(topic, *partition),
+                (Start::Timestamp(ms), true) => self.offset_at(topic, *partition, *ms, timeout)?,
+            };
+            let start = match start {
+                LATEST => self.end_offset(topic, *partition, timeout)?,
+                other => other,
+            };
+            self.positions.set(topic, *partition, start);
+        }
+        info!(
+            "reading {} partitions: {}",
+            added.len(),
+            added
+                .iter()
+                .map(|(t, p)| format!("{t}/{p} from {}", describe(self.positions.get(t, *p))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.consumer
+            .assign(&self.positions.assignment()?)
+            .context("assigning partitions")
+    }
+
+    /// The partition's end: where a "latest" start reads from, fixed now so that a
+    /// checkpoint taken before any message arrived still names it.
+    fn end_offset(&self, topic: &str, partition: i32, timeout: Duration) -> Result<i64> {
+        let (_, high) = self
+            .consumer
+            .fetch_watermarks(topic, partition, timeout)
+            .with_context(|| format!("finding the end of {topic}/{partition}"))?;
+        Ok(high)
+    }
+
+    /// The first offset with a timestamp at or after `ms`, or the end if none.
+    fn offset_at(&self, topic: &str, partition: i32, ms: i64, timeout: Duration) -> Result<i64> {
+        let mut query = TopicPartitionList::new();
+        query.add_partition_offset(topic, partition, Offset::Offset(ms))?;
+        let found = self
+            .consumer
+            .offsets_for_times(query, timeout)
+            .with_context(|| format!("finding offset by timestamp in {topic}/{partition}"))?;
+        match found.find_partition(topic, partition).map(|e| e.offset()) {
+            Some(Offset::Offset(n)) => Ok(n),
+            _ => Ok(LATEST),
+        }
+    }
+
+    /// A consumer error: connection trouble is retried by librdkafka and only logged;
+    /// a lost position is fatal.
+    fn consumer_error(&mut self, e: KafkaError) -> Result<()> {
+        let code = e.rdkafka_error_code();
+        if matches!(
+            code,
+            Some(RDKafkaErrorCode::OffsetOutOfRange | RDKafkaErrorCode::AutoOffsetReset)
+        ) {
+            return Err(Error::msg(format!(
+                "{e}: a position in ferry's checkpoint is no longer in the topic (deleted by \
+                 retention?); set kafka = {{ \"auto.offset.reset\" = \"earliest\" }} to accept the loss"
+            )));
+        }
+        if self
+            .last_warning
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(10))
+        {
+            warn!("consuming: {e}; librdkafka retries");
+            self.last_warning = Some(Instant::now());
+        }
+        Ok(())
+    }
+}
+
+fn describe(offset: Option<i64>) -> String {
+    match offset {
+        Some(EARLIEST) => "the earliest offset".into(),
+        Some(n) => format!("offset {n}"),
+        None => "?".into(),
+    }
+}
+
+impl Source for KafkaSource {
+    fn restore(&mut self, state: &[u8]) -> Result<()> {
+        self.positions = Positions::from_json(state)?;
+        info!(
+            "resuming {} partitions from the checkpoint",
+            self.positions.len()
+        );
+        Ok(())
+    }
+
+    fn poll(
+        &mut self,
+        max_rows: usize,
+        timeout: Duration,
+        out: &mut Output,
+    ) -> Result<SourceStatus> {
+        match self.next_discovery {
+            None => self.start()?,
+            Some(at) if Instant::now() >= at => self.discover(false, timeout)?,
+            Some(_) => {}
+        }
+        let limit = max_rows.min(self.max_per_poll);
+        let Self {
+            consumer,
+            positions,
+            records,
+            ..
+        } = self;
+        let mut messages: Vec<BorrowedMessage<'_>> = Vec::new();
+        let mut error = None;
+        let mut wait = timeout;
+        while messages.len() < limit {
+            match consumer.poll(wait) {
+                None => break,
+                Some(Ok(m)) => {
+                    if positions.advance(m.topic(), m.partition(), m.offset()) {
+                        messages.push(m);
+                    }
+                }
+                Some(Err(e)) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+            wait = Duration::ZERO;
+        }
+        let got = !messages.is_empty();
+        records.build(&messages, out)?;
+        drop(messages);
+        let status = if got || self.catching_up() {
+            SourceStatus::Ready
+        } else {
+            SourceStatus::Idle
+        };
+        if let Some(e) = error {
+            self.consumer_error(e)?;
+        }
+        Ok(status)
+    }
+
+    fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
+        self.pending.insert(epoch, self.positions.committable()?);
+        Ok(self.positions.to_json())
+    }
+
+    /// Commits the epoch's positions to the consumer group, for lag tools. Asynchronous:
+    /// ferry's checkpoint, already durable, is what a restart resumes from.
+    fn commit(&mut self, epoch: u64) -> Result<()> {
+        let Some(offsets) = self.pending.remove(&epoch) else {
+            return Ok(());
+        };
+        self.pending.retain(|&e, _| e > epoch);
+        if offsets.count() > 0 {
+            if let Err(e) = self.consumer.commit(&offsets, CommitMode::Async) {
+                warn!("committing offsets to the consumer group: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for KafkaSource {
+    /// Unassigns first: dropping a consumer with fetches in flight can hang librdkafka.
+    fn drop(&mut self) {
+        let _ = self.consumer.unassign();
+    }
+}
