@@ -18,5 +18,11 @@ for setup in tests/setup/*.sh; do
   source "$setup"
 done
 
+# Checkouts sharing the target folder get the same names for the binary and plugin
+# libraries at its top, and cargo does not copy a fresh build there again: remove them so
+# that this checkout's own are linked (seconds), not another clone's.
+rm -f "$CARGO_TARGET_DIR"/debug/ferry "$CARGO_TARGET_DIR"/debug/lib*.so \
+  "$CARGO_TARGET_DIR"/external-plugins/debug/lib*.so
+
 cargo build --workspace --locked
 cargo test --workspace --locked --no-fail-fast -- --test-threads 2
