@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The lake sink's benchmark, with the peers on the same input in the same run:
 # JSON lines (~1M rows, 20 files) -> filter / derive event_date -> Parquet partitioned by
-# event_date. Prints one JSON line per measurement and files per GB for short epochs.
+# event_date. Prints one JSON line per measurement and files per GB for short epochs
+# (100 ms checkpoints, with open files kept across checkpoints and with every file closed
+# at every checkpoint).
 #
 #   bash bench/lake.sh              # 1M rows, 3 repeats, pyarrow peer
 #   SPARK=1 bash bench/lake.sh      # also Spark Structured Streaming (pip installs pyspark)
@@ -48,5 +50,13 @@ echo "== small files: many short epochs (checkpoint_interval = 100ms)"
 rm -rf "$WORK/state"
 INTERVAL=100ms measure ferry-lake-etl-100ms "$ROWS" -- "$FERRY" run bench/lake-etl.toml
 lake_stats "$WORK/lake-100ms" "ferry checkpoint_interval=100ms" | tee -a "$WORK/files.jsonl"
+# The same with every file closed at every checkpoint (roll_on_every_checkpoint = true):
+# what the sink did before open files were kept across checkpoints, one file per epoch
+# per partition.
+rm -rf "$WORK/state"
+INTERVAL=100ms ROLL_EVERY_CHECKPOINT=true LAKE_SUFFIX=-every \
+  measure ferry-lake-etl-100ms-roll-every "$ROWS" -- "$FERRY" run bench/lake-etl.toml
+lake_stats "$WORK/lake-100ms-every" "ferry checkpoint_interval=100ms roll_on_every_checkpoint" \
+  | tee -a "$WORK/files.jsonl"
 
 python3 bench/summary.py "$results"

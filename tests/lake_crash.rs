@@ -1,12 +1,15 @@
 //! kill -9 at random moments while a pipeline writes a lake: after the final restart the
 //! lake holds exactly the input rows (same count, no duplicate ids, equal values), read by
-//! pyarrow and DuckDB; and at no moment does a listing show a row twice.
+//! pyarrow and DuckDB; and at no moment does a listing show a row twice. Open files
+//! survive the kills (their rows are in staging segments), so the lake has about one file
+//! per partition per roll, not one per checkpoint.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::thread::sleep;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ferry_tests::lake::{files_under, read_lake, Rng};
+use ferry_tests::lake::{files_under, read_lake, visible_files, Rng};
 use ferry_tests::{ferry, run_pipeline, write_messages, Running};
 
 const KILLS: usize = 10;
@@ -40,6 +43,16 @@ fn kill_loop(dir: &Path, key: &str, rng: &mut Rng, delay_ms: (u64, u64)) -> usiz
     kills
 }
 
+/// Data files and partition folders a reader sees.
+fn files_and_partitions(lake: &Path) -> (usize, usize) {
+    let files = visible_files(lake);
+    let parts: BTreeSet<_> = files
+        .iter()
+        .map(|f| f.parent().unwrap().to_owned())
+        .collect();
+    (files.len(), parts.len())
+}
+
 #[test]
 fn file_to_lake_exactly_once_across_kill_9() {
     let dir = tempfile::tempdir().unwrap();
@@ -67,6 +80,7 @@ inputs = ["in"]
 path = "lake"
 partition_by = ["event_type"]
 max_rows = 3000
+max_file_age = "1h"
 "#,
     )
     .unwrap();
@@ -107,6 +121,15 @@ max_rows = 3000
         );
     }
     assert!(files_under(&lake.join("_ferry_staging")).is_empty());
+    // Each partition's files hold max_rows rows but its last: ~107 files for 320 000
+    // rows, where closing every file at every 150 ms checkpoint made one per epoch.
+    let (n_files, parts) = files_and_partitions(&lake);
+    let most = parts + files * rows / 3000;
+    eprintln!("file -> lake: {n_files} data files in {parts} partitions");
+    assert!(
+        n_files <= most,
+        "{n_files} files in {parts} partitions, at most {most}"
+    );
 }
 
 #[test]
@@ -139,12 +162,23 @@ partition_by = ["channel"]
     std::fs::write(dir.path().join("p.toml"), config("crash", "lake", 12_000)).unwrap();
     std::fs::write(dir.path().join("ref.toml"), config("ref", "ref", 12_000)).unwrap();
     let mut rng = Rng::from_clock();
+    let started = Instant::now();
     let kills = kill_loop(dir.path(), "message_id", &mut rng, (150, 1200));
     let last = run_pipeline(dir.path(), "p.toml", Duration::from_secs(120));
     assert!(last.status.success(), "{last:?}");
+    let minutes = started.elapsed().as_secs() / 60;
     assert_eq!(
         kills, KILLS,
         "the input ran out before {KILLS} kills: make it larger"
+    );
+    // Files roll by age (max_file_age defaults to 1 minute) or at the last checkpoint:
+    // one per partition per started minute, not one per 200 ms epoch.
+    let (n_files, parts) = files_and_partitions(&dir.path().join("lake"));
+    let most = parts * (1 + minutes as usize + 1);
+    eprintln!("datagen -> lake: {n_files} data files in {parts} partitions");
+    assert!(
+        n_files <= most,
+        "{n_files} files in {parts} partitions, at most {most}"
     );
     // The same rows (event time follows the rate), written once without crashes.
     let reference = run_pipeline(dir.path(), "ref.toml", Duration::from_secs(120));

@@ -127,4 +127,8 @@ impl Sink {
     pub fn abort(&mut self, epoch: u64) -> Result<()> {
         ok(self.0.abort(epoch))
     }
+
+    pub fn finishing(&mut self, epoch: u64) -> Result<()> {
+        ok(self.0.finishing(epoch))
+    }
 }

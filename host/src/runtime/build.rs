@@ -330,6 +330,7 @@ impl Builder<'_> {
             inputs: Inputs::new(slot.receivers, Some(control)),
             restored,
             first_epoch: self.first_epoch,
+            last_epoch: None,
         }))
     }
 

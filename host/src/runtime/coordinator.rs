@@ -106,6 +106,11 @@ impl Coordinator {
     fn start_epoch(&mut self, last: bool) -> InFlight {
         let epoch = self.next_epoch;
         self.next_epoch += 1;
+        if last {
+            for (_, control) in &self.sinks {
+                let _ = control.send(Control::Last(epoch));
+            }
+        }
         for (_, control) in &self.sources {
             let _ = control.send(Control::Barrier(epoch));
         }

@@ -29,6 +29,10 @@ pub enum Control {
         /// The sources' positions at this checkpoint, as JSON (see `Checkpoint::positions_json`).
         sources: Arc<str>,
     },
+    /// Sinks: the checkpoint of this epoch is the run's last (every source ended, or the
+    /// pipeline was asked to stop). Sent before its barrier, so it is queued when the
+    /// barrier reaches the sink.
+    Last(u64),
     /// Sources: send `End` downstream and finish (after the final checkpoint).
     Stop,
     /// Everyone: leave now without committing anything (another node failed).

@@ -19,6 +19,8 @@ pub struct SinkTask {
     pub restored: Option<(u64, Vec<u8>, String)>,
     /// The first epoch of this run: anything staged for it or later is stale.
     pub first_epoch: u64,
+    /// The epoch the coordinator announced as this run's last.
+    pub last_epoch: Option<u64>,
 }
 
 impl SinkTask {
@@ -33,6 +35,16 @@ impl SinkTask {
                 }
                 Input::Watermark(_) => {}
                 Input::Barrier(epoch) => {
+                    // `Control::Last(epoch)` was queued before the barrier left the
+                    // sources: read the queue so the sink hears of it before this prepare.
+                    for control in self.inputs.pending_control() {
+                        self.on_control(control)?;
+                    }
+                    if self.last_epoch == Some(epoch) {
+                        self.sink
+                            .finishing(epoch)
+                            .with_context(|| format!("finishing at epoch {epoch}"))?;
+                    }
                     let handle = self
                         .sink
                         .prepare(epoch)
@@ -77,6 +89,10 @@ impl SinkTask {
                 .sink
                 .commit(epoch, &handle, &sources)
                 .with_context(|| format!("committing epoch {epoch}")),
+            Control::Last(epoch) => {
+                self.last_epoch = Some(epoch);
+                Ok(())
+            }
             Control::Cancel => Err(Cancelled.into()),
             Control::Barrier(_) | Control::Stop => Ok(()),
         }

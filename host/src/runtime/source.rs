@@ -111,6 +111,7 @@ impl SourceTask {
                 return Ok(Flow::Stop);
             }
             Control::Cancel => return Err(Cancelled.into()),
+            Control::Last(_) => {}
         }
         Ok(Flow::Continue)
     }

@@ -46,8 +46,12 @@ pub trait SinkObject: Send {
         sources_json: RStr<'_>,
     ) -> RResult<(), RString>;
     /// Discards whatever was staged for `epoch` and any later epoch.
-    #[sabi(last_prefix_field)]
     fn abort(&mut self, epoch: u64) -> RResult<(), RString>;
+    /// The next `prepare(epoch)` is the run's last checkpoint: close whatever is kept
+    /// open across checkpoints. Part of the prefix, so a library built before it is
+    /// refused at load instead of failing at the end of a run.
+    #[sabi(last_prefix_field)]
+    fn finishing(&mut self, epoch: u64) -> RResult<(), RString>;
 }
 
 pub type SourceBox = SourceObject_TO<'static, RBox<()>>;

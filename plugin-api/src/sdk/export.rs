@@ -223,6 +223,10 @@ impl<K: Sink> SinkObject for SinkAdapter<K> {
     fn abort(&mut self, epoch: u64) -> RResult<(), RString> {
         guard(|| self.0.abort(epoch))
     }
+
+    fn finishing(&mut self, epoch: u64) -> RResult<(), RString> {
+        guard(|| self.0.finishing(epoch))
+    }
 }
 
 /// Turns the crate into a ferry plugin library that exports the listed components.

@@ -159,4 +159,13 @@ pub trait Sink: Component {
     fn abort(&mut self, _epoch: u64) -> Result<()> {
         Ok(())
     }
+
+    /// The checkpoint of `epoch`, whose [`Sink::prepare`] comes next, is the run's last:
+    /// every source ended or the pipeline was asked to stop. A sink that keeps data
+    /// unpublished across checkpoints (the lake's open files) closes it in that prepare,
+    /// so that its commit makes every row visible. The host cannot announce a crash, so
+    /// such data must stay recoverable from the handle anyway.
+    fn finishing(&mut self, _epoch: u64) -> Result<()> {
+        Ok(())
+    }
 }

@@ -2,12 +2,16 @@
 //!
 //! - Open and closed files live under `<path>/_ferry_staging/<pipeline>.<node>/`, at the
 //!   relative path they will have in the lake; readers skip `_` folders.
-//! - `prepare(e)` closes and fsyncs every file with rows of epoch `e` and returns a
-//!   [`Handle`] listing every prepared but not yet committed epoch's files.
+//! - `prepare(e)` closes and fsyncs the files that roll (size, rows, age, or the run's
+//!   last checkpoint), writes and fsyncs each open file's rows of the epoch as an Arrow IPC
+//!   segment beside it, and returns a [`Handle`] listing every prepared but not yet
+//!   committed epoch's files and every open file's segments.
 //! - `commit(e)` renames each listed file into place (a rename is atomic, and skipped when
-//!   already done), fsyncs the folders, then writes the epoch's manifest entry
-//!   `_ferry_log/<epoch>-<writer>.manifest`, a JSON object (temp file, fsync, rename) unless it exists.
-//! - `abort(e)` deletes every staged file not listed by an epoch before `e`.
+//!   already done), fsyncs the folders, writes the epoch's manifest entry
+//!   `_ferry_log/<epoch>-<writer>.manifest`, a JSON object (temp file, fsync, rename) unless
+//!   it exists, then deletes the segments the published files absorbed. On a fresh
+//!   instance (a restart) it also re-opens the handle's open files from their segments.
+//! - `abort(e)` deletes every staged file and segment not listed by an epoch before `e`.
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs::{self, File};
@@ -40,6 +44,28 @@ pub struct StagedFile {
     pub bytes: u64,
 }
 
+/// Rows of an open file made durable at one `prepare`: an Arrow IPC stream in staging.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Segment {
+    /// Relative to the staging folder (`date=2024-01-01/part-….parquet.seg-…`).
+    pub path: String,
+    pub rows: u64,
+}
+
+/// A file kept open across checkpoints: its rows so far are its segments, in order.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OpenEntry {
+    /// Where it goes once closed, relative to the lake's path.
+    pub path: String,
+    /// When it was opened (ms since the Unix epoch), for `max_file_age` across restarts.
+    pub opened_ms: u64,
+    /// The rows' schema (Spark DDL, partition columns included), for the manifest entry
+    /// of a file that a restarted instance closes before it writes anything.
+    #[serde(default)]
+    pub schema: String,
+    pub segments: Vec<Segment>,
+}
+
 /// The files one epoch published.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Group {
@@ -49,6 +75,10 @@ pub struct Group {
     /// The rows' schema (Spark DDL, partition columns included).
     pub schema: String,
     pub files: Vec<StagedFile>,
+    /// Segments (relative to the staging folder) whose rows are in `files`: deleted once
+    /// the files are published.
+    #[serde(default)]
+    pub absorbed: Vec<String>,
 }
 
 /// What `prepare` returns: every prepared epoch not yet known to be committed, so that a
@@ -58,6 +88,9 @@ pub struct Handle {
     /// The staging folder, relative to the lake's path.
     pub staging: String,
     pub groups: Vec<Group>,
+    /// The files still open after this epoch, which hold its acknowledged rows.
+    #[serde(default)]
+    pub open: Vec<OpenEntry>,
 }
 
 impl Handle {
@@ -83,7 +116,8 @@ pub struct EntryInfo<'a> {
     pub sources_epoch: u64,
 }
 
-/// Publishes one group: files into place, then its manifest entry. Idempotent.
+/// Publishes one group: files into place, then its manifest entry, then deletes the
+/// segments the files absorbed. Idempotent.
 pub fn publish(root: &Path, staging: &str, group: &Group, info: &EntryInfo<'_>) -> Result<()> {
     let mut dirs = BTreeSet::new();
     for file in &group.files {
@@ -128,7 +162,17 @@ pub fn publish(root: &Path, staging: &str, group: &Group, info: &EntryInfo<'_>) 
     for dir in &dirs {
         sync_dir(dir)?;
     }
-    write_entry(root, group, info)
+    write_entry(root, group, info)?;
+    for segment in &group.absorbed {
+        let path = root.join(staging).join(segment);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(Error::from(e).context(format!("removing {}", path.display())))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn write_entry(root: &Path, group: &Group, info: &EntryInfo<'_>) -> Result<()> {

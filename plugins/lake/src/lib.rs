@@ -1,10 +1,13 @@
 //! `lake`: a sink that writes Parquet, CSV or JSON-lines files into a folder, partitioned
-//! Hive-style, and publishes each epoch's files exactly once (see [`commit`]).
+//! Hive-style, and publishes each file exactly once (see [`commit`]).
 //!
-//! Rows of an epoch go to one open file per partition (a new one when the batch schema
-//! changes or a roll limit is hit). `prepare` closes the epoch's files; nothing stays open
-//! across a checkpoint, because a Parquet file can only be published once closed and the
-//! checkpoint records the source position past its rows. See README "Small files".
+//! Rows go to one open file per partition (a new one when the batch schema changes or a
+//! roll limit is hit). A file stays open across checkpoints until it rolls
+//! (`target_file_size`, `max_rows`, `max_file_age`, or the run's last checkpoint), so short
+//! checkpoints do not make small files. A Parquet file can only be published once closed,
+//! while the checkpoint records the source position past its rows: so each open file's
+//! rows of an epoch are also written to an fsynced Arrow IPC segment at `prepare`, listed
+//! in the handle, from which a restart rebuilds the open file. See README "Small files".
 
 pub mod commit;
 pub mod partition;
@@ -15,7 +18,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
@@ -27,9 +30,9 @@ use ferry_plugin_api::sdk::{Commit, Component, Context, Error, ErrorContext, Res
 use schemars::{json_schema, JsonSchema, SchemaGenerator};
 use serde::{de, Deserialize, Deserializer, Serialize};
 
-use commit::{EntryInfo, Group, Handle, StagedFile, STAGING};
+use commit::{EntryInfo, Group, Handle, OpenEntry, Segment, StagedFile, STAGING};
 use partition::{escape, file_schema, Partitioner};
-use writer::{Encoding, FileWriter};
+use writer::{read_segment, Encoding, FileWriter, SegmentWriter};
 
 /// How files are encoded.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -168,9 +171,14 @@ pub struct LakeOptions {
     pub target_file_size: ByteSize,
     /// Most rows per file.
     pub max_rows: Option<u64>,
-    /// Close a file this long after it was opened, at the next write. A checkpoint closes
-    /// every open file anyway.
-    pub max_file_age: Option<HumanDuration>,
+    /// Close a file this long after it was opened, at the next write or checkpoint: the
+    /// longest a partition that stopped receiving rows keeps them invisible.
+    #[serde(default = "default_file_age")]
+    pub max_file_age: HumanDuration,
+    /// Close every open file at every checkpoint (one file per partition per epoch, as
+    /// before open files were kept across checkpoints): lowest visibility latency, most files.
+    #[serde(default)]
+    pub roll_on_every_checkpoint: bool,
     /// "fail" or "evolve": what a batch whose columns differ from the lake's does.
     #[serde(default)]
     pub schema_policy: SchemaPolicy,
@@ -182,6 +190,16 @@ fn default_row_group_rows() -> usize {
 fn default_target_size() -> ByteSize {
     ByteSize(128 << 20)
 }
+fn default_file_age() -> HumanDuration {
+    HumanDuration(Duration::from_secs(60))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+}
 
 pub(crate) fn ascii(option: &str, c: char) -> Result<u8> {
     match u8::try_from(c) {
@@ -192,12 +210,31 @@ pub(crate) fn ascii(option: &str, c: char) -> Result<u8> {
     }
 }
 
+/// A file being written, possibly across checkpoints.
 struct OpenFile {
     writer: FileWriter,
     path: String,
     schema: SchemaRef,
     rows: u64,
-    opened: Instant,
+    opened_ms: u64,
+    /// Spark DDL of its rows, partition columns included.
+    ddl: String,
+    /// Its rows up to the last prepare, durable.
+    segments: Vec<Segment>,
+    /// Its rows since the last prepare (with the segment's path), if any.
+    segment: Option<(String, SegmentWriter)>,
+}
+
+impl OpenFile {
+    /// The file as of the last prepare.
+    fn entry(&self) -> OpenEntry {
+        OpenEntry {
+            path: self.path.clone(),
+            opened_ms: self.opened_ms,
+            schema: self.ddl.clone(),
+            segments: self.segments.clone(),
+        }
+    }
 }
 
 pub struct Lake {
@@ -220,15 +257,26 @@ pub struct Lake {
     open: HashMap<String, OpenFile>,
     /// Files closed since the last prepare.
     closed: Vec<StagedFile>,
+    /// What the files closed since the last prepare were as of it: their segments are
+    /// absorbed once they publish, and `abort` re-opens them from these.
+    closed_entries: Vec<OpenEntry>,
     /// Prepared epochs not yet committed.
     pending: Vec<Group>,
     made_dirs: HashSet<PathBuf>,
+    /// No write, prepare, commit or abort yet: a commit now is the host's recovery of the
+    /// last checkpoint, whose open files this instance takes over.
+    fresh: bool,
+    /// The host announced the run's last checkpoint: its prepare closes every file.
+    finishing: bool,
+    /// The last epoch this instance prepared: aborting it (or an earlier one) would need
+    /// the open files as they were before it, which only a restart rebuilds.
+    last_prepared: Option<u64>,
 }
 
 impl Component for Lake {
     const NAME: &'static str = "lake";
     const DESCRIPTION: &'static str =
-        "Writes partitioned Parquet, CSV or JSON-lines files, each epoch published exactly once.";
+        "Writes partitioned Parquet, CSV or JSON-lines files that roll by size, rows or age, each published exactly once.";
     type Options = LakeOptions;
 
     fn create(options: LakeOptions, ctx: &Context) -> Result<Self> {
@@ -266,8 +314,12 @@ impl Component for Lake {
             last_schema: None,
             open: HashMap::new(),
             closed: Vec::new(),
+            closed_entries: Vec::new(),
             pending: Vec::new(),
             made_dirs: HashSet::new(),
+            fresh: true,
+            finishing: false,
+            last_prepared: None,
         })
     }
 }
@@ -314,6 +366,16 @@ impl Lake {
         Ok(())
     }
 
+    fn make_parent(&mut self, path: &Path) -> Result<()> {
+        let parent = path.parent().expect("a file has a folder").to_path_buf();
+        if !self.made_dirs.contains(&parent) {
+            fs::create_dir_all(&parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+            self.made_dirs.insert(parent);
+        }
+        Ok(())
+    }
+
     fn open_file(&mut self, dir: &str, schema: SchemaRef) -> Result<OpenFile> {
         let name = format!(
             "part-{}-{:05}.{}",
@@ -328,25 +390,73 @@ impl Lake {
             format!("{dir}/{name}")
         };
         let staged = self.staged_path(&path);
-        let parent = staged.parent().expect("a file has a folder").to_path_buf();
-        if !self.made_dirs.contains(&parent) {
-            fs::create_dir_all(&parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-            self.made_dirs.insert(parent);
-        }
+        self.make_parent(&staged)?;
         let writer = FileWriter::create(&self.encoding, &staged, schema.clone())?;
         Ok(OpenFile {
             writer,
             path,
             schema,
             rows: 0,
-            opened: Instant::now(),
+            opened_ms: now_ms(),
+            ddl: (self.last_schema.as_ref())
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default(),
+            segments: Vec::new(),
+            segment: None,
         })
     }
 
+    /// Re-opens a file from its segments: the data file is written again from their rows
+    /// (deterministically the same rows in the same order), and later rows append to it.
+    fn reopen(&mut self, entry: OpenEntry) -> Result<()> {
+        let staging = self.root.join(&self.staging);
+        let staged = self.staged_path(&entry.path);
+        self.make_parent(&staged)?;
+        let mut file: Option<OpenFile> = None;
+        for segment in &entry.segments {
+            let (schema, batches) = read_segment(&staging.join(&segment.path))?;
+            let f = match &mut file {
+                Some(f) => f,
+                None => file.insert(OpenFile {
+                    writer: FileWriter::create(&self.encoding, &staged, schema.clone())?,
+                    path: entry.path.clone(),
+                    schema,
+                    rows: 0,
+                    opened_ms: entry.opened_ms,
+                    ddl: entry.schema.clone(),
+                    segments: entry.segments.clone(),
+                    segment: None,
+                }),
+            };
+            for batch in &batches {
+                f.writer
+                    .write(batch)
+                    .with_context(|| format!("writing {}", staged.display()))?;
+                f.rows += batch.num_rows() as u64;
+            }
+        }
+        if let Some(f) = file {
+            let dir = Path::new(&f.path)
+                .parent()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            debug!("re-opened {} ({} rows)", f.path, f.rows);
+            self.open.insert(dir, f);
+        }
+        Ok(())
+    }
+
+    /// Closes a partition's open file into `closed`; its segments are absorbed by it, and
+    /// its rows since the last prepare need no segment (the file itself is fsynced).
     fn close(&mut self, dir: &str) -> Result<()> {
-        if let Some(file) = self.open.remove(dir) {
+        if let Some(mut file) = self.open.remove(dir) {
+            if let Some((segment, writer)) = file.segment.take() {
+                drop(writer);
+                let path = self.root.join(&self.staging).join(segment);
+                fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            }
             let staged = self.staged_path(&file.path);
+            let entry = file.entry();
             let bytes = file
                 .writer
                 .close()
@@ -357,6 +467,9 @@ impl Lake {
                 rows: file.rows,
                 bytes,
             });
+            if !entry.segments.is_empty() {
+                self.closed_entries.push(entry);
+            }
         }
         Ok(())
     }
@@ -374,15 +487,23 @@ impl Lake {
                 let file = self.open_file(dir, schema.clone())?;
                 self.open.insert(dir.to_string(), file);
             }
+            let staging = self.root.join(&self.staging);
             let file = self.open.get_mut(dir).expect("just opened");
             let room = (max_rows - file.rows).min((batch.num_rows() - offset) as u64) as usize;
             let slice = batch.slice(offset, room);
-            file.writer.write(&slice).with_context(|| {
-                format!(
-                    "writing {}",
-                    self.root.join(&self.staging).join(&file.path).display()
-                )
-            })?;
+            file.writer
+                .write(&slice)
+                .with_context(|| format!("writing {}", staging.join(&file.path).display()))?;
+            if file.segment.is_none() {
+                let name = format!("{}.seg-{}-{:05}", file.path, self.writer_id, self.next_file);
+                self.next_file += 1;
+                let writer = SegmentWriter::create(&staging.join(&name), &file.schema)?;
+                file.segment = Some((name, writer));
+            }
+            let (name, segment) = file.segment.as_mut().expect("just created");
+            segment
+                .write(&slice)
+                .with_context(|| format!("writing {}", staging.join(name).display()))?;
             file.rows += room as u64;
             offset += room;
             if file.rows >= max_rows || file.writer.bytes() >= self.options.target_file_size.0 {
@@ -392,12 +513,12 @@ impl Lake {
         Ok(())
     }
 
-    fn close_aged(&mut self) -> Result<()> {
-        let Some(age) = self.options.max_file_age else {
-            return Ok(());
-        };
+    /// Closes the files opened `max_file_age` ago or earlier (every file when `all`).
+    fn close_aged(&mut self, all: bool) -> Result<()> {
+        let age = self.options.max_file_age.0.as_millis() as u64;
+        let now = now_ms();
         let aged: Vec<String> = (self.open.iter())
-            .filter(|(_, f)| f.opened.elapsed() >= age.0)
+            .filter(|(_, f)| all || now.saturating_sub(f.opened_ms) >= age)
             .map(|(d, _)| d.clone())
             .collect();
         for dir in aged {
@@ -406,14 +527,17 @@ impl Lake {
         Ok(())
     }
 
-    /// fsyncs the staging folders of the files closed this epoch, so their names survive
-    /// a crash along with their contents.
-    fn sync_staging(&self) -> Result<()> {
+    /// fsyncs the staging folders of the files closed and the segments written this
+    /// epoch, so their names survive a crash along with their contents.
+    fn sync_staging(&self, segments: &[String]) -> Result<()> {
         let mut dirs = BTreeSet::new();
-        for f in &self.closed {
-            let mut dir = commit::staged(&self.root, &self.staging, &f.path)
-                .parent()
-                .map(Path::to_path_buf);
+        let files =
+            (self.closed.iter()).map(|f| commit::staged(&self.root, &self.staging, &f.path));
+        let segments = segments
+            .iter()
+            .map(|s| self.root.join(&self.staging).join(s));
+        for path in files.chain(segments) {
+            let mut dir = path.parent().map(Path::to_path_buf);
             while let Some(d) = dir {
                 if !dirs.insert(d.clone()) || d == self.root {
                     break;
@@ -427,6 +551,7 @@ impl Lake {
 
 impl Sink for Lake {
     fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        self.fresh = false;
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -434,31 +559,55 @@ impl Sink for Lake {
         for part in self.partitioner.split(batch)? {
             self.write_part(&part.dir, part.batch)?;
         }
-        self.close_aged()
+        self.close_aged(false)
     }
 
     fn prepare(&mut self, epoch: u64) -> Result<Vec<u8>> {
-        let dirs: Vec<String> = self.open.keys().cloned().collect();
-        for dir in dirs {
-            self.close(&dir)?;
+        self.fresh = false;
+        let all = std::mem::take(&mut self.finishing) || self.options.roll_on_every_checkpoint;
+        self.close_aged(all)?;
+        // What stays open keeps this epoch's rows in a new durable segment.
+        let mut written = Vec::new();
+        for file in self.open.values_mut() {
+            if let Some((path, writer)) = file.segment.take() {
+                let rows = writer.close().with_context(|| {
+                    format!(
+                        "closing {}",
+                        self.root.join(&self.staging).join(&path).display()
+                    )
+                })?;
+                written.push(path.clone());
+                file.segments.push(Segment { path, rows });
+            }
         }
-        self.sync_staging()?;
+        self.sync_staging(&written)?;
         if !self.closed.is_empty() {
-            let schema = self
-                .last_schema
-                .as_ref()
-                .map(|(_, d)| d.clone())
-                .unwrap_or_default();
+            let schema = match &self.last_schema {
+                Some((_, ddl)) => ddl.clone(),
+                None => (self.closed_entries.first())
+                    .map(|e| e.schema.clone())
+                    .unwrap_or_default(),
+            };
+            let absorbed = std::mem::take(&mut self.closed_entries)
+                .into_iter()
+                .flat_map(|e| e.segments)
+                .map(|s| s.path)
+                .collect();
             self.pending.push(Group {
                 epoch,
                 writer: self.writer_id.clone(),
                 schema,
                 files: std::mem::take(&mut self.closed),
+                absorbed,
             });
         }
+        self.last_prepared = Some(epoch);
+        let mut open: Vec<OpenEntry> = self.open.values().map(OpenFile::entry).collect();
+        open.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Handle {
             staging: self.staging.clone(),
             groups: self.pending.clone(),
+            open,
         }
         .encode())
     }
@@ -483,19 +632,59 @@ impl Sink for Lake {
             );
         }
         self.pending.retain(|g| g.epoch > c.epoch);
+        if std::mem::take(&mut self.fresh) {
+            // A restart: the checkpoint's open files hold acknowledged rows; take them over.
+            for entry in handle.open {
+                self.reopen(entry)?;
+            }
+        }
         Ok(())
     }
 
     fn abort(&mut self, epoch: u64) -> Result<()> {
-        self.open.clear();
-        self.closed.clear();
-        self.pending.retain(|g| g.epoch < epoch);
-        self.made_dirs.clear();
-        let keep: HashSet<PathBuf> = (self.pending.iter())
-            .flat_map(|g| &g.files)
-            .map(|f| self.staged_path(&f.path))
+        self.fresh = false;
+        if let Some(prepared) = self.last_prepared.filter(|p| *p >= epoch) {
+            return Err(Error::msg(format!(
+                "abort({epoch}) after prepare({prepared}) on the same instance: restart from the checkpoint instead"
+            )));
+        }
+        // Rows written since the last prepare are durable nowhere: go back to each file
+        // as of the last prepare (its segments), or drop it if it had none.
+        let mut redo = std::mem::take(&mut self.closed_entries);
+        let dirty: Vec<String> = (self.open.iter())
+            .filter(|(_, f)| f.segment.is_some())
+            .map(|(d, _)| d.clone())
             .collect();
-        commit::remove_except(&self.root.join(&self.staging), &keep)
+        for dir in dirty {
+            let file = self.open.remove(&dir).expect("listed");
+            if !file.segments.is_empty() {
+                redo.push(file.entry());
+            }
+        }
+        self.closed.clear();
+        self.made_dirs.clear();
+        let staged = |rel: &str| self.staged_path(rel);
+        let staging = self.root.join(&self.staging);
+        let mut keep: HashSet<PathBuf> = HashSet::new();
+        for g in &self.pending {
+            keep.extend(g.files.iter().map(|f| staged(&f.path)));
+            keep.extend(g.absorbed.iter().map(|s| staging.join(s)));
+        }
+        for f in self.open.values() {
+            keep.insert(staged(&f.path));
+            keep.extend(f.segments.iter().map(|s| staging.join(&s.path)));
+        }
+        keep.extend((redo.iter()).flat_map(|e| e.segments.iter().map(|s| staging.join(&s.path))));
+        commit::remove_except(&staging, &keep)?;
+        for entry in redo {
+            self.reopen(entry)?;
+        }
+        Ok(())
+    }
+
+    fn finishing(&mut self, _epoch: u64) -> Result<()> {
+        self.finishing = true;
+        Ok(())
     }
 }
 

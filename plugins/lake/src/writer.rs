@@ -1,12 +1,15 @@
 //! One open data file: Parquet, CSV or JSON lines, with the bytes written so far, closed
-//! with an fsync so that a prepared epoch survives a crash.
+//! with an fsync so that a prepared epoch survives a crash; and the Arrow IPC segments
+//! that keep an open file's rows durable between checkpoints.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
 use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::arrow::csv;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
@@ -169,4 +172,51 @@ impl FileWriter {
 
 fn text_file(w: Text) -> Result<File> {
     w.inner.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The rows one open file received since the last checkpoint, as an Arrow IPC stream in
+/// staging. Closed with an fsync at `prepare`, it lets a restart rebuild the open file.
+pub struct SegmentWriter {
+    writer: StreamWriter<BufWriter<File>>,
+    rows: u64,
+}
+
+impl SegmentWriter {
+    /// Creates `path` (its folder must exist) for rows of `schema`.
+    pub fn create(path: &Path, schema: &SchemaRef) -> Result<Self> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let writer = StreamWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema)
+            .with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self { writer, rows: 0 })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch)?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Ends the stream, flushes and fsyncs it; returns its rows.
+    pub fn close(mut self) -> Result<u64> {
+        self.writer.finish()?;
+        let file = self
+            .writer
+            .into_inner()?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(self.rows)
+    }
+}
+
+/// Reads a segment back: its schema and batches, in order.
+pub fn read_segment(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let reader = StreamReader::try_new(BufReader::new(file), None)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok((schema, batches))
 }

@@ -6,6 +6,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ferry_lake::commit::Handle;
 use ferry_lake::Lake;
 use ferry_plugin_api::arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Int64Type, Schema};
@@ -36,6 +37,12 @@ fn batch(ids: std::ops::Range<i64>, key: impl Fn(i64) -> Option<String>) -> Reco
         vec![Arc::new(Int64Array::from_iter_values(ids)), Arc::new(keys)],
     )
     .unwrap()
+}
+
+/// The run's last checkpoint (the host announces it): every open file closes.
+fn prepare_last(sink: &mut Lake, epoch: u64) -> Vec<u8> {
+    sink.finishing(epoch).unwrap();
+    sink.prepare(epoch).unwrap()
 }
 
 fn commit(sink: &mut Lake, epoch: u64, handle: &[u8]) {
@@ -115,7 +122,11 @@ fn log_entries(root: &Path) -> Vec<Value> {
 fn epochs_are_invisible_until_committed_then_published_once() {
     let dir = TempDir::new().unwrap();
     let root = dir.path().join("lake");
-    let mut sink = lake(dir.path(), json!({"partition_by": ["k"]})).unwrap();
+    let mut sink = lake(
+        dir.path(),
+        json!({"partition_by": ["k"], "roll_on_every_checkpoint": true}),
+    )
+    .unwrap();
     sink.abort(1).unwrap();
     sink.write(batch(0..10, |i| Some(format!("k{}", i % 2))))
         .unwrap();
@@ -154,7 +165,8 @@ fn epochs_are_invisible_until_committed_then_published_once() {
 fn a_commit_never_delivered_is_published_by_the_next_epochs() {
     let dir = TempDir::new().unwrap();
     let root = dir.path().join("lake");
-    let mut sink = lake(dir.path(), json!({})).unwrap();
+    let every = json!({"roll_on_every_checkpoint": true});
+    let mut sink = lake(dir.path(), every.clone()).unwrap();
     sink.abort(1).unwrap();
     sink.write(batch(0..3, |_| None)).unwrap();
     let _h1 = sink.prepare(1).unwrap();
@@ -162,7 +174,7 @@ fn a_commit_never_delivered_is_published_by_the_next_epochs() {
     let h2 = sink.prepare(2).unwrap();
     // Crash: commit(1) never ran; the restart replays commit(2) with its handle.
     drop(sink);
-    let mut restarted = lake(dir.path(), json!({})).unwrap();
+    let mut restarted = lake(dir.path(), every).unwrap();
     commit(&mut restarted, 2, &h2);
     restarted.abort(3).unwrap();
     assert_eq!(read_ids(&root)[""], [0, 1, 2, 3, 4]);
@@ -170,7 +182,7 @@ fn a_commit_never_delivered_is_published_by_the_next_epochs() {
 }
 
 #[test]
-fn abort_discards_staged_and_open_files() {
+fn abort_discards_what_came_after_the_checkpoint_and_keeps_its_open_file() {
     let dir = TempDir::new().unwrap();
     let root = dir.path().join("lake");
     let mut sink = lake(dir.path(), json!({"format": "csv"})).unwrap();
@@ -181,11 +193,17 @@ fn abort_discards_staged_and_open_files() {
     let _h2 = sink.prepare(2).unwrap();
     sink.write(batch(6..9, |_| None)).unwrap();
     drop(sink);
-    // Restart from the checkpoint of epoch 1: epoch 2 and the open file are stale.
+    // Restart from the checkpoint of epoch 1: epoch 2's segment and the rows after it
+    // are stale; the open file as of epoch 1 (its segment) is taken over.
     let mut restarted = lake(dir.path(), json!({"format": "csv"})).unwrap();
     commit(&mut restarted, 1, &h1);
     restarted.abort(2).unwrap();
     let staging = root.join("_ferry_staging");
+    let left: Vec<_> = walkdir(&staging);
+    assert_eq!(left.len(), 2, "the open file and its one segment: {left:?}");
+    assert!(listing(&root).is_empty());
+    let h2 = prepare_last(&mut restarted, 2);
+    commit(&mut restarted, 2, &h2);
     let left: Vec<_> = walkdir(&staging);
     assert!(left.is_empty(), "{left:?}");
     let files = listing(&root);
@@ -216,7 +234,7 @@ fn files_roll_by_rows_and_size_within_an_epoch() {
     let mut sink = lake(dir.path(), json!({"max_rows": 4, "format": "json"})).unwrap();
     sink.abort(1).unwrap();
     sink.write(batch(0..10, |_| None)).unwrap();
-    let h = sink.prepare(1).unwrap();
+    let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     let files = listing(&root);
     let rows: Vec<usize> = (files.iter())
@@ -235,7 +253,7 @@ fn files_roll_by_rows_and_size_within_an_epoch() {
     for i in 0..10 {
         sink.write(batch(i * 5..i * 5 + 5, |_| None)).unwrap();
     }
-    let h = sink.prepare(1).unwrap();
+    let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     assert!(listing(&root).len() >= 5, "{:?}", listing(&root));
 }
@@ -263,7 +281,7 @@ fn a_new_schema_starts_a_new_file_or_fails() {
     sink.write(batch(0..3, |_| None)).unwrap();
     sink.write(other()).unwrap();
     sink.write(batch(3..4, |_| None)).unwrap();
-    let h = sink.prepare(1).unwrap();
+    let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     assert_eq!(listing(&root).len(), 3);
     assert_eq!(read_ids(&root)[""], [0, 1, 2, 3, 100]);
@@ -278,7 +296,7 @@ fn a_new_schema_starts_a_new_file_or_fails() {
         "{err}"
     );
     // The lake's schema survives a restart through the manifest.
-    let h = sink.prepare(1).unwrap();
+    let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     let mut restarted = lake(dir.path(), json!({})).unwrap();
     restarted.abort(2).unwrap();
@@ -297,7 +315,7 @@ fn hostile_partition_values_stay_inside_the_lake() {
         values.get(i as usize).map(|v| v.to_string())
     }))
     .unwrap();
-    let h = sink.prepare(1).unwrap();
+    let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     let dirs: Vec<String> = read_ids(&root).into_keys().collect();
     assert_eq!(
@@ -330,7 +348,7 @@ fn parquet_options_reach_the_file() {
     .unwrap();
     sink.abort(1).unwrap();
     sink.write(batch(0..10, |_| Some("v".into()))).unwrap();
-    let h = sink.prepare(1).unwrap();
+    let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     let file = File::open(root.join(&listing(&root)[0])).unwrap();
     let meta = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -349,4 +367,228 @@ fn parquet_options_reach_the_file() {
         .unwrap()
         .to_string();
     assert!(err.contains("unknown unit"), "{err}");
+}
+
+/// Rows the handle's open files hold in their segments.
+fn open_rows(handle: &[u8]) -> u64 {
+    let h = Handle::decode(handle).unwrap();
+    (h.open.iter())
+        .flat_map(|f| &f.segments)
+        .map(|s| s.rows)
+        .sum()
+}
+
+/// Segment files in staging.
+fn segments(root: &Path) -> Vec<PathBuf> {
+    (walkdir(&root.join("_ferry_staging")).into_iter())
+        .filter(|p| p.to_string_lossy().contains(".seg-"))
+        .collect()
+}
+
+/// Writes epochs `epochs` of `per` rows per partition (k0, k1), each prepared and
+/// committed; after every commit, what a reader sees is committed rows only, once each,
+/// and with the open files' segments it is every committed row. Returns the next id.
+fn run_epochs(
+    sink: &mut Lake,
+    root: &Path,
+    epochs: std::ops::Range<u64>,
+    mut id: i64,
+    per: i64,
+) -> i64 {
+    for e in epochs {
+        sink.write(batch(id..id + 2 * per, |i| Some(format!("k{}", i % 2))))
+            .unwrap();
+        id += 2 * per;
+        let h = sink.prepare(e).unwrap();
+        commit(sink, e, &h);
+        let visible: Vec<i64> = read_ids(root).into_values().flatten().collect();
+        let mut unique = visible.clone();
+        unique.dedup();
+        assert_eq!(visible.len(), unique.len(), "epoch {e}: a row twice");
+        assert!(
+            visible.iter().all(|i| *i < id),
+            "epoch {e}: an uncommitted row"
+        );
+        assert_eq!(
+            visible.len() as u64 + open_rows(&h),
+            id as u64,
+            "epoch {e}: published + open != committed"
+        );
+        let listed: usize = Handle::decode(&h)
+            .unwrap()
+            .open
+            .iter()
+            .map(|f| f.segments.len())
+            .sum();
+        assert_eq!(
+            segments(root).len(),
+            listed,
+            "epoch {e}: segments left behind"
+        );
+    }
+    id
+}
+
+#[test]
+fn many_short_epochs_make_one_file_per_partition_per_roll() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    let mut sink = lake(dir.path(), json!({"partition_by": ["k"]})).unwrap();
+    sink.abort(1).unwrap();
+    let n = run_epochs(&mut sink, &root, 1..51, 0, 3);
+    assert!(listing(&root).is_empty(), "no file rolled yet");
+    let h = prepare_last(&mut sink, 51);
+    commit(&mut sink, 51, &h);
+    let files = listing(&root);
+    assert_eq!(files.len(), 2, "one file per partition: {files:?}");
+    let ids = read_ids(&root);
+    assert_eq!(ids["k=k0"], (0..n).step_by(2).collect::<Vec<_>>());
+    assert_eq!(ids["k=k1"], (1..n).step_by(2).collect::<Vec<_>>());
+    assert!(walkdir(&root.join("_ferry_staging")).is_empty());
+    assert_eq!(
+        log_entries(&root).len(),
+        1,
+        "one manifest entry: the roll's"
+    );
+
+    // With max_rows = 100, 50 epochs of 5 rows per partition roll each partition's file
+    // twice and the last checkpoint closes the third: 100 + 100 + 50 rows.
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    let mut sink = lake(
+        dir.path(),
+        json!({"partition_by": ["k"], "max_rows": 100, "format": "json"}),
+    )
+    .unwrap();
+    sink.abort(1).unwrap();
+    run_epochs_json(&mut sink, &root, 50);
+    let h = prepare_last(&mut sink, 51);
+    commit(&mut sink, 51, &h);
+    let mut rows: Vec<usize> = (listing(&root).iter())
+        .map(|f| fs::read_to_string(root.join(f)).unwrap().lines().count())
+        .collect();
+    rows.sort();
+    assert_eq!(rows, [50, 50, 100, 100, 100, 100]);
+    assert!(walkdir(&root.join("_ferry_staging")).is_empty());
+}
+
+/// `run_epochs` for a JSON-lines lake (read_ids reads Parquet): file counts only.
+fn run_epochs_json(sink: &mut Lake, root: &Path, epochs: u64) {
+    for e in 1..=epochs {
+        let id = (e as i64 - 1) * 10;
+        sink.write(batch(id..id + 10, |i| Some(format!("k{}", i % 2))))
+            .unwrap();
+        let h = sink.prepare(e).unwrap();
+        commit(sink, e, &h);
+        let listed: usize = Handle::decode(&h)
+            .unwrap()
+            .open
+            .iter()
+            .map(|f| f.segments.len())
+            .sum();
+        assert_eq!(
+            segments(root).len(),
+            listed,
+            "epoch {e}: segments left behind"
+        );
+    }
+}
+
+#[test]
+fn a_restart_continues_the_same_open_files_without_loss_or_duplicates() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    let options = json!({"partition_by": ["k"]});
+    let mut sink = lake(dir.path(), options.clone()).unwrap();
+    sink.abort(1).unwrap();
+    let id = run_epochs(&mut sink, &root, 1..20, 0, 4);
+    // Epoch 20 is prepared and its checkpoint durable, but the crash comes before its
+    // commit; epoch 21 is prepared too, without a durable checkpoint; more rows follow.
+    sink.write(batch(id..id + 8, |i| Some(format!("k{}", i % 2))))
+        .unwrap();
+    let h20 = sink.prepare(20).unwrap();
+    let id = id + 8;
+    sink.write(batch(id..id + 8, |i| Some(format!("k{}", i % 2))))
+        .unwrap();
+    let _h21 = sink.prepare(21).unwrap();
+    sink.write(batch(id + 8..id + 16, |i| Some(format!("k{}", i % 2))))
+        .unwrap();
+    let before: Vec<String> = Handle::decode(&h20)
+        .unwrap()
+        .open
+        .iter()
+        .map(|f| f.path.clone())
+        .collect();
+    assert_eq!(before.len(), 2);
+    drop(sink);
+
+    // The host's recovery: a fresh instance, commit(20, handle 20), abort(21); the source
+    // sends again everything after checkpoint 20.
+    let mut sink = lake(dir.path(), options).unwrap();
+    commit(&mut sink, 20, &h20);
+    sink.abort(21).unwrap();
+    assert!(listing(&root).is_empty());
+    let n = run_epochs(&mut sink, &root, 21..40, id, 4);
+    let h = prepare_last(&mut sink, 40);
+    commit(&mut sink, 40, &h);
+    let files = listing(&root);
+    assert_eq!(files, before, "the files open before the crash, continued");
+    let ids = read_ids(&root);
+    assert_eq!(ids["k=k0"], (0..n).step_by(2).collect::<Vec<_>>());
+    assert_eq!(ids["k=k1"], (1..n).step_by(2).collect::<Vec<_>>());
+    assert!(walkdir(&root.join("_ferry_staging")).is_empty());
+}
+
+#[test]
+fn idle_partitions_roll_after_max_file_age() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    let mut sink = lake(dir.path(), json!({"max_file_age": "500ms"})).unwrap();
+    sink.abort(1).unwrap();
+    sink.write(batch(0..3, |_| None)).unwrap();
+    let h = sink.prepare(1).unwrap();
+    commit(&mut sink, 1, &h);
+    assert!(listing(&root).is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let h = sink.prepare(2).unwrap();
+    commit(&mut sink, 2, &h);
+    assert_eq!(read_ids(&root)[""], [0, 1, 2]);
+    assert!(walkdir(&root.join("_ferry_staging")).is_empty());
+}
+
+#[test]
+fn a_roll_whose_checkpoint_was_lost_is_rolled_again_once() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    let options = json!({"partition_by": ["k"]});
+    let rows = |r: std::ops::Range<i64>| batch(r, |i| Some(format!("k{}", i % 2)));
+    let mut sink = lake(dir.path(), options.clone()).unwrap();
+    sink.abort(1).unwrap();
+    let mut h5 = Vec::new();
+    for e in 1..=5 {
+        sink.write(rows((e - 1) * 4..e * 4)).unwrap();
+        h5 = sink.prepare(e as u64).unwrap();
+        commit(&mut sink, e as u64, &h5);
+    }
+    // Epoch 6 rolls every file (the run's last checkpoint), but the process dies before
+    // its checkpoint is durable: the restart comes back to epoch 5.
+    sink.write(rows(20..24)).unwrap();
+    let h6 = Handle::decode(&prepare_last(&mut sink, 6)).unwrap();
+    assert_eq!(h6.groups[0].files.len(), 2);
+    drop(sink);
+    let mut sink = lake(dir.path(), options).unwrap();
+    commit(&mut sink, 5, &h5);
+    sink.abort(6).unwrap();
+    assert!(listing(&root).is_empty());
+    // The replay of epoch 6, then the run's end again: the same two files, once.
+    sink.write(rows(20..24)).unwrap();
+    let h = prepare_last(&mut sink, 6);
+    commit(&mut sink, 6, &h);
+    let mut names: Vec<&str> = h6.groups[0].files.iter().map(|f| f.path.as_str()).collect();
+    names.sort();
+    assert_eq!(listing(&root), names);
+    let ids = read_ids(&root);
+    assert_eq!(ids["k=k0"], (0..24).step_by(2).collect::<Vec<_>>());
+    assert_eq!(ids["k=k1"], (1..24).step_by(2).collect::<Vec<_>>());
+    assert!(walkdir(&root.join("_ferry_staging")).is_empty());
 }
