@@ -3,12 +3,11 @@
 //! random moments; after the final run the lake holds every message once, as pyarrow and
 //! DuckDB read it.
 
-use std::thread::sleep;
 use std::time::Duration;
 
 use ferry_tests::kafka::Broker;
 use ferry_tests::lake::{read_lake, Rng};
-use ferry_tests::{ferry, run_pipeline, Running};
+use ferry_tests::{run_and_kill, run_pipeline};
 
 const MESSAGES: u64 = 40_000;
 const KILLS: usize = 10;
@@ -52,16 +51,10 @@ fn kafka_to_lake_exactly_once_across_kill_9() {
     let mut rng = Rng::from_clock();
     let mut kills = 0;
     for _ in 0..KILLS {
-        let run = Running::start(ferry(dir.path(), &["run", "p.toml"]));
-        sleep(Duration::from_millis(rng.range(300, 1500)));
-        let finished = run.kill9();
-        if finished.status.success() {
+        let delay = Duration::from_millis(rng.range(300, 1500));
+        if !run_and_kill(dir.path(), "p.toml", delay) {
             break;
         }
-        assert!(
-            finished.status.code().is_none(),
-            "the run failed on its own: {finished:?}"
-        );
         kills += 1;
     }
     assert_eq!(

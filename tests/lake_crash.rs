@@ -6,11 +6,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use ferry_tests::lake::{files_under, read_lake, visible_files, Rng};
-use ferry_tests::{ferry, run_pipeline, write_messages, Running};
+use ferry_tests::{run_and_kill, run_pipeline, write_messages};
 
 const KILLS: usize = 10;
 
@@ -19,16 +18,10 @@ const KILLS: usize = 10;
 fn kill_loop(dir: &Path, key: &str, rng: &mut Rng, delay_ms: (u64, u64)) -> usize {
     let mut kills = 0;
     for round in 0..KILLS {
-        let run = Running::start(ferry(dir, &["run", "p.toml"]));
-        sleep(Duration::from_millis(rng.range(delay_ms.0, delay_ms.1)));
-        let finished = run.kill9();
-        if finished.status.success() {
+        let delay = Duration::from_millis(rng.range(delay_ms.0, delay_ms.1));
+        if !run_and_kill(dir, "p.toml", delay) {
             break;
         }
-        assert!(
-            finished.status.code().is_none(),
-            "the run failed on its own: {finished:?}"
-        );
         kills += 1;
         if round % 3 == 2 {
             // Mid-way, a listing shows whole epochs only: never a duplicate.

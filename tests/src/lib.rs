@@ -177,6 +177,22 @@ pub fn run_pipeline(dir: &Path, pipeline: &str, timeout: Duration) -> Finished {
     Running::start(ferry(dir, &["run", pipeline])).wait(timeout)
 }
 
+/// Runs `ferry run <pipeline>` in `dir` and kills it with SIGKILL after `delay`. True if
+/// it was killed; false if it had finished by itself; panics if it failed on its own.
+pub fn run_and_kill(dir: &Path, pipeline: &str, delay: Duration) -> bool {
+    let run = Running::start(ferry(dir, &["run", pipeline]));
+    thread::sleep(delay);
+    let finished = run.kill9();
+    if finished.status.success() {
+        return false;
+    }
+    assert!(
+        finished.status.code().is_none(),
+        "the run failed on its own: {finished:?}"
+    );
+    true
+}
+
 /// Writes a file atomically (temp name, then rename), as a producer should.
 pub fn write_atomically(path: &Path, contents: &str) {
     let tmp = path.with_file_name(format!(
