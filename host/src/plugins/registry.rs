@@ -36,20 +36,22 @@ pub struct Registry {
 }
 
 /// The folders searched when nothing else is said: `FERRY_PLUGIN_PATH` (colon separated),
-/// then the folder of the `ferry` binary (cargo puts the plugin libraries beside it).
+/// the folder of the `ferry` binary (cargo puts the plugin libraries beside it), then a
+/// cargo workspace's build folders: `$CARGO_TARGET_DIR` or `./target`, release and debug
+/// (for a `ferry` installed elsewhere, run in a checkout).
 pub fn default_plugin_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("FERRY_PLUGIN_PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    if let Some(exe_dir) = std::env::current_exe()
+    let exe_dir = std::env::current_exe()
         .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        dirs.push(exe_dir);
-    }
+        .and_then(|e| e.parent().map(Path::to_path_buf));
+    dirs.extend(exe_dir);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    dirs.extend(["release", "debug"].map(|profile| target.join(profile)));
     dirs
 }
-
 impl Registry {
     /// Loads every plugin library in `dirs` (missing folders are skipped).
     pub fn discover(dirs: &[PathBuf]) -> Registry {
@@ -244,5 +246,52 @@ impl Component {
     pub fn create_sink(&self, options: &str, ctx: &NodeContext) -> Result<Sink> {
         let obj = (self.module.create_sink())(self.name.as_str().into(), options.into(), ctx);
         obj.into_result().map(Sink::new).map_err(|e| anyhow!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_include_the_binary_folder_and_the_cargo_target_folder() {
+        std::env::set_var("CARGO_TARGET_DIR", "/somewhere/target");
+        let dirs = default_plugin_dirs();
+        let exe_dir = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        assert!(dirs.contains(&exe_dir), "{dirs:?}");
+        assert!(
+            dirs.contains(&PathBuf::from("/somewhere/target/release")),
+            "{dirs:?}"
+        );
+        assert!(
+            dirs.contains(&PathBuf::from("/somewhere/target/debug")),
+            "{dirs:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_component_names_what_exists_and_what_was_refused() {
+        let mut registry = Registry::default();
+        registry.refused.push((
+            PathBuf::from("plugins/libold.so"),
+            "built against an incompatible ferry-plugin-api".into(),
+        ));
+        let err = registry
+            .find(NodeKind::Source, "kafka")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("no source component named 'kafka' (available: none)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("refused plugins/libold.so: built against an incompatible"),
+            "{err}"
+        );
     }
 }
