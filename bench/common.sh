@@ -3,7 +3,8 @@
 ROWS=${ROWS:-1000000}
 REPEAT=${REPEAT:-3}
 PEERS=${PEERS:-$(cd .. && pwd)/shared/peers}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ferry/target}"
+# A target folder of this checkout's own, as tests/run.sh uses.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${FERRY_CACHE:-$HOME/.cache/ferry}/target/$(pwd -P | sha256sum | cut -c1-12)}"
 export DATA="$PWD/bench/data/messages-$ROWS" ROWS
 FERRY="$CARGO_TARGET_DIR/release/ferry"
 

@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build outputs and installed tools are cached outside the clone, so a fresh clone
-# builds incrementally; a cold machine builds everything.
+# Installed tools are cached outside the clone. Build output too, in a folder of this
+# checkout's own: cargo names plugin libraries (cdylibs) without a hash, so checkouts
+# sharing a target folder would run each other's plugins.
 export FERRY_CACHE="${FERRY_CACHE:-$HOME/.cache/ferry}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$FERRY_CACHE/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$FERRY_CACHE/target/$(pwd -P | sha256sum | cut -c1-12)}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 for setup in tests/setup/*.sh; do
@@ -17,12 +18,6 @@ for setup in tests/setup/*.sh; do
   # shellcheck source=/dev/null
   source "$setup"
 done
-
-# Checkouts sharing the target folder get the same names for the binary and plugin
-# libraries at its top, and cargo does not copy a fresh build there again: remove them so
-# that this checkout's own are linked (seconds), not another clone's.
-rm -f "$CARGO_TARGET_DIR"/debug/ferry "$CARGO_TARGET_DIR"/debug/lib*.so \
-  "$CARGO_TARGET_DIR"/external-plugins/debug/lib*.so
 
 cargo build --workspace --locked
 cargo test --workspace --locked --no-fail-fast -- --test-threads 2

@@ -235,14 +235,8 @@ pub fn write_messages(dir: &Path, files: usize, rows: usize) {
 /// its library into `into`, returning the copy's path. Its target folder is its own, so
 /// its library never lands beside `ferry` where it would be found by default.
 pub fn build_external(project: &str, into: &Path) -> PathBuf {
-    // Tests of one binary run in parallel: one build-and-copy at a time.
-    static BUILDING: Mutex<()> = Mutex::new(());
-    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     let target = target_dir().join("external-plugins");
     let lib = format!("lib{}.so", project_lib_name(project));
-    // Another checkout sharing the target folder may have left its build here under the
-    // same name, and cargo does not copy a fresh build over it: remove it first.
-    let _ = std::fs::remove_file(target.join("debug").join(&lib));
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--manifest-path"])
         .arg(root().join("tests").join(project).join("Cargo.toml"))
