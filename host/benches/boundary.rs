@@ -14,7 +14,7 @@ use arrow::array::{Int32Array, Int64Array, RecordBatch, StringArray, TimestampMi
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use ferry::config::NodeKind;
 use ferry::plugins::Registry;
-use ferry_plugin_api::abi::{FfiBatch, NodeContext};
+use ferry_plugin_api::abi::{BatchExporter, BatchImporter, NodeContext};
 
 fn release_dir() -> PathBuf {
     // target/release/deps/boundary-<hash> → target/release
@@ -89,9 +89,10 @@ fn main() {
             let out = transform.process(input.clone()).expect("processed");
             assert_eq!(out.batches[0].num_rows(), rows);
         });
+        let (mut exporter, mut importer) = (BatchExporter::default(), BatchImporter::default());
         let ffi_only = time(200_000, || {
-            let ffi = FfiBatch::from_record_batch(input.clone()).expect("exported");
-            assert_eq!(ffi.into_record_batch().expect("imported").num_rows(), rows);
+            let ffi = exporter.export(input.clone()).expect("exported");
+            assert_eq!(importer.import(ffi).expect("imported").num_rows(), rows);
         });
         let schema = input.schema();
         let schema_only = time(200_000, || {

@@ -7,7 +7,7 @@ mod component;
 mod module;
 mod objects;
 
-pub use batch::FfiBatch;
+pub use batch::{BatchExporter, BatchImporter, FfiBatch};
 pub use component::{
     BadRecord, ComponentInfo, ComponentKind, Emitted, NodeContext, PollResult, SourceStatus,
 };

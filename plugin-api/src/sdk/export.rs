@@ -15,9 +15,9 @@ use super::{
 };
 use super::{Sink, Source, Transform};
 use crate::abi::{
-    BadRecord, ComponentInfo, ComponentKind, Emitted, FfiBatch, HostLogger, NodeContext,
-    PollResult, SinkBox, SinkObject, SinkObject_TO, SourceBox, SourceObject, SourceObject_TO,
-    TransformBox, TransformObject, TransformObject_TO,
+    BadRecord, BatchExporter, BatchImporter, ComponentInfo, ComponentKind, Emitted, FfiBatch,
+    HostLogger, NodeContext, PollResult, SinkBox, SinkObject, SinkObject_TO, SourceBox,
+    SourceObject, SourceObject_TO, TransformBox, TransformObject, TransformObject_TO,
 };
 
 /// Runs `f`, turning an error or a panic into the message the host receives.
@@ -86,7 +86,10 @@ pub fn create_source<S: Source>(
     guard(|| {
         let source = create::<S>(options, ctx)?;
         Ok(SourceObject_TO::from_value(
-            SourceAdapter(source),
+            SourceAdapter {
+                inner: source,
+                out: BatchExporter::default(),
+            },
             TD_Opaque,
         ))
     })
@@ -99,7 +102,11 @@ pub fn create_transform<T: Transform>(
     guard(|| {
         let transform = create::<T>(options, ctx)?;
         Ok(TransformObject_TO::from_value(
-            TransformAdapter(transform),
+            TransformAdapter {
+                inner: transform,
+                input: BatchImporter::default(),
+                out: BatchExporter::default(),
+            },
             TD_Opaque,
         ))
     })
@@ -108,15 +115,21 @@ pub fn create_transform<T: Transform>(
 pub fn create_sink<K: Sink>(options: RStr<'_>, ctx: &NodeContext) -> RResult<SinkBox, RString> {
     guard(|| {
         let sink = create::<K>(options, ctx)?;
-        Ok(SinkObject_TO::from_value(SinkAdapter(sink), TD_Opaque))
+        Ok(SinkObject_TO::from_value(
+            SinkAdapter {
+                inner: sink,
+                input: BatchImporter::default(),
+            },
+            TD_Opaque,
+        ))
     })
 }
 
-fn emitted(out: Output) -> Result<Emitted> {
+fn emitted(out: Output, exporter: &mut BatchExporter) -> Result<Emitted> {
     let batches = out
         .batches
         .into_iter()
-        .map(FfiBatch::from_record_batch)
+        .map(|b| exporter.export(b))
         .collect::<std::result::Result<RVec<_>, _>>()?;
     let rejected = out
         .rejected
@@ -130,77 +143,94 @@ fn emitted(out: Output) -> Result<Emitted> {
     Ok(Emitted { batches, rejected })
 }
 
-fn import(batch: FfiBatch) -> Result<RecordBatch> {
-    batch
-        .into_record_batch()
+fn import(importer: &mut BatchImporter, batch: FfiBatch) -> Result<RecordBatch> {
+    importer
+        .import(batch)
         .map_err(|e| Error::msg(format!("importing a batch from the host: {e}")))
 }
 
-struct SourceAdapter<S>(S);
+/// A source, and the stream its batches leave by.
+struct SourceAdapter<S> {
+    inner: S,
+    out: BatchExporter,
+}
 
 impl<S: Source> SourceObject for SourceAdapter<S> {
     fn restore(&mut self, state: RSlice<'_, u8>) -> RResult<(), RString> {
-        guard(|| self.0.restore(state.as_slice()))
+        guard(|| self.inner.restore(state.as_slice()))
     }
 
     fn poll(&mut self, max_rows: u64, timeout_ms: u64) -> RResult<PollResult, RString> {
         guard(|| {
             let mut out = Output::default();
             let timeout = Duration::from_millis(timeout_ms);
-            let status = self.0.poll(max_rows as usize, timeout, &mut out)?;
+            let status = self.inner.poll(max_rows as usize, timeout, &mut out)?;
             Ok(PollResult {
                 status,
-                emitted: emitted(out)?,
+                emitted: emitted(out, &mut self.out)?,
             })
         })
     }
 
     fn checkpoint(&mut self, epoch: u64) -> RResult<RVec<u8>, RString> {
-        guard(|| self.0.checkpoint(epoch).map(RVec::from))
+        guard(|| self.inner.checkpoint(epoch).map(RVec::from))
     }
 
     fn commit(&mut self, epoch: u64) -> RResult<(), RString> {
-        guard(|| self.0.commit(epoch))
+        guard(|| self.inner.commit(epoch))
     }
 }
 
-struct TransformAdapter<T>(T);
+/// A transform, and the streams its batches come in and leave by.
+struct TransformAdapter<T> {
+    inner: T,
+    input: BatchImporter,
+    out: BatchExporter,
+}
 
 impl<T: Transform> TransformObject for TransformAdapter<T> {
     fn restore(&mut self, state: RSlice<'_, u8>) -> RResult<(), RString> {
-        guard(|| self.0.restore(state.as_slice()))
+        guard(|| self.inner.restore(state.as_slice()))
     }
 
     fn process(&mut self, batch: FfiBatch) -> RResult<Emitted, RString> {
         guard(|| {
             let mut out = Output::default();
-            self.0.process(import(batch)?, &mut out)?;
-            emitted(out)
+            let batch = import(&mut self.input, batch)?;
+            self.inner.process(batch, &mut out)?;
+            emitted(out, &mut self.out)
         })
     }
 
     fn on_watermark(&mut self, watermark: i64) -> RResult<Emitted, RString> {
         guard(|| {
             let mut out = Output::default();
-            self.0.on_watermark(watermark, &mut out)?;
-            emitted(out)
+            self.inner.on_watermark(watermark, &mut out)?;
+            emitted(out, &mut self.out)
         })
     }
 
     fn checkpoint(&mut self, epoch: u64) -> RResult<RVec<u8>, RString> {
-        guard(|| self.0.checkpoint(epoch).map(RVec::from))
+        guard(|| self.inner.checkpoint(epoch).map(RVec::from))
     }
 }
 
-struct SinkAdapter<K>(K);
+/// A sink, and the stream its batches come in by.
+struct SinkAdapter<K> {
+    inner: K,
+    input: BatchImporter,
+}
 
 impl<K: Sink> SinkObject for SinkAdapter<K> {
     fn write(&mut self, batch: FfiBatch) -> RResult<(), RString> {
-        guard(|| self.0.write(import(batch)?))
+        guard(|| {
+            let batch = import(&mut self.input, batch)?;
+            self.inner.write(batch)
+        })
     }
 
     fn prepare(&mut self, epoch: u64) -> RResult<RVec<u8>, RString> {
-        guard(|| self.0.prepare(epoch).map(RVec::from))
+        guard(|| self.inner.prepare(epoch).map(RVec::from))
     }
 
     fn commit(
@@ -212,7 +242,7 @@ impl<K: Sink> SinkObject for SinkAdapter<K> {
         guard(|| {
             let sources = serde_json::from_str(sources_json.as_str())
                 .map_err(|e| Error::msg(format!("source positions from the host: {e}")))?;
-            self.0.commit(&Commit {
+            self.inner.commit(&Commit {
                 epoch,
                 handle: handle.as_slice(),
                 sources: &sources,
@@ -221,11 +251,11 @@ impl<K: Sink> SinkObject for SinkAdapter<K> {
     }
 
     fn abort(&mut self, epoch: u64) -> RResult<(), RString> {
-        guard(|| self.0.abort(epoch))
+        guard(|| self.inner.abort(epoch))
     }
 
     fn finishing(&mut self, epoch: u64) -> RResult<(), RString> {
-        guard(|| self.0.finishing(epoch))
+        guard(|| self.inner.finishing(epoch))
     }
 }
 
