@@ -1,7 +1,8 @@
 //! The kafka source and sink against a real Kafka-protocol broker (tansu, started per
 //! test), checked with confluent-kafka: starting offsets, group offsets after a
 //! checkpoint, kill -9 without loss or duplicates, JSON arrays, dead letters, the sink
-//! round trip with keys and headers, a broker restart mid-run, and start-up errors.
+//! round trip with keys and headers, a broker restart mid-run, start-up errors,
+//! `topic_pattern`, CSV values and `starting_timestamp`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -330,4 +331,102 @@ inputs = ["in"]
         "{}",
         finished.stderr
     );
+}
+
+/// A kafka → console(count) pipeline with `source` as the source's own options.
+fn count_with(dir: &Path, broker: &Broker, source: &str) {
+    write(
+        dir,
+        &format!(
+            "[pipeline]\nname = \"kc\"\ncheckpoint_interval = \"200ms\"\n\n\
+             [sources.in]\nplugin = \"kafka\"\nbootstrap_servers = \"{}\"\ngroup_id = \"ferry-test\"\n{source}\n\n\
+             [sinks.out]\nplugin = \"console\"\ninputs = [\"in\"]\nmode = \"count\"\n",
+            broker.bootstrap()
+        ),
+    );
+}
+
+#[test]
+fn topic_pattern_reads_every_matching_topic_and_no_other() {
+    let broker = Broker::start();
+    for topic in ["ev-a", "ev-b", "other"] {
+        broker.create_topic(topic, 1);
+    }
+    broker.produce_range("ev-a", 0, 100, 1);
+    broker.produce_range("ev-b", 100, 150, 1);
+    broker.produce_range("other", 250, 70, 1);
+    let dir = tempfile::tempdir().unwrap();
+    count_with(
+        dir.path(),
+        &broker,
+        "topic_pattern = \"ev-.*\"\nstarting_offsets = \"earliest\"\nformat = \"json\"\nschema = \"id BIGINT, pad STRING\"",
+    );
+    let mut run = start(dir.path());
+    wait_total(&mut run, 250, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(last_total(&stop(run).stdout), Some(250));
+}
+
+#[test]
+fn csv_values_decode_into_the_schema_and_bad_ones_are_rejected() {
+    let broker = Broker::start();
+    broker.create_topic("rows", 1);
+    let values = ["1,alpha", "2,beta", "oops,gamma", "3,\"de,lta\""];
+    let messages: Vec<String> = values
+        .iter()
+        .map(|v| {
+            format!(
+                "{{\"value\": {}}}",
+                serde_json::Value::String(v.to_string())
+            )
+        })
+        .collect();
+    broker.produce("rows", &messages);
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"csv\"\ntrigger = \"available_now\"\nerrors.tolerance = \"all\"\n\n\
+             [sources.in]\nplugin = \"kafka\"\nbootstrap_servers = \"{}\"\ntopics = [\"rows\"]\n\
+             starting_offsets = \"earliest\"\nformat = \"csv\"\nschema = \"id BIGINT, name STRING\"\n\n\
+             [sinks.out]\nplugin = \"console\"\ninputs = [\"in\"]\n\n\
+             [sinks.bad]\nplugin = \"console\"\ninputs = [\"$dead_letter\"]\ntruncate = false\n",
+            broker.bootstrap()
+        ),
+    );
+    let run = Running::start(ferry(dir.path(), &["run", "p.toml"])).wait(Duration::from_secs(60));
+    assert!(run.status.success(), "{run:?}");
+    for row in ["| 1  | alpha  |", "| 2  | beta   |", "| 3  | de,lta |"] {
+        assert!(run.stdout.contains(row), "missing {row}:\n{}", run.stdout);
+    }
+    let dead = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("oops,gamma"))
+        .expect("the bad row is dead-lettered");
+    assert!(dead.contains("rows/0@2"), "{dead}");
+}
+
+#[test]
+fn starting_timestamp_skips_what_was_produced_before_it() {
+    let broker = Broker::start();
+    broker.create_topic("events", 2);
+    broker.produce_range("events", 0, 40, 2);
+    std::thread::sleep(Duration::from_millis(1500));
+    let cut = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    std::thread::sleep(Duration::from_millis(500));
+    broker.produce_range("events", 40, 60, 2);
+    let dir = tempfile::tempdir().unwrap();
+    count_with(
+        dir.path(),
+        &broker,
+        &format!("topics = [\"events\"]\nstarting_timestamp = {cut}\nformat = \"json\"\nschema = \"id BIGINT, pad STRING\""),
+    );
+    let mut run = start(dir.path());
+    wait_total(&mut run, 60, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(last_total(&stop(run).stdout), Some(60));
 }
