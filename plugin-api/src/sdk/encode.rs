@@ -4,6 +4,37 @@
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The `format` option of a sink that writes one message or line per row.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// A JSON object per row, keyed by column name; null fields are left out.
+    #[default]
+    Json,
+    /// The row's values as a CSV line, in column order (no header).
+    Csv,
+    /// The bytes of one STRING or BINARY column.
+    Raw,
+}
+
+impl Format {
+    /// The row encoding, `raw` sending `raw_column`.
+    pub fn rows(self, raw_column: impl Into<String>) -> RowFormat {
+        match self {
+            Format::Json => RowFormat::Json,
+            Format::Csv => RowFormat::Csv {
+                delimiter: b',',
+                quote: b'"',
+            },
+            Format::Raw => RowFormat::Raw {
+                column: raw_column.into(),
+            },
+        }
+    }
+}
 
 /// How each row is encoded.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use ferry_plugin_api::export_plugin;
 
 pub use offsets::StartingOffsets;
 pub use records::Meta;
-pub use sink::{KafkaSink, KafkaSinkOptions, SinkFormat};
+pub use sink::{KafkaSink, KafkaSinkOptions};
 pub use source::{KafkaSource, KafkaSourceOptions, ValueFormat};
 
 export_plugin! {

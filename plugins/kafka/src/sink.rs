@@ -11,7 +11,7 @@ use ferry_plugin_api::arrow::compute::cast;
 use ferry_plugin_api::arrow::datatypes::DataType;
 use ferry_plugin_api::log::info;
 use ferry_plugin_api::sdk::duration::HumanDuration;
-use ferry_plugin_api::sdk::encode::RowFormat;
+use ferry_plugin_api::sdk::encode::{Format, RowFormat};
 use ferry_plugin_api::sdk::{Component, Context, Error, ErrorContext, Result, Sink};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
@@ -21,19 +21,6 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client::{self, check_reachable};
-
-/// How each row becomes a message value.
-#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SinkFormat {
-    /// A JSON object of the row's columns but topic_column and headers_column.
-    #[default]
-    Json,
-    /// A CSV line of the same columns, in order (no header).
-    Csv,
-    /// The bytes of the `value` column (STRING or BINARY); null sends a tombstone.
-    Raw,
-}
 
 /// Options of the `kafka` sink.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -51,9 +38,11 @@ pub struct KafkaSinkOptions {
     /// An ARRAY<STRUCT<key: STRING, value: BINARY or STRING>> or MAP<STRING, STRING or
     /// BINARY> column holding each row's message headers.
     pub headers_column: Option<String>,
-    /// "json", "csv" or "raw".
+    /// How each row becomes the message value: "json" (the row's columns but
+    /// topic_column and headers_column), "csv" (the same, as a line), or "raw" (the bytes
+    /// of the `value` column; a null value sends a tombstone).
     #[serde(default)]
-    pub format: SinkFormat,
+    pub format: Format,
     /// Write each epoch in one Kafka transaction (readers with
     /// isolation.level=read_committed see whole epochs only). Needs a broker with
     /// transactions.
@@ -115,16 +104,7 @@ impl Component for KafkaSink {
             client::config(&o.bootstrap_servers, &ours, &o.kafka)
                 .create_with_context(client::Context::default())
                 .context("creating the Kafka producer")?;
-        let format = match o.format {
-            SinkFormat::Json => RowFormat::Json,
-            SinkFormat::Csv => RowFormat::Csv {
-                delimiter: b',',
-                quote: b'"',
-            },
-            SinkFormat::Raw => RowFormat::Raw {
-                column: "value".into(),
-            },
-        };
+        let format = o.format.rows("value");
         Ok(Self {
             producer,
             bootstrap_servers: o.bootstrap_servers,

@@ -7,7 +7,7 @@ mod source;
 
 use ferry_plugin_api::export_plugin;
 
-pub use sink::{LineFormat, SocketSink, SocketSinkOptions};
+pub use sink::{SocketSink, SocketSinkOptions};
 pub use source::{Mode, SocketSource, SocketSourceOptions};
 
 export_plugin! {

@@ -7,25 +7,12 @@ use std::time::Duration;
 use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::log::info;
 use ferry_plugin_api::sdk::duration::HumanDuration;
-use ferry_plugin_api::sdk::encode::RowFormat;
+use ferry_plugin_api::sdk::encode::{Format, RowFormat};
 use ferry_plugin_api::sdk::{Component, Context, Error, ErrorContext, Result, Sink};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::source::localhost;
-
-/// How each row becomes a line.
-#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LineFormat {
-    /// A JSON object per row, keyed by column name; null fields are left out.
-    #[default]
-    Json,
-    /// The columns' values, comma-separated, in column order (no header).
-    Csv,
-    /// The text of one STRING or BINARY column (`column`); a null is an empty line.
-    Raw,
-}
 
 /// Options of the `socket` sink.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -36,9 +23,10 @@ pub struct SocketSinkOptions {
     pub host: String,
     /// The TCP port to connect to.
     pub port: u16,
-    /// "json", "csv" or "raw".
+    /// How each row becomes a line: "json", "csv", or "raw" (the text of `column`; a
+    /// null is an empty line).
     #[serde(default)]
-    pub format: LineFormat,
+    pub format: Format,
     /// raw: the column whose text is sent.
     #[serde(default = "value")]
     pub column: String,
@@ -71,16 +59,7 @@ impl Component for SocketSink {
 
     fn create(options: SocketSinkOptions, _ctx: &Context) -> Result<Self> {
         let address = format!("{}:{}", options.host, options.port);
-        let format = match options.format {
-            LineFormat::Json => RowFormat::Json,
-            LineFormat::Csv => RowFormat::Csv {
-                delimiter: b',',
-                quote: b'"',
-            },
-            LineFormat::Raw => RowFormat::Raw {
-                column: options.column,
-            },
-        };
+        let format = options.format.rows(options.column);
         Ok(Self {
             address,
             format,
