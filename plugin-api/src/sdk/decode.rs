@@ -17,7 +17,7 @@ const BATCH_ROWS: usize = 8192;
 
 /// A record that could not be decoded, and why.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Rejected {
+pub struct Undecodable {
     /// The record's index in the input.
     pub index: usize,
     pub raw: Vec<u8>,
@@ -28,7 +28,7 @@ pub struct Rejected {
 #[derive(Clone, Debug)]
 pub struct Decoded {
     pub batch: RecordBatch,
-    pub rejected: Vec<Rejected>,
+    pub rejected: Vec<Undecodable>,
     /// For each row of `batch`, the index of the record it came from.
     pub row_sources: Vec<usize>,
 }
@@ -150,7 +150,7 @@ struct Engine<F: Format> {
 #[derive(Default)]
 struct Parts {
     batches: Vec<RecordBatch>,
-    rejected: Vec<Rejected>,
+    rejected: Vec<Undecodable>,
     row_sources: Vec<usize>,
 }
 
@@ -196,7 +196,7 @@ impl<F: Format> Engine<F> {
         if let [record] = records {
             let reason = self.format.explain(record, error);
             let raw = record.to_vec();
-            parts.rejected.push(Rejected {
+            parts.rejected.push(Undecodable {
                 index: first,
                 raw,
                 reason,
