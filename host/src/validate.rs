@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ferry_plugin_api::abi::NodeContext;
 
-use crate::config::settings_offending_key as offending_key;
-use crate::config::{self, NodeConfig, NodeKind, PipelineFile, Problems};
+use crate::config::{self, offending_key, NodeConfig, NodeKind, PipelineFile, Problems};
 use crate::graph;
 use crate::plugins::{default_plugin_dirs, Registry};
 

@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 
-pub use settings::{
-    offending_key as settings_offending_key, PipelineSettings, RestartPolicy, Tolerance, Trigger,
-};
+pub use settings::{offending_key, PipelineSettings, RestartPolicy, Tolerance, Trigger};
 
 /// What a node is in the graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
