@@ -9,14 +9,21 @@
 //! input), and a stream's schema rarely changes: a [`BatchExporter`] sends the schema
 //! with the first batch and whenever it changes, else a released (empty) `ArrowSchema`,
 //! and the stream's [`BatchImporter`] reuses the last schema it was sent. That saves
-//! encoding and parsing the schema on every crossing (about a quarter of its cost).
+//! encoding and parsing the schema on every crossing.
+//!
+//! The arrays themselves are built and read by [`export`] and [`import`], which handle
+//! the flat column types with a few allocations per batch and leave the rest to
+//! arrow-rs's C Data Interface code, which allocates several times per column.
+
+mod export;
+mod import;
 
 use std::ffi::c_void;
 use std::mem;
 use std::sync::Arc;
 
 use abi_stable::StableAbi;
-use arrow::array::{Array, RecordBatch, RecordBatchOptions, StructArray};
+use arrow::array::{RecordBatch, RecordBatchOptions, StructArray};
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
@@ -76,35 +83,17 @@ unsafe impl Send for FfiBatch {}
 impl FfiBatch {
     /// Exports a batch's columns as a struct array, with its schema or without.
     fn export(batch: RecordBatch, with_schema: bool) -> Result<Self, ArrowError> {
-        let data = StructArray::from(batch).into_data();
-        let array = FFI_ArrowArray::new(&data);
         let schema = match with_schema {
-            true => FFI_ArrowSchema::try_from(data.data_type())?,
+            true => FFI_ArrowSchema::try_from(DataType::Struct(batch.schema().fields().clone()))?,
             false => FFI_ArrowSchema::empty(),
         };
-        // SAFETY: FFI_ArrowArray/FFI_ArrowSchema are #[repr(C)] structs with the spec's
-        // layout, which the mirrors copy field for field (sizes asserted above); moving
-        // the bytes moves ownership, and `array`/`schema` are not dropped afterwards.
-        unsafe {
-            Ok(Self {
-                array: mem::transmute::<FFI_ArrowArray, CArrowArray>(array),
-                schema: mem::transmute::<FFI_ArrowSchema, CArrowSchema>(schema),
-            })
-        }
-    }
-
-    /// Moves the C structs out, leaving released (release = NULL) ones in their place.
-    fn take(&mut self) -> (FFI_ArrowArray, FFI_ArrowSchema) {
-        let array = mem::replace(&mut self.array, released_array());
-        let schema = mem::replace(&mut self.schema, released_schema());
-        // SAFETY: same layouts as asserted above; the values were moved out of `self`,
-        // so each is owned once.
-        unsafe {
-            (
-                mem::transmute::<CArrowArray, FFI_ArrowArray>(array),
-                mem::transmute::<CArrowSchema, FFI_ArrowSchema>(schema),
-            )
-        }
+        Ok(Self {
+            array: export::export(batch),
+            // SAFETY: FFI_ArrowSchema is arrow-rs's #[repr(C)] `struct ArrowSchema`, which
+            // the mirror copies field for field (size and alignment asserted above);
+            // moving the bytes moves ownership, and `schema` is not dropped afterwards.
+            schema: unsafe { mem::transmute::<FFI_ArrowSchema, CArrowSchema>(schema) },
+        })
     }
 
     /// Rows in the batch.
@@ -143,16 +132,25 @@ pub struct BatchImporter {
 impl BatchImporter {
     /// Imports a batch, taking ownership of its buffers.
     pub fn import(&mut self, mut batch: FfiBatch) -> Result<RecordBatch, ArrowError> {
-        let has_schema = batch.schema.release.is_some();
-        let (array, schema) = batch.take();
-        if has_schema {
-            self.learn(&schema)?;
+        if batch.schema.release.is_some() {
+            let schema = mem::replace(&mut batch.schema, released_schema());
+            // SAFETY: same layout as asserted above; moved out of `batch`, owned once.
+            self.learn(&unsafe { mem::transmute::<CArrowSchema, FFI_ArrowSchema>(schema) })?;
         }
         let (schema, data_type) = self.schema.as_ref().ok_or_else(|| {
             ArrowError::CDataInterface("a batch came without a schema before any schema".into())
         })?;
-        // SAFETY: the array was exported by a `BatchExporter` (or any conforming
-        // producer) with the data type last sent on this stream, and is consumed once.
+        let array = mem::replace(&mut batch.array, released_array());
+        if array.offset == 0 && array.null_count == 0 {
+            // SAFETY: an unreleased array from a `BatchExporter` (or any conforming
+            // producer) with the schema last sent on this stream, consumed once.
+            return unsafe { import::import(array, schema) };
+        }
+        // A struct with an offset or nulls of its own: not what exporters send, but
+        // legal, so arrow-rs reads it.
+        // SAFETY: as above; the mirror has FFI_ArrowArray's layout (asserted above).
+        let array = unsafe { mem::transmute::<CArrowArray, FFI_ArrowArray>(array) };
+        // SAFETY: as above.
         let data = unsafe { arrow::ffi::from_ffi_and_data_type(array, data_type.clone())? };
         let rows = data.len();
         let (_, columns, _) = StructArray::from(data).into_parts();
@@ -174,8 +172,16 @@ impl BatchImporter {
 
 impl Drop for FfiBatch {
     fn drop(&mut self) {
-        // arrow-rs's Drop impls call the producer's release callbacks (if not released).
-        drop(self.take());
+        // SAFETY: each struct is either released (release = NULL, skipped) or owned here
+        // and released once through its producer's callback, as the spec requires.
+        unsafe {
+            if let Some(release) = self.array.release {
+                release(std::ptr::from_mut(&mut self.array).cast());
+            }
+            if let Some(release) = self.schema.release {
+                release(std::ptr::from_mut(&mut self.schema).cast());
+            }
+        }
     }
 }
 
@@ -209,60 +215,4 @@ fn released_schema() -> CArrowSchema {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use arrow::array::{Int64Array, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use std::sync::Arc;
-
-    fn sample() -> RecordBatch {
-        let schema = Schema::new(vec![
-            Field::new("n", DataType::Int64, false),
-            Field::new("s", DataType::Utf8, true),
-        ]);
-        RecordBatch::try_new(
-            Arc::new(schema),
-            vec![
-                Arc::new(Int64Array::from(vec![1, 2, 3])),
-                Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])),
-            ],
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_stream_round_trip_keeps_schema_and_values() {
-        let (mut out, mut into) = (BatchExporter::default(), BatchImporter::default());
-        let batch = sample();
-        for _ in 0..3 {
-            let ffi = out.export(batch.clone()).unwrap();
-            assert_eq!(ffi.num_rows(), 3);
-            assert_eq!(into.import(ffi).unwrap(), batch);
-        }
-    }
-
-    #[test]
-    fn the_schema_is_sent_once_and_again_when_it_changes() {
-        let (mut out, mut into) = (BatchExporter::default(), BatchImporter::default());
-        let first = out.export(sample()).unwrap();
-        let second = out.export(sample()).unwrap();
-        assert!(first.schema.release.is_some() && second.schema.release.is_none());
-        let schema = Schema::new(vec![Field::new("t", DataType::Utf8, true)]);
-        let renamed =
-            RecordBatch::try_new(Arc::new(schema), vec![sample().column(1).clone()]).unwrap();
-        let third = out.export(renamed.clone()).unwrap();
-        assert!(third.schema.release.is_some());
-        into.import(first).unwrap();
-        assert_eq!(into.import(second).unwrap(), sample());
-        assert_eq!(into.import(third).unwrap(), renamed);
-    }
-
-    #[test]
-    fn a_batch_without_any_schema_is_an_error_not_a_guess() {
-        let mut out = BatchExporter::default();
-        out.export(sample()).unwrap();
-        let schemaless = out.export(sample()).unwrap();
-        let err = BatchImporter::default().import(schemaless).unwrap_err();
-        assert!(err.to_string().contains("without a schema"), "{err}");
-    }
-}
+mod tests;
