@@ -21,3 +21,10 @@ done
 
 cargo build --workspace --locked
 cargo test --workspace --locked --no-fail-fast -- --test-threads 2
+
+# The C Data Interface code is the project's unsafe FFI core: its tests run again under
+# valgrind, which fails on any invalid access or leaked allocation.
+echo "== valgrind: plugin-api's batch tests"
+cargo test -p ferry-plugin-api --lib --locked \
+  --config "target.'cfg(all())'.runner = 'valgrind -q --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite --error-exitcode=1'" \
+  -- abi::batch --test-threads 1
