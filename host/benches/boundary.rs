@@ -2,18 +2,24 @@
 //! (Arrow C Data Interface), the `passthrough` library imports it, emits it, and the host
 //! imports the result. One round trip = two crossings.
 //!
-//! Also times ferry's export + import alone (no call into the library), and arrow-rs's
-//! own C Data Interface export + import of the same batch for comparison. Run with
+//! Also times ferry's export + import alone (no call into the library), arrow-rs's own
+//! C Data Interface export + import of the same batch for comparison, and the floor any
+//! importer pays in arrow-rs: wrapping the batch's buffers in place as arrays and a batch
+//! (an `Arc` allocation per buffer and per array), then dropping them. Run with
 //! `cargo bench -p ferry --bench boundary` after `cargo build --release -p
 //! ferry-passthrough` (bench/run.sh does both).
 
 use std::path::PathBuf;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arrow::alloc::Allocation;
 use arrow::array::{
-    Array, Int32Array, Int64Array, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray,
+    Array, ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, StructArray,
+    TimestampMicrosecondArray,
 };
+use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::ffi::{from_ffi_and_data_type, FFI_ArrowArray};
 use ferry::config::NodeKind;
@@ -62,6 +68,47 @@ fn batch(rows: usize) -> RecordBatch {
     .expect("valid batch")
 }
 
+/// Nanoseconds to wrap the batch's buffers in place (as an importer does, without any C
+/// Data Interface) into arrays and a batch, and drop them: what arrow-rs itself costs.
+fn wrap_floor(input: &RecordBatch) -> f64 {
+    let buffers: Vec<Vec<Buffer>> = input
+        .columns()
+        .iter()
+        .map(|c| c.to_data().buffers().to_vec())
+        .collect();
+    time(200_000, || {
+        let owner: Arc<dyn Allocation> = Arc::new(());
+        let wrap = |b: &Buffer| {
+            let pointer = NonNull::new(b.as_ptr().cast_mut()).expect("a buffer");
+            // SAFETY: `buffers` outlives every wrapper, which is dropped in this call.
+            unsafe { Buffer::from_custom_allocation(pointer, b.len(), owner.clone()) }
+        };
+        let columns = input.columns().iter().zip(&buffers).map(|(column, b)| {
+            let array: ArrayRef = match column.data_type() {
+                DataType::Utf8 => {
+                    let offsets = ScalarBuffer::from(wrap(&b[0]));
+                    // SAFETY: the wrapped buffers are a valid string array's.
+                    let offsets = unsafe { OffsetBuffer::new_unchecked(offsets) };
+                    let values = wrap(&b[1]);
+                    Arc::new(unsafe { StringArray::new_unchecked(offsets, values, None) })
+                }
+                DataType::Int32 => Arc::new(Int32Array::new(wrap(&b[0]).into(), None)),
+                DataType::Int64 => Arc::new(Int64Array::new(wrap(&b[0]).into(), None)),
+                _ => Arc::new(
+                    TimestampMicrosecondArray::new(wrap(&b[0]).into(), None)
+                        .with_data_type(column.data_type().clone()),
+                ),
+            };
+            array
+        });
+        let columns: Vec<ArrayRef> = columns.collect();
+        // SAFETY: the columns have the schema's types and the batch's length.
+        let batch =
+            unsafe { RecordBatch::new_unchecked(input.schema(), columns, input.num_rows()) };
+        assert_eq!(batch.num_rows(), input.num_rows());
+    })
+}
+
 /// Nanoseconds per call of `f`, after a warm-up.
 fn time(iterations: u32, mut f: impl FnMut()) -> f64 {
     for _ in 0..1000 {
@@ -106,9 +153,11 @@ fn main() {
             let data = unsafe { from_ffi_and_data_type(array, data_type.clone()) };
             assert_eq!(data.expect("imported").len(), rows);
         });
+        let floor = wrap_floor(&input);
         println!(
             "boundary: {rows:>5} rows x {columns} columns: {:.0} ns per crossing; \
-             export + import alone {ffi_only:.0} ns (arrow-rs's own: {arrow_rs:.0} ns)",
+             export + import alone {ffi_only:.0} ns (arrow-rs's own: {arrow_rs:.0} ns); \
+             wrapping and dropping the buffers alone {floor:.0} ns",
             round_trip / 2.0,
         );
     }
