@@ -125,11 +125,7 @@ impl Exported {
 /// private data and release callback.
 fn child(array: &dyn Array, pointers: &mut Vec<*const c_void>) -> CArrowArray {
     let Some(flat) = Flat::of(array) else {
-        let foreign = FFI_ArrowArray::new(&array.to_data());
-        // SAFETY: FFI_ArrowArray is arrow-rs's #[repr(C)] `struct ArrowArray`, the layout
-        // the mirror copies (asserted in the parent module); the value is moved, so its
-        // release callback runs once, when the consumer calls it.
-        return unsafe { std::mem::transmute::<FFI_ArrowArray, CArrowArray>(foreign) };
+        return CArrowArray::from_arrow(FFI_ArrowArray::new(&array.to_data()));
     };
     pointers.push(flat.validity);
     pointers.extend_from_slice(flat.buffers());

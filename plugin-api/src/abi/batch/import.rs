@@ -24,7 +24,6 @@ use arrow::datatypes::{
     SchemaRef, Utf8Type,
 };
 use arrow::error::ArrowError;
-use arrow::ffi::FFI_ArrowArray;
 
 use super::CArrowArray;
 
@@ -134,12 +133,11 @@ unsafe fn column(
 /// `child` must be a valid unreleased `ArrowArray` of type `data_type`.
 unsafe fn moved(child: *mut CArrowArray, data_type: &DataType) -> Result<ArrayRef> {
     // SAFETY: reading the struct moves it (the spec's "moving child arrays"), and the
-    // slot is marked released so the root's release skips it; FFI_ArrowArray has the
-    // mirror's layout (asserted in the parent module).
+    // slot is marked released so the root's release skips it.
     let array = unsafe {
         let array = ptr::read(child);
         (*child).release = None;
-        std::mem::transmute::<CArrowArray, FFI_ArrowArray>(array)
+        array.into_arrow()
     };
     // SAFETY: a conforming array of `data_type`, consumed once.
     let data = unsafe { arrow::ffi::from_ffi_and_data_type(array, data_type.clone())? };

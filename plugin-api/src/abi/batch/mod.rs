@@ -65,6 +65,35 @@ const _: () = assert!(mem::align_of::<CArrowArray>() == mem::align_of::<FFI_Arro
 const _: () = assert!(mem::size_of::<CArrowSchema>() == mem::size_of::<FFI_ArrowSchema>());
 const _: () = assert!(mem::align_of::<CArrowSchema>() == mem::align_of::<FFI_ArrowSchema>());
 
+// Ownership moves between the mirrors and arrow-rs's structs by moving their bytes.
+// SAFETY (all four): FFI_ArrowArray and FFI_ArrowSchema are arrow-rs's #[repr(C)]
+// `struct ArrowArray` / `struct ArrowSchema`, which the mirrors copy field for field
+// (size and alignment asserted above); the source is consumed, so its release callback
+// still runs exactly once, through whoever holds the result.
+impl CArrowArray {
+    fn from_arrow(array: FFI_ArrowArray) -> Self {
+        // SAFETY: see above.
+        unsafe { mem::transmute::<FFI_ArrowArray, Self>(array) }
+    }
+
+    fn into_arrow(self) -> FFI_ArrowArray {
+        // SAFETY: see above.
+        unsafe { mem::transmute::<Self, FFI_ArrowArray>(self) }
+    }
+}
+
+impl CArrowSchema {
+    fn from_arrow(schema: FFI_ArrowSchema) -> Self {
+        // SAFETY: see above.
+        unsafe { mem::transmute::<FFI_ArrowSchema, Self>(schema) }
+    }
+
+    fn into_arrow(self) -> FFI_ArrowSchema {
+        // SAFETY: see above.
+        unsafe { mem::transmute::<Self, FFI_ArrowSchema>(self) }
+    }
+}
+
 /// One record batch in flight between host and plugin, owned by whoever holds it.
 ///
 /// Dropping an unconsumed `FfiBatch` releases it through its producer's callbacks.
@@ -89,10 +118,7 @@ impl FfiBatch {
         };
         Ok(Self {
             array: export::export(batch),
-            // SAFETY: FFI_ArrowSchema is arrow-rs's #[repr(C)] `struct ArrowSchema`, which
-            // the mirror copies field for field (size and alignment asserted above);
-            // moving the bytes moves ownership, and `schema` is not dropped afterwards.
-            schema: unsafe { mem::transmute::<FFI_ArrowSchema, CArrowSchema>(schema) },
+            schema: CArrowSchema::from_arrow(schema),
         })
     }
 
@@ -134,8 +160,7 @@ impl BatchImporter {
     pub fn import(&mut self, mut batch: FfiBatch) -> Result<RecordBatch, ArrowError> {
         if batch.schema.release.is_some() {
             let schema = mem::replace(&mut batch.schema, released_schema());
-            // SAFETY: same layout as asserted above; moved out of `batch`, owned once.
-            self.learn(&unsafe { mem::transmute::<CArrowSchema, FFI_ArrowSchema>(schema) })?;
+            self.learn(&schema.into_arrow())?;
         }
         let (schema, data_type) = self.schema.as_ref().ok_or_else(|| {
             ArrowError::CDataInterface("a batch came without a schema before any schema".into())
@@ -148,10 +173,9 @@ impl BatchImporter {
         }
         // A struct with an offset or nulls of its own: not what exporters send, but
         // legal, so arrow-rs reads it.
-        // SAFETY: as above; the mirror has FFI_ArrowArray's layout (asserted above).
-        let array = unsafe { mem::transmute::<CArrowArray, FFI_ArrowArray>(array) };
         // SAFETY: as above.
-        let data = unsafe { arrow::ffi::from_ffi_and_data_type(array, data_type.clone())? };
+        let data =
+            unsafe { arrow::ffi::from_ffi_and_data_type(array.into_arrow(), data_type.clone())? };
         let rows = data.len();
         let (_, columns, _) = StructArray::from(data).into_parts();
         let options = RecordBatchOptions::new().with_row_count(Some(rows));

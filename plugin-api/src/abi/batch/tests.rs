@@ -265,13 +265,8 @@ fn arrow_rs_reads_what_we_export_and_we_read_what_it_exports() {
     // arrow-rs → ours.
     let data = StructArray::from(batch.clone()).into_data();
     let ffi = FfiBatch {
-        // SAFETY: arrow-rs's structs have the mirrors' layout (asserted in the module).
-        array: unsafe { mem::transmute::<FFI_ArrowArray, CArrowArray>(FFI_ArrowArray::new(&data)) },
-        schema: unsafe {
-            mem::transmute::<FFI_ArrowSchema, CArrowSchema>(
-                FFI_ArrowSchema::try_from(data.data_type()).unwrap(),
-            )
-        },
+        array: CArrowArray::from_arrow(FFI_ArrowArray::new(&data)),
+        schema: CArrowSchema::from_arrow(FFI_ArrowSchema::try_from(data.data_type()).unwrap()),
     };
     assert_eq!(BatchImporter::default().import(ffi).unwrap(), batch);
 }
@@ -279,13 +274,7 @@ fn arrow_rs_reads_what_we_export_and_we_read_what_it_exports() {
 fn take(mut ffi: FfiBatch) -> (FFI_ArrowArray, FFI_ArrowSchema) {
     let array = mem::replace(&mut ffi.array, released_array());
     let schema = mem::replace(&mut ffi.schema, released_schema());
-    // SAFETY: the mirrors' layouts (asserted in the module); each moved out once.
-    unsafe {
-        (
-            mem::transmute::<CArrowArray, FFI_ArrowArray>(array),
-            mem::transmute::<CArrowSchema, FFI_ArrowSchema>(schema),
-        )
-    }
+    (array.into_arrow(), schema.into_arrow())
 }
 
 #[test]
@@ -300,7 +289,7 @@ fn a_child_moved_out_stays_valid_after_its_root_is_released() {
         let child = (*(*root).children.add(11)).cast::<CArrowArray>();
         let moved = ptr::read(child);
         (*child).release = None;
-        mem::transmute::<CArrowArray, FFI_ArrowArray>(moved)
+        moved.into_arrow()
     };
     drop(root);
     assert_ne!(
@@ -385,8 +374,7 @@ fn handmade(
     };
     let schema = Schema::new(vec![Field::new("n", DataType::Int32, false)]);
     let schema = FFI_ArrowSchema::try_from(DataType::Struct(schema.fields().clone())).unwrap();
-    // SAFETY: arrow-rs's schema struct has the mirror's layout (asserted in the module).
-    let schema = unsafe { mem::transmute::<FFI_ArrowSchema, CArrowSchema>(schema) };
+    let schema = CArrowSchema::from_arrow(schema);
     (made, FfiBatch { array, schema })
 }
 
@@ -456,13 +444,9 @@ fn nulls_in_a_non_nullable_column_are_refused() {
     // Claim the column is non-nullable in the schema that travels with it.
     let strict = Schema::new(vec![Field::new("n", DataType::Int32, false)]);
     let strict = FFI_ArrowSchema::try_from(DataType::Struct(strict.fields().clone())).unwrap();
-    // SAFETY: the mirror's layout (asserted in the module); the replaced schema is
-    // moved back into arrow-rs's type, whose drop releases it.
-    unsafe {
-        let strict = mem::transmute::<FFI_ArrowSchema, CArrowSchema>(strict);
-        let sent = mem::replace(&mut ffi.schema, strict);
-        drop(mem::transmute::<CArrowSchema, FFI_ArrowSchema>(sent));
-    }
+    // The replaced schema goes back into arrow-rs's type, whose drop releases it.
+    let sent = mem::replace(&mut ffi.schema, CArrowSchema::from_arrow(strict));
+    drop(sent.into_arrow());
     let err = BatchImporter::default()
         .import(ffi)
         .unwrap_err()
