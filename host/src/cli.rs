@@ -67,7 +67,10 @@ fn check_all(files: &[PathBuf]) -> Option<Vec<Checked>> {
     let mut failed = false;
     for file in files {
         match validate::check(file) {
-            Ok(c) => checked.push(c),
+            Ok(c) => {
+                c.warnings.iter().for_each(|w| eprintln!("warning: {w}"));
+                checked.push(c)
+            }
             Err(problems) => {
                 failed = true;
                 problems.list.iter().for_each(|p| eprintln!("error: {p}"));
@@ -106,7 +109,7 @@ fn run(files: &[PathBuf]) -> ExitCode {
     }
     let runs: Vec<_> = checked
         .into_iter()
-        .map(|Checked { file, registry }| {
+        .map(|Checked { file, registry, .. }| {
             let shutdown = shutdown.clone();
             thread::spawn(move || {
                 (

@@ -1,11 +1,13 @@
-//! The pipeline graph wired by `inputs = [...]`: checks (unknown inputs, cycles, roles)
-//! and the order to build nodes in.
+//! The pipeline graph wired by `inputs = [...]`: checks (unknown inputs, cycles, roles),
+//! and the event time each node's input carries.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use crate::config::{NodeConfig, NodeKind, PipelineFile, Problems, Tolerance, DEAD_LETTER};
 
-/// Checks the wiring, recording every problem.
+/// Checks the wiring by node names, recording every problem. Ports are checked once the
+/// components are known (`validate`), since a component may derive them from options.
 pub fn check(file: &PipelineFile, problems: &mut Problems) {
     let mut kinds: HashMap<&str, NodeKind> = HashMap::new();
     for node in &file.nodes {
@@ -18,6 +20,13 @@ pub fn check(file: &PipelineFile, problems: &mut Problems) {
                     node.id,
                     other.section()
                 ),
+            );
+        }
+        if node.id.contains('.') || node.id.starts_with('$') {
+            problems.add(
+                &section(node),
+                None,
+                format!("node name '{}': '.' and a leading '$' are reserved for ports", node.id),
             );
         }
     }
@@ -57,18 +66,32 @@ fn check_inputs(node: &NodeConfig, kinds: &HashMap<&str, NodeKind>, problems: &m
         ),
         _ => {}
     }
+    let mut names = HashSet::new();
     for input in &node.inputs {
-        match kinds.get(input.as_str()) {
-            _ if input == DEAD_LETTER => {}
+        if !names.insert(input.name.as_str()) {
+            let message = format!("inputs: '{}' is listed twice", input.name);
+            problems.add(&at, Some("inputs"), message);
+        }
+        match kinds.get(input.node.as_str()) {
+            _ if input.is_dead_letter() && node.kind != NodeKind::Sink => problems.add(
+                &at,
+                Some("inputs"),
+                format!("inputs: only a sink reads {DEAD_LETTER}; a transform reads one node's rejected records with \"<node>.dead_letter\""),
+            ),
+            _ if input.is_dead_letter() => {}
             None => problems.add(
                 &at,
                 Some("inputs"),
-                format!("inputs: no node named '{input}' (known: {})", known(kinds)),
+                format!(
+                    "inputs: no node named '{}' (known: {})",
+                    input.node,
+                    known(kinds)
+                ),
             ),
             Some(NodeKind::Sink) => problems.add(
                 &at,
                 Some("inputs"),
-                format!("inputs: '{input}' is a sink and has no output"),
+                format!("inputs: '{}' is a sink and has no output", input.node),
             ),
             Some(_) => {}
         }
@@ -90,7 +113,7 @@ fn check_dead_letter(file: &PipelineFile, problems: &mut Problems) {
     let readers = file
         .nodes
         .iter()
-        .any(|n| n.inputs.iter().any(|i| i == DEAD_LETTER));
+        .any(|n| n.inputs.iter().any(|i| i.is_dead_letter()));
     if file.settings.errors.tolerance == Tolerance::All && !readers {
         problems.add(
             &["pipeline"],
@@ -100,11 +123,80 @@ fn check_dead_letter(file: &PipelineFile, problems: &mut Problems) {
     }
 }
 
+/// A stream's event time: its column and watermark delay.
+pub type EventTime = (String, Duration);
+
+/// The event time of the stream entering each node (for a source, the one it produces):
+/// the node's own `event_time`, else the one all its inputs carry. `None` where no
+/// watermark reaches the node, or its inputs disagree.
+pub fn event_times(nodes: &[NodeConfig]) -> HashMap<String, Option<EventTime>> {
+    let by_id: HashMap<&str, &NodeConfig> = nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    let mut resolved = HashMap::new();
+    for node in nodes {
+        resolve(node, &by_id, &mut resolved, &mut HashSet::new());
+    }
+    resolved
+}
+
+fn resolve(
+    node: &NodeConfig,
+    by_id: &HashMap<&str, &NodeConfig>,
+    resolved: &mut HashMap<String, Option<EventTime>>,
+    visiting: &mut HashSet<String>,
+) -> Option<EventTime> {
+    if let Some(known) = resolved.get(&node.id) {
+        return known.clone();
+    }
+    let own = node
+        .event_time
+        .clone()
+        .map(|column| (column, node.watermark_delay));
+    let result = own.or_else(|| {
+        if !visiting.insert(node.id.clone()) {
+            return None; // a cycle, reported by `check`
+        }
+        let mut upstream = node.inputs.iter().filter(|i| !i.is_dead_letter()).map(|i| {
+            let input = by_id.get(i.node.as_str())?;
+            resolve(input, by_id, resolved, visiting)
+        });
+        let first = upstream.next()??;
+        upstream.all(|u| u.as_ref() == Some(&first)).then_some(first)
+    });
+    resolved.insert(node.id.clone(), result.clone());
+    result
+}
+
+/// Multi-input nodes with an input that never carries a watermark: their combined
+/// watermark (the minimum) would never move.
+pub fn watermark_warnings(file: &PipelineFile) -> Vec<String> {
+    let times = event_times(&file.nodes);
+    let carries = |node: &str| times.get(node).is_some_and(Option::is_some);
+    let multi = file
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Transform && n.inputs.len() > 1 && n.event_time.is_none());
+    let mut warnings = Vec::new();
+    for node in multi {
+        for input in node.inputs.iter().filter(|i| !i.is_dead_letter()) {
+            if !carries(&input.node) {
+                warnings.push(format!(
+                    "[transforms.{}]: input '{}' carries no watermark, so the node's watermark (the minimum over its inputs) never moves; declare event_time upstream of it",
+                    node.id, input.name
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 /// The nodes of one cycle, if there is one (depth-first search over inputs).
 fn find_cycle(nodes: &[NodeConfig]) -> Option<Vec<String>> {
-    let inputs: HashMap<&str, &[String]> = nodes
+    let inputs: HashMap<&str, Vec<&str>> = nodes
         .iter()
-        .map(|n| (n.id.as_str(), n.inputs.as_slice()))
+        .map(|n| {
+            let upstream = n.inputs.iter().map(|i| i.node.as_str()).collect();
+            (n.id.as_str(), upstream)
+        })
         .collect();
     let mut done = HashSet::new();
     for node in nodes {
@@ -118,7 +210,7 @@ fn find_cycle(nodes: &[NodeConfig]) -> Option<Vec<String>> {
 
 fn visit<'a>(
     id: &'a str,
-    inputs: &HashMap<&'a str, &'a [String]>,
+    inputs: &HashMap<&'a str, Vec<&'a str>>,
     path: &mut Vec<&'a str>,
     done: &mut HashSet<&'a str>,
 ) -> Option<Vec<String>> {
@@ -131,7 +223,7 @@ fn visit<'a>(
         return None;
     }
     path.push(id);
-    for input in inputs.get(id).copied().unwrap_or_default() {
+    for input in inputs.get(id).cloned().unwrap_or_default() {
         if let Some(cycle) = visit(input, inputs, path, done) {
             return Some(cycle);
         }
@@ -147,10 +239,14 @@ mod tests {
     use crate::config::load_valid;
     use std::io::Write;
 
-    fn problems(toml: &str) -> Vec<String> {
+    fn file(toml: &str) -> (PipelineFile, tempfile::NamedTempFile) {
         let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
         f.write_all(toml.as_bytes()).unwrap();
-        let file = load_valid(f.path()).unwrap();
+        (load_valid(f.path()).unwrap(), f)
+    }
+
+    fn problems(toml: &str) -> Vec<String> {
+        let (file, f) = file(toml);
         let mut p = Problems::new(f.path(), toml);
         check(&file, &mut p);
         p.list
@@ -161,7 +257,7 @@ mod tests {
         let p = problems(
             "[pipeline]\nname = \"p\"\n[sources.a]\nplugin = \"datagen\"\n\
              [transforms.t1]\nplugin = \"x\"\ninputs = [\"t2\"]\n\
-             [transforms.t2]\nplugin = \"x\"\ninputs = [\"t1\", \"nope\"]\n\
+             [transforms.t2]\nplugin = \"x\"\ninputs = [\"t1\", \"nope.late\"]\n\
              [sinks.s]\nplugin = \"console\"\ninputs = [\"t2\"]\n",
         );
         assert!(
@@ -179,5 +275,31 @@ mod tests {
              [sinks.s]\nplugin = \"console\"\ninputs = [\"a\"]\n",
         );
         assert!(p.iter().any(|m| m.contains("$dead_letter")), "{p:?}");
+    }
+
+    const JOIN: &str = "[pipeline]\nname = \"p\"\n\
+        [sources.a]\nplugin = \"d\"\nevent_time = \"ts\"\nwatermark_delay = \"5s\"\n\
+        [sources.b]\nplugin = \"d\"\n\
+        [transforms.clean]\nplugin = \"x\"\ninputs = [\"a\"]\n\
+        [transforms.j]\nplugin = \"join\"\ninputs = { left = \"clean\", right = \"b\" }\n\
+        [sinks.s]\nplugin = \"console\"\ninputs = [\"j\"]\n";
+
+    #[test]
+    fn event_time_flows_downstream_until_inputs_disagree() {
+        let (file, _f) = file(JOIN);
+        let times = event_times(&file.nodes);
+        let five = Some(("ts".to_string(), Duration::from_secs(5)));
+        assert_eq!(times["a"], five);
+        assert_eq!(times["clean"], five);
+        assert_eq!(times["b"], None);
+        assert_eq!(times["j"], None);
+    }
+
+    #[test]
+    fn an_input_without_a_watermark_is_warned_about() {
+        let (file, _f) = file(JOIN);
+        let warnings = watermark_warnings(&file);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("input 'right'"), "{warnings:?}");
     }
 }

@@ -1,19 +1,26 @@
 //! Checks a pipeline file as `run` would before starting: syntax, host keys, wiring,
-//! components and each plugin's options (by creating and dropping an instance).
+//! components, each plugin's options (by creating and dropping an instance) and the
+//! ports the inputs name.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
-use ferry_plugin_api::abi::NodeContext;
-
-use crate::config::{self, offending_key, NodeConfig, NodeKind, PipelineFile, Problems};
+use crate::config::{self, offending_key, NodeConfig, PipelineFile, Problems};
 use crate::graph;
-use crate::plugins::{default_plugin_dirs, Registry};
+use crate::plugins::{default_plugin_dirs, Ports, Registry};
+use crate::runtime::{node_setup, unknown_port};
 
 /// A file that passed every check, with the plugins it can use.
 pub struct Checked {
     pub file: PipelineFile,
     pub registry: Registry,
+    /// What may not be what the author meant, though the pipeline can run.
+    pub warnings: Vec<String>,
 }
+
+/// Instances made here are dropped at once; nothing ever cancels them.
+static NOT_CANCELLED: AtomicBool = AtomicBool::new(false);
 
 pub fn check(path: &Path) -> Result<Checked, Problems> {
     let (file, mut problems) = config::load(path);
@@ -22,11 +29,25 @@ pub fn check(path: &Path) -> Result<Checked, Problems> {
     };
     graph::check(&file, &mut problems);
     let registry = Registry::discover(&plugin_dirs(&file));
+    let times = graph::event_times(&file.nodes);
+    let mut ports = HashMap::new();
     for node in &file.nodes {
-        check_node(&file, node, &registry, &mut problems);
+        let event_time = times.get(&node.id).cloned().flatten();
+        if let Some(p) = check_node(&file, node, event_time, &registry, &mut problems) {
+            ports.insert(node.id.as_str(), p);
+        }
     }
+    check_ports(&file, &ports, &mut problems);
     if problems.is_empty() {
-        Ok(Checked { file, registry })
+        let warnings = graph::watermark_warnings(&file)
+            .into_iter()
+            .map(|w| format!("{}: {w}", file.path.display()))
+            .collect();
+        Ok(Checked {
+            file,
+            registry,
+            warnings,
+        })
     } else {
         Err(problems)
     }
@@ -45,34 +66,49 @@ pub fn plugin_dirs(file: &PipelineFile) -> Vec<PathBuf> {
     dirs
 }
 
+/// Creates the node's instance; its ports if that worked.
 fn check_node(
     file: &PipelineFile,
     node: &NodeConfig,
+    event_time: Option<graph::EventTime>,
     registry: &Registry,
     problems: &mut Problems,
-) {
+) -> Option<Ports> {
     let section = [node.kind.section(), node.id.as_str()];
     let component = match registry.find(node.kind, &node.plugin) {
         Ok(c) => c,
-        Err(e) => return problems.add(&section, Some("plugin"), e),
+        Err(e) => {
+            problems.add(&section, Some("plugin"), e);
+            return None;
+        }
     };
     let options = serde_json::Value::Object(node.options.clone()).to_string();
-    let ctx = NodeContext {
-        pipeline: file.settings.name.as_str().into(),
-        node: node.id.as_str().into(),
-        state_dir: std::env::temp_dir().to_string_lossy().as_ref().into(),
-    };
-    let created = match node.kind {
-        NodeKind::Source => component.create_source(&options, &ctx).map(drop),
-        NodeKind::Transform => component.create_transform(&options, &ctx).map(drop),
-        NodeKind::Sink => component.create_sink(&options, &ctx).map(drop),
-    };
-    if let Err(e) = created {
-        let message = e.to_string();
-        problems.add(
-            &section,
-            offending_key(&message),
-            format!("plugin '{}': {message}", node.plugin),
-        );
+    let setup = node_setup(file, node, event_time, &std::env::temp_dir(), &NOT_CANCELLED);
+    match component.create(&options, &setup) {
+        Ok(instance) => Some(instance.ports()),
+        Err(e) => {
+            let message = e.to_string();
+            problems.add(
+                &section,
+                offending_key(&message),
+                format!("plugin '{}': {message}", node.plugin),
+            );
+            None
+        }
+    }
+}
+
+/// Every `inputs = ["node.port"]` names a port that node has.
+fn check_ports(file: &PipelineFile, ports: &HashMap<&str, Ports>, problems: &mut Problems) {
+    for node in &file.nodes {
+        for input in node.inputs.iter().filter(|i| !i.is_dead_letter()) {
+            let Some(producer) = ports.get(input.node.as_str()) else {
+                continue; // an unknown node or a failed instance: reported already
+            };
+            if producer.index(&input.port).is_none() {
+                let e = unknown_port(&node.id, &input.reference(), producer);
+                problems.add(&[node.kind.section(), &node.id], Some("inputs"), e);
+            }
+        }
     }
 }

@@ -1,16 +1,19 @@
 //! Pipeline files: one pipeline per TOML, YAML or JSON file (the `config` crate),
 //! `${ENV}` interpolation, host keys checked here and plugin options handed on as JSON.
 
+mod inputs;
 mod interpolate;
 mod locate;
 mod settings;
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 
+pub use inputs::InputRef;
 pub use settings::{offending_key, PipelineSettings, RestartPolicy, Tolerance, Trigger};
 
 /// What a node is in the graph.
@@ -36,7 +39,13 @@ impl NodeKind {
 pub const DEAD_LETTER: &str = "$dead_letter";
 
 /// Keys of a node section the host consumes; everything else is the plugin's options.
-const HOST_KEYS: [&str; 4] = ["plugin", "inputs", "event_time", "watermark_delay"];
+const HOST_KEYS: [&str; 5] = [
+    "plugin",
+    "inputs",
+    "event_time",
+    "watermark_delay",
+    "idle_timeout",
+];
 
 /// One `[sources.<id>]`, `[transforms.<id>]` or `[sinks.<id>]` section.
 #[derive(Clone, Debug)]
@@ -45,10 +54,15 @@ pub struct NodeConfig {
     pub kind: NodeKind,
     /// The component name (`plugin = "datagen"`).
     pub plugin: String,
-    pub inputs: Vec<String>,
-    /// A timestamp column whose maximum, less `watermark_delay`, is the watermark.
+    pub inputs: Vec<InputRef>,
+    /// Spark's `withWatermark(event_time, watermark_delay)` on the stream entering the
+    /// node (for a source, the stream it produces): the watermark is the largest
+    /// `event_time` seen, less the delay.
     pub event_time: Option<String>,
-    pub watermark_delay: std::time::Duration,
+    pub watermark_delay: Duration,
+    /// Sources: after this long without data, the source is idle and stops holding
+    /// back the watermark of multi-input nodes downstream.
+    pub idle_timeout: Option<Duration>,
     /// The rest of the section, for the plugin.
     pub options: Map<String, Value>,
 }
@@ -215,21 +229,23 @@ fn parse_node(
             None
         }
     };
-    let inputs = take_inputs(&mut options, &section, problems);
+    let inputs = inputs::take(&mut options, &section, problems);
     let event_time = take_string(&mut options, "event_time", &section, problems);
-    let delay = take_string(&mut options, "watermark_delay", &section, problems);
-    let watermark_delay = match delay.map(|d| ferry_plugin_api::sdk::duration::parse_duration(&d)) {
-        Some(Ok(d)) => d,
-        Some(Err(e)) => {
-            problems.add(
-                &section,
-                Some("watermark_delay"),
-                format!("watermark_delay: {e}"),
-            );
-            std::time::Duration::ZERO
-        }
-        None => std::time::Duration::ZERO,
-    };
+    let watermark_delay = take_duration(&mut options, "watermark_delay", &section, problems);
+    let idle_timeout = take_duration(&mut options, "idle_timeout", &section, problems);
+    let mut refuse = |key: &str, why: &str| problems.add(&section, Some(key), format!("{key}: {why}"));
+    if kind == NodeKind::Sink && event_time.is_some() {
+        refuse(
+            "event_time",
+            "a sink does not use event time (declare it on the source or on the operator that needs it)",
+        );
+    }
+    if watermark_delay.is_some() && event_time.is_none() {
+        refuse("watermark_delay", "needs event_time on the same node");
+    }
+    if kind != NodeKind::Source && idle_timeout.is_some() {
+        refuse("idle_timeout", "only a source can be idle");
+    }
     debug_assert!(HOST_KEYS.iter().all(|k| !options.contains_key(*k)));
     Some(NodeConfig {
         id,
@@ -237,29 +253,24 @@ fn parse_node(
         plugin: plugin?,
         inputs,
         event_time,
-        watermark_delay,
+        watermark_delay: watermark_delay.unwrap_or_default(),
+        idle_timeout,
         options,
     })
 }
 
-fn take_inputs(
+fn take_duration(
     options: &mut Map<String, Value>,
+    key: &str,
     section: &[&str],
     problems: &mut Problems,
-) -> Vec<String> {
-    match options.remove("inputs") {
-        None => Vec::new(),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-            .into_iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
-        Some(_) => {
-            problems.add(
-                section,
-                Some("inputs"),
-                "inputs: must be a list of node names",
-            );
-            Vec::new()
+) -> Option<Duration> {
+    let text = take_string(options, key, section, problems)?;
+    match ferry_plugin_api::sdk::duration::parse_duration(&text) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            problems.add(section, Some(key), format!("{key}: {e}"));
+            None
         }
     }
 }

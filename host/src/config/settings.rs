@@ -28,6 +28,10 @@ pub struct PipelineSettings {
     pub trigger: Trigger,
     /// Where checkpoints live. Default `./state/<name>`.
     pub state_dir: Option<PathBuf>,
+    /// How many checkpoints are kept (with the operator state files they reference).
+    /// Default 2.
+    #[serde(default = "default_retain_checkpoints")]
+    pub retain_checkpoints: usize,
     /// Extra folders to load plugin libraries from, relative to the pipeline file.
     #[serde(default)]
     pub plugin_path: Vec<PathBuf>,
@@ -49,6 +53,10 @@ impl PipelineSettings {
 
 fn default_checkpoint_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(10))
+}
+
+fn default_retain_checkpoints() -> usize {
+    2
 }
 
 fn default_batch_size() -> usize {

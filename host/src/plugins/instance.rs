@@ -1,25 +1,23 @@
 //! Safe handles on component instances living in a plugin library. Every call returns
 //! the plugin's error (or caught panic) as an error; batches cross by the C Data
-//! Interface, so nothing allocated on one side is freed on the other. Each direction of
-//! an instance is a stream with its own exporter or importer, so the schema crosses only
-//! when it changes.
+//! Interface, so nothing allocated on one side is freed on the other. Each input and
+//! each output port of an instance is a stream with its own exporter or importer, so
+//! the schema crosses only when it changes.
 
 use std::time::Duration;
 
-use abi_stable::std_types::{RResult, RString};
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::sabi_types::RMut;
+use abi_stable::std_types::{RResult, RString, RVec};
 use anyhow::{anyhow, Result};
 use arrow::array::RecordBatch;
 use ferry_plugin_api::abi::{
-    self, BatchExporter, BatchImporter, FfiBatch, SinkBox, SourceBox, SourceStatus, TransformBox,
+    BatchExporter, BatchImporter, FfiBatch, HostOutput, OutputObject_TO, RestoredWatermarks,
+    SinkBox, SourceBox, SourceStatus, TransformBox,
 };
-use ferry_plugin_api::sdk::Rejected;
 
-/// Batches and rejected records from one call.
-#[derive(Default, Debug)]
-pub struct Emitted {
-    pub batches: Vec<RecordBatch>,
-    pub rejected: Vec<Rejected>,
-}
+use super::output::{CallOutput, Emitted};
+use super::Ports;
 
 /// The result of polling a source.
 #[derive(Debug)]
@@ -32,26 +30,32 @@ fn ok<T>(r: RResult<T, RString>) -> Result<T> {
     r.into_result().map_err(|e| anyhow!("{e}"))
 }
 
-fn import(e: abi::Emitted, importer: &mut BatchImporter) -> Result<Emitted> {
-    let batches = e
-        .batches
-        .into_iter()
-        .map(|b| {
-            importer
-                .import(b)
-                .map_err(|e| anyhow!("importing a batch from the plugin: {e}"))
-        })
-        .collect::<Result<_>>()?;
-    let rejected = e
-        .rejected
-        .into_iter()
-        .map(|r| Rejected {
-            raw: r.raw.into_vec(),
-            reason: r.reason.into_string(),
-            position: r.position.into_string(),
-        })
-        .collect();
-    Ok(Emitted { batches, rejected })
+fn ports(declared: RVec<RString>) -> Result<Ports> {
+    Ports::new(declared.into_iter().map(RString::into_string).collect())
+}
+
+/// What a producing instance keeps for its calls: its ports and their streams.
+struct Producer {
+    ports: Ports,
+    streams: Vec<BatchImporter>,
+    tolerate_rejects: bool,
+}
+
+impl Producer {
+    /// Makes a call with an output handle; a record refused under tolerance `none`
+    /// becomes the call's error, typed so the runtime does not restart for it.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(HostOutput<'_>) -> RResult<T, RString>,
+    ) -> Result<(T, Emitted)> {
+        let mut out = CallOutput::new(&self.ports, &mut self.streams, self.tolerate_rejects);
+        let result = f(OutputObject_TO::from_ptr(RMut::new(&mut out), TD_Opaque));
+        match (result.into_result(), out.refused) {
+            (_, Some(refused)) => Err(refused.into()),
+            (Ok(value), None) => Ok((value, out.emitted)),
+            (Err(e), None) => Err(anyhow!("{e}")),
+        }
+    }
 }
 
 fn export(batch: RecordBatch, exporter: &mut BatchExporter) -> Result<FfiBatch> {
@@ -60,29 +64,55 @@ fn export(batch: RecordBatch, exporter: &mut BatchExporter) -> Result<FfiBatch> 
         .map_err(|e| anyhow!("exporting a batch to the plugin: {e}"))
 }
 
+/// One exporter per input.
+fn exporters(inputs: usize) -> Vec<BatchExporter> {
+    (0..inputs).map(|_| BatchExporter::default()).collect()
+}
+
+fn export_to(
+    exporters: &mut [BatchExporter],
+    input: usize,
+    batch: RecordBatch,
+) -> Result<FfiBatch> {
+    let exporter = exporters
+        .get_mut(input)
+        .ok_or_else(|| anyhow!("no input {input}"))?;
+    export(batch, exporter)
+}
+
 pub struct Source {
     obj: SourceBox,
-    from: BatchImporter,
+    producer: Producer,
 }
 
 impl Source {
-    pub(super) fn new(obj: SourceBox) -> Self {
-        Self {
+    pub(super) fn new(obj: SourceBox, tolerate_rejects: bool) -> Result<Self> {
+        let ports = ports(obj.output_ports())?;
+        Ok(Self {
             obj,
-            from: BatchImporter::default(),
-        }
+            producer: Producer {
+                ports,
+                streams: Vec::new(),
+                tolerate_rejects,
+            },
+        })
     }
 
-    pub fn restore(&mut self, state: &[u8]) -> Result<()> {
-        ok(self.obj.restore(state.into()))
+    pub fn ports(&self) -> &Ports {
+        &self.producer.ports
+    }
+
+    pub fn restore(&mut self, epoch: u64, state: &[u8], w: RestoredWatermarks) -> Result<()> {
+        ok(self.obj.restore(epoch, state.into(), w))
     }
 
     pub fn poll(&mut self, max_rows: usize, timeout: Duration) -> Result<Polled> {
-        let r = ok(self.obj.poll(max_rows as u64, timeout.as_millis() as u64))?;
-        Ok(Polled {
-            status: r.status,
-            emitted: import(r.emitted, &mut self.from)?,
-        })
+        let obj = &mut self.obj;
+        let timeout = timeout.as_millis() as u64;
+        let (status, emitted) = self
+            .producer
+            .call(|out| obj.poll(max_rows as u64, timeout, out))?;
+        Ok(Polled { status, emitted })
     }
 
     pub fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
@@ -96,53 +126,80 @@ impl Source {
 
 pub struct Transform {
     obj: TransformBox,
-    to: BatchExporter,
-    from: BatchImporter,
+    inputs: Vec<BatchExporter>,
+    producer: Producer,
 }
 
 impl Transform {
-    pub(super) fn new(obj: TransformBox) -> Self {
-        Self {
+    pub(super) fn new(obj: TransformBox, inputs: usize, tolerate_rejects: bool) -> Result<Self> {
+        let ports = ports(obj.output_ports())?;
+        Ok(Self {
             obj,
-            to: BatchExporter::default(),
-            from: BatchImporter::default(),
-        }
+            inputs: exporters(inputs),
+            producer: Producer {
+                ports,
+                streams: Vec::new(),
+                tolerate_rejects,
+            },
+        })
     }
 
-    pub fn restore(&mut self, state: &[u8]) -> Result<()> {
-        ok(self.obj.restore(state.into()))
+    pub fn ports(&self) -> &Ports {
+        &self.producer.ports
     }
 
-    pub fn process(&mut self, batch: RecordBatch) -> Result<Emitted> {
-        let batch = export(batch, &mut self.to)?;
-        import(ok(self.obj.process(batch))?, &mut self.from)
+    pub fn restore(&mut self, epoch: u64, state: &[u8], w: RestoredWatermarks) -> Result<()> {
+        ok(self.obj.restore(epoch, state.into(), w))
+    }
+
+    pub fn process(&mut self, input: usize, batch: RecordBatch) -> Result<Emitted> {
+        let batch = export_to(&mut self.inputs, input, batch)?;
+        let obj = &mut self.obj;
+        let call = self.producer.call(|out| obj.process(input as u32, batch, out));
+        call.map(|(_, emitted)| emitted)
     }
 
     pub fn on_watermark(&mut self, watermark: i64) -> Result<Emitted> {
-        import(ok(self.obj.on_watermark(watermark))?, &mut self.from)
+        let obj = &mut self.obj;
+        let call = self.producer.call(|out| obj.on_watermark(watermark, out));
+        call.map(|(_, emitted)| emitted)
+    }
+
+    pub fn on_barrier(&mut self, epoch: u64) -> Result<Emitted> {
+        let obj = &mut self.obj;
+        let call = self.producer.call(|out| obj.on_barrier(epoch, out));
+        call.map(|(_, emitted)| emitted)
     }
 
     pub fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
         ok(self.obj.checkpoint(epoch)).map(|v| v.into_vec())
     }
+
+    pub fn commit(&mut self, epoch: u64) -> Result<()> {
+        ok(self.obj.commit(epoch))
+    }
+
+    pub fn abort(&mut self, epoch: u64) -> Result<()> {
+        ok(self.obj.abort(epoch))
+    }
 }
 
 pub struct Sink {
     obj: SinkBox,
-    to: BatchExporter,
+    inputs: Vec<BatchExporter>,
 }
 
 impl Sink {
-    pub(super) fn new(obj: SinkBox) -> Self {
+    pub(super) fn new(obj: SinkBox, inputs: usize) -> Self {
         Self {
             obj,
-            to: BatchExporter::default(),
+            inputs: exporters(inputs),
         }
     }
 
-    pub fn write(&mut self, batch: RecordBatch) -> Result<()> {
-        let batch = export(batch, &mut self.to)?;
-        ok(self.obj.write(batch))
+    pub fn write(&mut self, input: usize, batch: RecordBatch) -> Result<()> {
+        let batch = export_to(&mut self.inputs, input, batch)?;
+        ok(self.obj.write(input as u32, batch))
     }
 
     pub fn prepare(&mut self, epoch: u64) -> Result<Vec<u8>> {
@@ -159,5 +216,23 @@ impl Sink {
 
     pub fn finishing(&mut self, epoch: u64) -> Result<()> {
         ok(self.obj.finishing(epoch))
+    }
+}
+
+/// An instance of any kind.
+pub enum Instance {
+    Source(Source),
+    Transform(Transform),
+    Sink(Sink),
+}
+
+impl Instance {
+    /// Its output ports (none for a sink).
+    pub fn ports(&self) -> Ports {
+        match self {
+            Instance::Source(s) => s.ports().clone(),
+            Instance::Transform(t) => t.ports().clone(),
+            Instance::Sink(_) => Ports::none(),
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! Plugin libraries: finding and loading them, and calling their components safely.
 
 mod instance;
+mod output;
+mod ports;
 mod registry;
 
-pub use instance::{Emitted, Polled, Sink, Source, Transform};
-pub use registry::{default_plugin_dirs, Component, Registry};
+pub use instance::{Instance, Polled, Sink, Source, Transform};
+pub use output::{Emitted, RejectedRecord};
+pub use ports::{Ports, DEAD_LETTER, LATE, OUT};
+pub use registry::{default_plugin_dirs, Component, NodeSetup, Registry};

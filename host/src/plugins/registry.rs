@@ -4,14 +4,19 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use abi_stable::std_types::RStr;
+use abi_stable::prefix_type::PrefixTypeTrait;
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString};
 use anyhow::{anyhow, Result};
-use ferry_plugin_api::abi::{ComponentKind, HostLogger, LogLevel, NodeContext, PluginModuleRef};
+use ferry_plugin_api::abi::{
+    ComponentKind, HostLogger, LogLevel, NodeContext, NodeContextRef, PluginModuleRef,
+};
 
-use super::{Sink, Source, Transform};
+use super::{Instance, Sink, Source, Transform};
 use crate::config::NodeKind;
 
 /// A component some library provides.
@@ -198,7 +203,7 @@ fn refusal(e: &LibraryError) -> String {
             format!("built against an incompatible ferry-plugin-api (type layouts differ: {detail})")
         }
         LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
-            "built against ferry-plugin-api {actual_version}, which this ferry ({expected_version}) cannot load"
+            "built against ferry-plugin-api {actual_version}, but this ferry loads plugins built against ferry-plugin-api {expected_version}: rebuild it against that version"
         ),
         LibraryError::GetSymbolError { .. } => "not a ferry plugin (it exports no ferry root module)".to_string(),
         _ => full,
@@ -228,25 +233,86 @@ extern "C" fn plugin_log(level: LogLevel, target: RStr<'_>, message: RStr<'_>) {
     }
 }
 
+/// What the host tells a new instance: where it runs and how it is wired.
+#[derive(Clone, Debug)]
+pub struct NodeSetup {
+    pub pipeline: String,
+    pub node: String,
+    pub state_dir: PathBuf,
+    /// Input names, by input index.
+    pub inputs: Vec<String>,
+    /// Output ports other nodes read.
+    pub outputs: Vec<String>,
+    /// The event-time column and delay of the node's input.
+    pub event_time: Option<(String, Duration)>,
+    pub retain_checkpoints: usize,
+    /// `errors.tolerance = "all"`: rejected records become dead-letter rows.
+    pub tolerate_rejects: bool,
+    /// Set when the pipeline is torn down.
+    pub cancelled: &'static AtomicBool,
+}
+
+impl NodeSetup {
+    /// The context as it crosses: leaked, so the plugin may keep its references (a few
+    /// hundred bytes per instance created).
+    fn context(&self) -> NodeContextRef {
+        fn leak(s: &str) -> RStr<'static> {
+            RStr::from_str(Box::leak(s.to_string().into_boxed_str()))
+        }
+        fn leak_all(list: &[String]) -> RSlice<'static, RStr<'static>> {
+            let leaked: Vec<RStr<'static>> = list.iter().map(|s| leak(s)).collect();
+            RSlice::from_slice(Box::leak(leaked.into_boxed_slice()))
+        }
+        let (event_time, delay) = match &self.event_time {
+            Some((column, delay)) => (ROption::RSome(leak(column)), delay.as_micros() as u64),
+            None => (ROption::RNone, 0),
+        };
+        NodeContext {
+            pipeline: leak(&self.pipeline),
+            node: leak(&self.node),
+            state_dir: leak(&self.state_dir.to_string_lossy()),
+            inputs: leak_all(&self.inputs),
+            outputs: leak_all(&self.outputs),
+            event_time,
+            watermark_delay_us: delay,
+            retain_checkpoints: self.retain_checkpoints as u32,
+            cancelled: self.cancelled,
+        }
+        .leak_into_prefix()
+    }
+}
+
 impl Component {
-    pub fn create_source(&self, options: &str, ctx: &NodeContext) -> Result<Source> {
-        let obj = (self.module.create_source())(self.name.as_str().into(), options.into(), ctx);
-        obj.into_result()
-            .map(Source::new)
-            .map_err(|e| anyhow!("{e}"))
+    /// An instance of this component for a node of its kind.
+    pub fn create(&self, options: &str, setup: &NodeSetup) -> Result<Instance> {
+        Ok(match self.kind {
+            NodeKind::Source => Instance::Source(self.create_source(options, setup)?),
+            NodeKind::Transform => Instance::Transform(self.create_transform(options, setup)?),
+            NodeKind::Sink => Instance::Sink(self.create_sink(options, setup)?),
+        })
     }
 
-    pub fn create_transform(&self, options: &str, ctx: &NodeContext) -> Result<Transform> {
-        let obj = (self.module.create_transform())(self.name.as_str().into(), options.into(), ctx);
-        obj.into_result()
-            .map(Transform::new)
-            .map_err(|e| anyhow!("{e}"))
+    pub fn create_source(&self, options: &str, setup: &NodeSetup) -> Result<Source> {
+        let create = self.module.create_source();
+        let obj = ok(create(self.name.as_str().into(), options.into(), setup.context()))?;
+        Source::new(obj, setup.tolerate_rejects)
     }
 
-    pub fn create_sink(&self, options: &str, ctx: &NodeContext) -> Result<Sink> {
-        let obj = (self.module.create_sink())(self.name.as_str().into(), options.into(), ctx);
-        obj.into_result().map(Sink::new).map_err(|e| anyhow!("{e}"))
+    pub fn create_transform(&self, options: &str, setup: &NodeSetup) -> Result<Transform> {
+        let create = self.module.create_transform();
+        let obj = ok(create(self.name.as_str().into(), options.into(), setup.context()))?;
+        Transform::new(obj, setup.inputs.len(), setup.tolerate_rejects)
     }
+
+    pub fn create_sink(&self, options: &str, setup: &NodeSetup) -> Result<Sink> {
+        let create = self.module.create_sink();
+        let obj = ok(create(self.name.as_str().into(), options.into(), setup.context()))?;
+        Ok(Sink::new(obj, setup.inputs.len()))
+    }
+}
+
+fn ok<T>(r: RResult<T, RString>) -> Result<T> {
+    r.into_result().map_err(|e| anyhow!("{e}"))
 }
 
 #[cfg(test)]

@@ -1,26 +1,28 @@
 //! Turns a pipeline file into running parts: plugin instances restored from the last
-//! checkpoint, bounded channels for every edge, and one task per node.
+//! checkpoint, a bounded channel for every edge (from a node's port to another node's
+//! input), and one task per node.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
-use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
-use ferry_plugin_api::abi::NodeContext;
+use anyhow::{anyhow, Context, Result};
+use crossbeam_channel::{bounded, unbounded, Sender};
+use ferry_plugin_api::abi::{RestoredWatermarks, DEAD_LETTER_PORT};
 
 use super::coordinator::Coordinator;
-use super::inputs::Inputs;
-use super::message::{Control, Event, Message};
+use super::inputs::{Edge, Inputs};
+use super::message::{Control, Event};
 use super::sink::SinkTask;
 use super::source::SourceTask;
 use super::task::{Emitter, NodeEnv, NodeStats, Outputs};
-use super::transform::{Merge, TransformTask};
+use super::transform::TransformTask;
 use super::watermark::WatermarkGenerator;
 use crate::checkpoint::{Checkpoint, CheckpointStore, NodeSnapshot};
-use crate::config::{NodeConfig, NodeKind, PipelineFile, DEAD_LETTER};
-use crate::plugins::{Component, Registry};
+use crate::config::{NodeConfig, NodeKind, PipelineFile, Tolerance};
+use crate::graph::{self, EventTime};
+use crate::plugins::{Instance, NodeSetup, Ports, Registry, DEAD_LETTER};
 
 /// Batches in flight per edge: a slow consumer stalls its producer beyond this.
 const EDGE_CAPACITY: usize = 8;
@@ -50,13 +52,6 @@ pub struct Built {
     pub stats: Vec<(String, Arc<NodeStats>)>,
 }
 
-/// The wiring of one node before its task exists.
-#[derive(Default)]
-struct Slot {
-    receivers: Vec<Receiver<Message>>,
-    outputs: Outputs,
-}
-
 /// `state_dir`, or `./state/<name>`.
 pub fn state_dir(file: &PipelineFile) -> PathBuf {
     file.settings
@@ -65,67 +60,137 @@ pub fn state_dir(file: &PipelineFile) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("state").join(&file.settings.name))
 }
 
+/// What a node's instance is told; `validate` builds the same.
+pub fn node_setup(
+    file: &PipelineFile,
+    node: &NodeConfig,
+    event_time: Option<EventTime>,
+    state_dir: &Path,
+    cancelled: &'static AtomicBool,
+) -> NodeSetup {
+    NodeSetup {
+        pipeline: file.settings.name.clone(),
+        node: node.id.clone(),
+        state_dir: state_dir.join("nodes").join(&node.id),
+        inputs: node.inputs.iter().map(|i| i.name.clone()).collect(),
+        outputs: read_ports(file, node),
+        event_time,
+        retain_checkpoints: file.settings.retain_checkpoints,
+        tolerate_rejects: file.settings.errors.tolerance == Tolerance::All,
+        cancelled,
+    }
+}
+
+/// The ports of `node` that other nodes read.
+fn read_ports(file: &PipelineFile, node: &NodeConfig) -> Vec<String> {
+    let mut ports: Vec<String> = Vec::new();
+    for input in file.nodes.iter().flat_map(|n| &n.inputs) {
+        let port = match input {
+            i if i.is_dead_letter() && node.kind != NodeKind::Sink => DEAD_LETTER_PORT,
+            i if i.node == node.id => i.port.as_str(),
+            _ => continue,
+        };
+        if !ports.iter().any(|p| p == port) {
+            ports.push(port.to_string());
+        }
+    }
+    ports
+}
+
+/// Creates every node's instance, in file order.
+pub fn create_instances(
+    file: &PipelineFile,
+    registry: &Registry,
+    state_dir: &Path,
+    cancelled: &'static AtomicBool,
+) -> Result<Vec<Instance>> {
+    let times = graph::event_times(&file.nodes);
+    file.nodes
+        .iter()
+        .map(|node| {
+            let at = || at(node);
+            let component = registry.find(node.kind, &node.plugin).with_context(at)?;
+            let event_time = times.get(&node.id).cloned().flatten();
+            let setup = node_setup(file, node, event_time, state_dir, cancelled);
+            component
+                .create(&options(node), &setup)
+                .with_context(at)
+        })
+        .collect()
+}
+
+fn at(node: &NodeConfig) -> String {
+    format!(
+        "[{}.{}] (plugin '{}')",
+        node.kind.section(),
+        node.id,
+        node.plugin
+    )
+}
+
+fn options(node: &NodeConfig) -> String {
+    serde_json::Value::Object(node.options.clone()).to_string()
+}
+
 pub fn build(
     file: &PipelineFile,
     registry: &Registry,
     shutdown: &Arc<AtomicBool>,
 ) -> Result<Built> {
     let state_dir = state_dir(file);
-    let store = CheckpointStore::open(&state_dir)?;
+    let store = CheckpointStore::open(&state_dir, file.settings.retain_checkpoints)?;
     let restored = store.latest()?;
     if let Some(cp) = &restored {
         tracing::info!(pipeline = %file.settings.name, "resuming after checkpoint {}", cp.epoch);
     }
     let first_epoch = restored.as_ref().map_or(1, |c| c.epoch + 1);
-    let mut names: Vec<String> = file.nodes.iter().map(|n| n.id.clone()).collect();
-    let dead_letter = file
-        .nodes
-        .iter()
-        .any(|n| n.inputs.iter().any(|i| i == DEAD_LETTER));
-    if dead_letter {
-        names.push(DEAD_LETTER.to_string());
-    }
-    let slots = wire(&file.nodes, &names, dead_letter);
+    // One flag per run, leaked: instances keep a reference to it.
+    let cancelled: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let instances = create_instances(file, registry, &state_dir, cancelled)?;
+    let ports: Vec<Ports> = instances.iter().map(Instance::ports).collect();
+    let (mut edges, mut outputs) = wire(&file.nodes, &ports)?;
     let (events, events_rx) = unbounded();
+    let mut parts = Parts::default();
     let builder = Builder {
         file,
-        registry,
         restored: restored.as_ref(),
-        state_dir,
         first_epoch,
     };
-    let mut built = Parts::default();
-    for (index, slot) in slots.into_iter().enumerate() {
+    for (index, (node, instance)) in file.nodes.iter().zip(instances).enumerate() {
         let env = NodeEnv {
             index,
-            id: names[index].clone(),
+            id: node.id.clone(),
             events: events.clone(),
             stats: Arc::default(),
-            tolerance: file.settings.errors.tolerance,
         };
-        built.stats.push((env.id.clone(), env.stats.clone()));
-        let task = match file.nodes.get(index) {
-            Some(node) => builder.task(node, env.clone(), slot, &mut built)?,
-            None => merge_task(env.clone(), slot),
+        parts.stats.push((env.id.clone(), env.stats.clone()));
+        let wiring = Wiring {
+            edges: std::mem::take(&mut edges[index]),
+            outputs: std::mem::replace(&mut outputs[index], Outputs::new(0)),
         };
-        built.tasks.push((env.id, task));
+        let task = builder
+            .task(node, instance, env, wiring, &mut parts)
+            .with_context(|| at(node))?;
+        parts.tasks.push((node.id.clone(), task));
     }
     let coordinator = Coordinator {
         pipeline: file.settings.name.clone(),
-        names,
-        sources: built.sources,
-        sinks: built.sinks,
+        names: file.nodes.iter().map(|n| n.id.clone()).collect(),
+        sources: parts.sources,
+        transforms: parts.transforms,
+        sinks: parts.sinks,
         events: events_rx,
         store,
         interval: file.settings.checkpoint_interval.0,
         next_epoch: first_epoch,
         shutdown: shutdown.clone(),
+        cancelled,
     };
     Ok(Built {
         coordinator,
-        tasks: built.tasks,
+        tasks: parts.tasks,
         events,
-        stats: built.stats,
+        stats: parts.stats,
     })
 }
 
@@ -134,204 +199,143 @@ struct Parts {
     tasks: Vec<(String, Task)>,
     stats: Vec<(String, Arc<NodeStats>)>,
     sources: Vec<(usize, Sender<Control>)>,
+    transforms: Vec<(usize, Sender<Control>)>,
     sinks: Vec<(usize, Sender<Control>)>,
 }
 
-/// Creates a bounded channel for every edge; every plugin source and transform also
-/// feeds the dead-letter node when there is one (it is the last name).
-fn wire(nodes: &[NodeConfig], names: &[String], dead_letter: bool) -> Vec<Slot> {
-    let mut slots: Vec<Slot> = names.iter().map(|_| Slot::default()).collect();
-    let index: HashMap<&str, usize> = names
+/// One node's edges: incoming ones and outgoing ones by port.
+struct Wiring {
+    edges: Vec<Edge>,
+    outputs: Outputs,
+}
+
+/// Creates a bounded channel for every edge. `$dead_letter` is one input fed by the
+/// `dead_letter` port of every source and transform.
+fn wire(nodes: &[NodeConfig], ports: &[Ports]) -> Result<(Vec<Vec<Edge>>, Vec<Outputs>)> {
+    let index: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
+        .map(|(i, n)| (n.id.as_str(), i))
         .collect();
+    let mut edges: Vec<Vec<Edge>> = nodes.iter().map(|_| Vec::new()).collect();
+    let mut outputs: Vec<Outputs> = ports.iter().map(|p| Outputs::new(p.len())).collect();
     for (consumer, node) in nodes.iter().enumerate() {
-        for input in &node.inputs {
-            let (tx, rx) = bounded(EDGE_CAPACITY);
-            slots[index[input.as_str()]].outputs.main.push(tx);
-            slots[consumer].receivers.push(rx);
+        for (input, reference) in node.inputs.iter().enumerate() {
+            let producers: Vec<(usize, usize)> = if reference.is_dead_letter() {
+                let producing = nodes.iter().enumerate().filter(|(_, n)| n.kind != NodeKind::Sink);
+                producing.map(|(i, _)| (i, DEAD_LETTER)).collect()
+            } else {
+                let producer = *index
+                    .get(reference.node.as_str())
+                    .ok_or_else(|| anyhow!("no node named '{}'", reference.node))?;
+                let port = ports[producer].index(&reference.port).ok_or_else(|| {
+                    unknown_port(&node.id, &reference.reference(), &ports[producer])
+                })?;
+                vec![(producer, port)]
+            };
+            for (producer, port) in producers {
+                let (tx, receiver) = bounded(EDGE_CAPACITY);
+                outputs[producer].connect(port, tx);
+                edges[consumer].push(Edge { receiver, input });
+            }
         }
     }
-    if dead_letter {
-        let merge = names.len() - 1;
-        for (producer, node) in nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.kind != NodeKind::Sink)
-        {
-            let (tx, rx) = bounded(EDGE_CAPACITY);
-            slots[producer].outputs.dead_letter.push(tx);
-            slots[merge].receivers.push(rx);
-            debug_assert_ne!(node.kind, NodeKind::Sink);
-        }
-    }
-    slots
+    Ok((edges, outputs))
 }
 
-fn merge_task(env: NodeEnv, slot: Slot) -> Task {
-    Task::Transform(TransformTask {
-        env,
-        operator: Box::new(Merge),
-        inputs: Inputs::new(slot.receivers, None),
-        out: Emitter {
-            outputs: slot.outputs,
-            watermark: None,
-            last_watermark: None,
-        },
-    })
+/// The message for `inputs = ["node.port"]` naming a port the node does not have.
+pub fn unknown_port(consumer: &str, reference: &str, ports: &Ports) -> anyhow::Error {
+    anyhow!(
+        "node '{consumer}' reads '{reference}', but that node's ports are {}",
+        ports.names().join(", ")
+    )
 }
 
-/// One plugin node about to be built.
-struct NewNode<'a> {
-    node: &'a NodeConfig,
-    component: &'a Component,
-    env: NodeEnv,
-    slot: Slot,
-    snapshot: Option<&'a NodeSnapshot>,
-}
-
-/// What building every plugin node needs.
+/// What building every node's task needs.
 struct Builder<'a> {
     file: &'a PipelineFile,
-    registry: &'a Registry,
     restored: Option<&'a Checkpoint>,
-    state_dir: PathBuf,
     first_epoch: u64,
 }
 
 impl Builder<'_> {
-    fn task(&self, node: &NodeConfig, env: NodeEnv, slot: Slot, parts: &mut Parts) -> Result<Task> {
-        let at = || {
-            format!(
-                "[{}.{}] (plugin '{}')",
-                node.kind.section(),
-                node.id,
-                node.plugin
-            )
-        };
-        let component = self
-            .registry
-            .find(node.kind, &node.plugin)
-            .with_context(at)?;
+    fn task(
+        &self,
+        node: &NodeConfig,
+        instance: Instance,
+        env: NodeEnv,
+        wiring: Wiring,
+        parts: &mut Parts,
+    ) -> Result<Task> {
         let snapshot = self.restored.and_then(|c| c.nodes.get(&node.id));
+        let (control, control_rx) = unbounded();
         let index = env.index;
-        let new = NewNode {
-            node,
-            component,
-            env,
-            slot,
-            snapshot,
-        };
-        match node.kind {
-            NodeKind::Source => {
-                let (control, control_rx) = unbounded();
+        match instance {
+            Instance::Source(mut source) => {
                 parts.sources.push((index, control));
-                self.source(new, control_rx).with_context(at)
+                if let Some((epoch, s)) = self.epoch().zip(snapshot) {
+                    source
+                        .restore(epoch, &s.state, watermarks(s))
+                        .context("restoring from the last checkpoint")?;
+                }
+                let restored = snapshot.and_then(|s| s.watermarks.output);
+                let generator = node
+                    .event_time
+                    .as_deref()
+                    .map(|c| WatermarkGenerator::new(c, node.watermark_delay, restored));
+                Ok(Task::Source(SourceTask {
+                    env,
+                    source,
+                    control: control_rx,
+                    out: Emitter::new(wiring.outputs, generator, restored),
+                    batch_size: self.file.settings.batch_size,
+                    trigger: self.file.settings.trigger,
+                    idle_timeout: node.idle_timeout,
+                }))
             }
-            NodeKind::Transform => self.transform(new).with_context(at),
-            NodeKind::Sink => {
-                let (control, control_rx) = unbounded();
+            Instance::Transform(mut transform) => {
+                parts.transforms.push((index, control));
+                if let Some((epoch, s)) = self.epoch().zip(snapshot) {
+                    transform
+                        .restore(epoch, &s.state, watermarks(s))
+                        .context("restoring from the last checkpoint")?;
+                }
+                let mut inputs = Inputs::new(wiring.edges, Some(control_rx));
+                if let Some(column) = &node.event_time {
+                    inputs = inputs.with_event_time(column, node.watermark_delay);
+                }
+                if let Some(s) = snapshot {
+                    inputs.restore(&s.watermarks.inputs);
+                }
+                let restored = snapshot.and_then(|s| s.watermarks.output);
+                Ok(Task::Transform(TransformTask {
+                    env,
+                    transform,
+                    inputs,
+                    out: Emitter::new(wiring.outputs, None, restored),
+                    next_epoch: self.first_epoch,
+                }))
+            }
+            Instance::Sink(sink) => {
                 parts.sinks.push((index, control));
-                self.sink(new, control_rx).with_context(at)
+                let restored = self.restored.zip(snapshot).map(|(checkpoint, s)| {
+                    let sources = checkpoint.positions_json(&self.source_ids());
+                    (checkpoint.epoch, s.state.clone(), sources)
+                });
+                Ok(Task::Sink(SinkTask {
+                    env,
+                    sink,
+                    inputs: Inputs::new(wiring.edges, Some(control_rx)),
+                    restored,
+                    first_epoch: self.first_epoch,
+                    last_epoch: None,
+                }))
             }
         }
     }
 
-    fn context(&self, node: &NodeConfig) -> NodeContext {
-        let dir = self.state_dir.join("nodes").join(&node.id);
-        NodeContext {
-            pipeline: self.file.settings.name.as_str().into(),
-            node: node.id.as_str().into(),
-            state_dir: dir.to_string_lossy().as_ref().into(),
-        }
-    }
-
-    fn options(node: &NodeConfig) -> String {
-        serde_json::Value::Object(node.options.clone()).to_string()
-    }
-
-    fn emitter(node: &NodeConfig, outputs: Outputs, snapshot: Option<&NodeSnapshot>) -> Emitter {
-        let restored = snapshot.and_then(|s| s.watermark);
-        let watermark = node
-            .event_time
-            .as_deref()
-            .map(|column| WatermarkGenerator::new(column, node.watermark_delay, restored));
-        Emitter {
-            outputs,
-            watermark,
-            last_watermark: restored,
-        }
-    }
-
-    fn source(&self, new: NewNode<'_>, control: Receiver<Control>) -> Result<Task> {
-        let NewNode {
-            node,
-            component,
-            env,
-            slot,
-            snapshot,
-        } = new;
-        let mut source = component.create_source(&Self::options(node), &self.context(node))?;
-        if let Some(s) = snapshot {
-            source
-                .restore(&s.state)
-                .context("restoring from the last checkpoint")?;
-        }
-        Ok(Task::Source(SourceTask {
-            env,
-            source,
-            control,
-            out: Self::emitter(node, slot.outputs, snapshot),
-            batch_size: self.file.settings.batch_size,
-            trigger: self.file.settings.trigger,
-        }))
-    }
-
-    fn transform(&self, new: NewNode<'_>) -> Result<Task> {
-        let NewNode {
-            node,
-            component,
-            env,
-            slot,
-            snapshot,
-        } = new;
-        let mut transform =
-            component.create_transform(&Self::options(node), &self.context(node))?;
-        if let Some(s) = snapshot {
-            transform
-                .restore(&s.state)
-                .context("restoring from the last checkpoint")?;
-        }
-        Ok(Task::Transform(TransformTask {
-            env,
-            operator: Box::new(transform),
-            inputs: Inputs::new(slot.receivers, None),
-            out: Self::emitter(node, slot.outputs, snapshot),
-        }))
-    }
-
-    fn sink(&self, new: NewNode<'_>, control: Receiver<Control>) -> Result<Task> {
-        let NewNode {
-            node,
-            component,
-            env,
-            slot,
-            snapshot,
-        } = new;
-        let sink = component.create_sink(&Self::options(node), &self.context(node))?;
-        let restored = self.restored.zip(snapshot).map(|(checkpoint, s)| {
-            let sources = checkpoint.positions_json(&self.source_ids());
-            (checkpoint.epoch, s.state.clone(), sources)
-        });
-        Ok(Task::Sink(SinkTask {
-            env,
-            sink,
-            inputs: Inputs::new(slot.receivers, Some(control)),
-            restored,
-            first_epoch: self.first_epoch,
-            last_epoch: None,
-        }))
+    fn epoch(&self) -> Option<u64> {
+        self.restored.map(|c| c.epoch)
     }
 
     fn source_ids(&self) -> Vec<&str> {
@@ -341,5 +345,12 @@ impl Builder<'_> {
             .iter()
             .filter(|n| n.kind == NodeKind::Source);
         sources.map(|n| n.id.as_str()).collect()
+    }
+}
+
+fn watermarks(snapshot: &NodeSnapshot) -> RestoredWatermarks {
+    RestoredWatermarks {
+        input: snapshot.watermarks.input().unwrap_or(i64::MIN),
+        output: snapshot.watermarks.output.unwrap_or(i64::MIN),
     }
 }

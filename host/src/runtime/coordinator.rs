@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
-use super::message::{Cancelled, Control, Event};
+use super::message::{Cancelled, Control, Event, Snapshot};
 use crate::checkpoint::{Checkpoint, CheckpointStore, NodeSnapshot};
 
 pub struct Coordinator {
@@ -20,12 +20,15 @@ pub struct Coordinator {
     /// Node ids by index.
     pub names: Vec<String>,
     pub sources: Vec<(usize, Sender<Control>)>,
+    pub transforms: Vec<(usize, Sender<Control>)>,
     pub sinks: Vec<(usize, Sender<Control>)>,
     pub events: Receiver<Event>,
     pub store: CheckpointStore,
     pub interval: Duration,
     pub next_epoch: u64,
     pub shutdown: Arc<AtomicBool>,
+    /// Every instance of this run sees it: set when the pipeline is torn down.
+    pub cancelled: &'static AtomicBool,
 }
 
 /// An epoch whose snapshots are being collected.
@@ -33,7 +36,7 @@ struct InFlight {
     epoch: u64,
     last: bool,
     started: Instant,
-    snapshots: BTreeMap<usize, (Vec<u8>, Option<i64>)>,
+    snapshots: BTreeMap<usize, NodeSnapshot>,
 }
 
 impl Coordinator {
@@ -50,16 +53,18 @@ impl Coordinator {
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(50));
             match self.events.recv_timeout(wait) {
-                Ok(Event::Snapshot {
+                Ok(Event::Snapshot(Snapshot {
                     node,
                     epoch,
                     state,
-                    watermark,
-                }) => {
+                    watermarks,
+                })) => {
                     let Some(flight) = in_flight.as_mut().filter(|f| f.epoch == epoch) else {
                         continue;
                     };
-                    flight.snapshots.insert(node, (state, watermark));
+                    flight
+                        .snapshots
+                        .insert(node, NodeSnapshot { state, watermarks });
                     if flight.snapshots.len() == self.names.len() {
                         let flight = in_flight.take().expect("in flight");
                         if let Err(e) = self.complete(flight) {
@@ -75,7 +80,7 @@ impl Coordinator {
                     running -= 1;
                     if let Err(e) = result {
                         if failure.is_none() && !e.is::<Cancelled>() {
-                            failure = Some(anyhow!("node '{}' failed: {e:#}", self.names[node]));
+                            failure = Some(e.context(format!("node '{}' failed", self.names[node])));
                             self.cancel();
                         }
                     }
@@ -128,15 +133,7 @@ impl Coordinator {
         let nodes = flight
             .snapshots
             .iter()
-            .map(|(node, (state, watermark))| {
-                (
-                    self.names[*node].clone(),
-                    NodeSnapshot {
-                        state: state.clone(),
-                        watermark: *watermark,
-                    },
-                )
-            })
+            .map(|(node, snapshot)| (self.names[*node].clone(), snapshot.clone()))
             .collect();
         let checkpoint = Checkpoint {
             pipeline: self.pipeline.clone(),
@@ -156,14 +153,14 @@ impl Coordinator {
             flight.started.elapsed()
         );
         for (node, control) in &self.sinks {
-            let handle = flight.snapshots[node].0.clone();
+            let handle = flight.snapshots[node].state.clone();
             let _ = control.send(Control::Commit {
                 epoch: flight.epoch,
                 handle,
                 sources: sources.clone(),
             });
         }
-        for (_, control) in &self.sources {
+        for (_, control) in self.transforms.iter().chain(&self.sources) {
             let _ = control.send(Control::Commit {
                 epoch: flight.epoch,
                 handle: Vec::new(),
@@ -178,10 +175,11 @@ impl Coordinator {
         Ok(())
     }
 
-    /// Tells sources and sinks to leave without committing (transforms follow when
-    /// their inputs close).
+    /// Tells every node to leave without committing.
     fn cancel(&self) {
-        for (_, control) in self.sources.iter().chain(&self.sinks) {
+        self.cancelled.store(true, Ordering::Relaxed);
+        let all = self.sources.iter().chain(&self.transforms).chain(&self.sinks);
+        for (_, control) in all {
             let _ = control.send(Control::Cancel);
         }
     }

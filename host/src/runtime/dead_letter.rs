@@ -1,18 +1,20 @@
-//! The dead-letter output: rejected records as rows, for the sinks reading `$dead_letter`.
+//! The dead-letter rows a node sends on its `dead_letter` port: one per rejected record,
+//! for the sinks reading that port or `$dead_letter` (every node's).
 
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{RecordBatch, StringBuilder, TimestampMicrosecondArray};
+use arrow::array::{BinaryBuilder, RecordBatch, StringBuilder, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use ferry_plugin_api::sdk::Rejected;
 
-/// `raw STRING, reason STRING, node STRING, position STRING, timestamp TIMESTAMP`.
+/// `raw BINARY, reason STRING, node STRING, position STRING, timestamp TIMESTAMP`: `raw`
+/// is the record's exact bytes, so a record that is not valid UTF-8 can be replayed.
 pub fn schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA
         .get_or_init(|| {
             Arc::new(Schema::new(vec![
-                Field::new("raw", DataType::Utf8, false),
+                Field::new("raw", DataType::Binary, false),
                 Field::new("reason", DataType::Utf8, false),
                 Field::new("node", DataType::Utf8, false),
                 Field::new("position", DataType::Utf8, false),
@@ -26,14 +28,14 @@ pub fn schema() -> SchemaRef {
         .clone()
 }
 
-/// One row per rejected record; non-UTF-8 bytes in `raw` are replaced (U+FFFD).
+/// One row per rejected record.
 pub fn batch(node: &str, rejected: &[Rejected]) -> RecordBatch {
-    let mut raw = StringBuilder::new();
+    let mut raw = BinaryBuilder::new();
     let mut reason = StringBuilder::new();
     let mut nodes = StringBuilder::new();
     let mut position = StringBuilder::new();
     for r in rejected {
-        raw.append_value(String::from_utf8_lossy(&r.raw));
+        raw.append_value(&r.raw);
         reason.append_value(&r.reason);
         nodes.append_value(node);
         position.append_value(&r.position);

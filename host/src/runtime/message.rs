@@ -4,25 +4,31 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 
+use crate::checkpoint::Watermarks;
+
 /// On the data edges between nodes.
 #[derive(Debug, Clone)]
 pub enum Message {
     Batch(RecordBatch),
-    /// Event time has passed this point (µs since the Unix epoch, UTC).
+    /// Event time has passed this point (µs since the Unix epoch, UTC). Sent just
+    /// before a barrier, or as `i64::MAX` when the input has ended.
     Watermark(i64),
+    /// The upstream source has had no data for its `idle_timeout`: until its next
+    /// batch, it does not hold back the watermark of multi-input nodes.
+    Idle,
     /// Everything before this belongs to the epoch; snapshot when it has come on every input.
     Barrier(u64),
     /// No more messages on this edge.
     End,
 }
 
-/// From the coordinator to sources and sinks.
+/// From the coordinator to nodes.
 #[derive(Debug)]
 pub enum Control {
     /// Sources: snapshot the position and send a barrier downstream.
     Barrier(u64),
-    /// The checkpoint of `epoch` is durable: sinks publish it with their handle, sources
-    /// acknowledge it upstream.
+    /// The checkpoint of `epoch` is durable: sinks publish it with their handle,
+    /// transforms and sources acknowledge it.
     Commit {
         epoch: u64,
         handle: Vec<u8>,
@@ -39,16 +45,19 @@ pub enum Control {
     Cancel,
 }
 
+/// A node's part of the checkpoint of `epoch`.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub node: usize,
+    pub epoch: u64,
+    pub state: Vec<u8>,
+    pub watermarks: Watermarks,
+}
+
 /// From node threads to the coordinator.
 #[derive(Debug)]
 pub enum Event {
-    /// A node's part of the checkpoint of `epoch`.
-    Snapshot {
-        node: usize,
-        epoch: u64,
-        state: Vec<u8>,
-        watermark: Option<i64>,
-    },
+    Snapshot(Snapshot),
     /// A source has no more input (its end, or idle under `available_now`).
     SourceDone { node: usize },
     /// A node thread returned; `Err` carries why it failed.

@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
-pub use build::state_dir;
+pub use build::{create_instances, node_setup, state_dir, unknown_port};
 use message::Event;
 
 use crate::config::PipelineFile;
-use crate::plugins::Registry;
+use crate::plugins::{RejectedRecord, Registry};
 
 /// Runs a pipeline until its input ends or `shutdown` is set, restarting it from the
 /// last checkpoint after a failure as `restart` allows.
@@ -36,6 +36,8 @@ pub fn run(file: &PipelineFile, registry: &Registry, shutdown: &Arc<AtomicBool>)
         let built = build::build(file, registry, shutdown)?;
         match execute(built, &file.settings.name) {
             Ok(()) => return Ok(()),
+            // A record rejected under tolerance "none" would be rejected again.
+            Err(e) if e.downcast_ref::<RejectedRecord>().is_some() => return Err(e),
             Err(e) if attempt < policy.attempts && !shutdown.load(Ordering::Relaxed) => {
                 attempt += 1;
                 let backoff = policy.backoff.0 * 2u32.saturating_pow(attempt - 1);

@@ -1,13 +1,12 @@
 //! A sink thread: writes batches, prepares at barriers, and publishes an epoch when the
 //! coordinator says its checkpoint is durable.
 
-use std::sync::atomic::Ordering;
-
 use anyhow::{Context, Result};
 
 use super::inputs::{Input, Inputs};
 use super::message::{Cancelled, Control};
 use super::task::NodeEnv;
+use crate::checkpoint::Watermarks;
 use crate::plugins::Sink;
 
 pub struct SinkTask {
@@ -27,13 +26,12 @@ impl SinkTask {
     pub fn run(mut self) -> Result<()> {
         self.recover()?;
         loop {
-            match self.inputs.next() {
-                Input::Batch(batch) => {
-                    let rows = batch.num_rows() as u64;
-                    self.sink.write(batch)?;
-                    self.env.stats.rows_in.fetch_add(rows, Ordering::Relaxed);
+            match self.inputs.next()? {
+                Input::Batch(input, batch) => {
+                    self.env.count_in(&batch);
+                    self.sink.write(input, batch)?;
                 }
-                Input::Watermark(_) => {}
+                Input::Watermark(_) | Input::Idle => {}
                 Input::Barrier(epoch) => {
                     // `Control::Last(epoch)` was queued before the barrier left the
                     // sources: read the queue so the sink hears of it before this prepare.
@@ -49,7 +47,7 @@ impl SinkTask {
                         .sink
                         .prepare(epoch)
                         .with_context(|| format!("preparing epoch {epoch}"))?;
-                    self.env.snapshot(epoch, handle, None);
+                    self.env.snapshot(epoch, handle, Watermarks::default());
                 }
                 Input::Control(control) => self.on_control(control)?,
                 Input::End => {

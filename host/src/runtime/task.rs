@@ -1,19 +1,18 @@
-//! What every node thread shares: its identity, counters, outputs and how rejected
-//! records are handled.
+//! What every node thread shares: its identity and counters, and its output side —
+//! edges by port, dead-letter rows, and the node's output watermark.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use arrow::array::RecordBatch;
 use crossbeam_channel::Sender;
-use ferry_plugin_api::sdk::Rejected;
 
 use super::dead_letter;
-use super::message::{Cancelled, Event, Message};
+use super::message::{Cancelled, Event, Message, Snapshot};
 use super::watermark::WatermarkGenerator;
-use crate::config::Tolerance;
-use crate::plugins::Emitted;
+use crate::checkpoint::Watermarks;
+use crate::plugins::{Emitted, DEAD_LETTER, LATE};
 
 /// Rows through one node, read by the progress reporter.
 #[derive(Default, Debug)]
@@ -21,6 +20,8 @@ pub struct NodeStats {
     pub rows_in: AtomicU64,
     pub rows_out: AtomicU64,
     pub rejected: AtomicU64,
+    /// Rows the node sent to its `late` port.
+    pub late: AtomicU64,
 }
 
 /// A node's identity and its line to the coordinator.
@@ -30,110 +31,58 @@ pub struct NodeEnv {
     pub id: String,
     pub events: Sender<Event>,
     pub stats: Arc<NodeStats>,
-    pub tolerance: Tolerance,
 }
 
 impl NodeEnv {
-    pub fn snapshot(&self, epoch: u64, state: Vec<u8>, watermark: Option<i64>) {
+    pub fn snapshot(&self, epoch: u64, state: Vec<u8>, watermarks: Watermarks) {
         // The coordinator outlives every node; a send error only means it is gone too.
-        let _ = self.events.send(Event::Snapshot {
+        let _ = self.events.send(Event::Snapshot(Snapshot {
             node: self.index,
             epoch,
             state,
-            watermark,
-        });
+            watermarks,
+        }));
     }
 
-    /// Fails the task on the first rejected record, or sends them all to `$dead_letter`.
-    pub fn route_rejected(&self, rejected: &[Rejected], outputs: &Outputs) -> Result<()> {
-        let Some(first) = rejected.first() else {
-            return Ok(());
-        };
-        self.stats
-            .rejected
-            .fetch_add(rejected.len() as u64, Ordering::Relaxed);
-        match self.tolerance {
-            Tolerance::None => Err(anyhow!(
-                "rejected a record at {}: {} (record: {}); set errors.tolerance = \"all\" and a $dead_letter sink to keep going",
-                first.position,
-                first.reason,
-                preview(&first.raw)
-            )),
-            Tolerance::All => outputs.dead_letter(dead_letter::batch(&self.id, rejected)),
-        }
+    pub fn count_in(&self, batch: &RecordBatch) {
+        let rows = batch.num_rows() as u64;
+        self.stats.rows_in.fetch_add(rows, Ordering::Relaxed);
     }
 }
 
-fn preview(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.into_owned(),
-    }
-}
-
-/// A node's output side: its edges, its event-time watermark and its counters.
-pub struct Emitter {
-    pub outputs: Outputs,
-    /// Set when the node declares `event_time`: watermarks are stamped from its output.
-    pub watermark: Option<WatermarkGenerator>,
-    /// The last watermark sent downstream, kept in snapshots.
-    pub last_watermark: Option<i64>,
-}
-
-impl Emitter {
-    /// Sends what a plugin call produced: rejected records per the tolerance, batches
-    /// downstream, and a watermark when the batches moved event time forward.
-    pub fn emit(&mut self, env: &NodeEnv, emitted: Emitted) -> Result<()> {
-        env.route_rejected(&emitted.rejected, &self.outputs)?;
-        for batch in emitted.batches {
-            let advanced = match &mut self.watermark {
-                Some(w) => w.observe(&batch)?,
-                None => None,
-            };
-            env.stats
-                .rows_out
-                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-            self.outputs.batch(batch)?;
-            if let Some(w) = advanced {
-                self.forward_watermark(w)?;
-            }
-        }
-        Ok(())
-    }
-
-    pub fn forward_watermark(&mut self, watermark: i64) -> Result<()> {
-        self.last_watermark = Some(watermark);
-        self.outputs.broadcast(Message::Watermark(watermark))
-    }
-
-    /// Watermarks, barriers and `End` go on every edge.
-    pub fn broadcast(&self, message: Message) -> Result<()> {
-        self.outputs.broadcast(message)
-    }
-}
-
-/// A node's outgoing edges: the main output and the dead-letter output.
-#[derive(Default)]
+/// A node's outgoing edges, by port index.
 pub struct Outputs {
-    pub main: Vec<Sender<Message>>,
-    pub dead_letter: Vec<Sender<Message>>,
+    ports: Vec<Vec<Sender<Message>>>,
 }
 
 impl Outputs {
-    /// Sends a batch to every downstream node (a cheap clone: buffers are shared).
-    pub fn batch(&self, batch: RecordBatch) -> Result<()> {
-        send_all(&self.main, Message::Batch(batch))
+    pub fn new(ports: usize) -> Self {
+        Self {
+            ports: vec![Vec::new(); ports],
+        }
     }
 
-    pub fn dead_letter(&self, batch: RecordBatch) -> Result<()> {
-        send_all(&self.dead_letter, Message::Batch(batch))
+    pub fn connect(&mut self, port: usize, edge: Sender<Message>) {
+        self.ports[port].push(edge);
     }
 
-    /// Watermarks, barriers and `End` go on every edge, dead-letter ones included.
+    /// Sends a batch to every node reading `port` (a cheap clone: buffers are shared).
+    /// A port nobody reads drops it; the node's counters still show it.
+    pub fn send(&self, port: usize, batch: RecordBatch) -> Result<()> {
+        send_all(&self.ports[port], Message::Batch(batch))
+    }
+
+    /// Watermarks, idleness, barriers and `End` go on every edge of every port.
     pub fn broadcast(&self, message: Message) -> Result<()> {
-        send_all(&self.main, message.clone())?;
-        send_all(&self.dead_letter, message)
+        let all: Vec<&Sender<Message>> = self.ports.iter().flatten().collect();
+        let Some((last, rest)) = all.split_last() else {
+            return Ok(());
+        };
+        for s in rest {
+            s.send(message.clone()).map_err(|_| Cancelled)?;
+        }
+        last.send(message).map_err(|_| Cancelled)?;
+        Ok(())
     }
 }
 
@@ -146,4 +95,102 @@ fn send_all(senders: &[Sender<Message>], message: Message) -> Result<()> {
     }
     last.send(message).map_err(|_| Cancelled)?;
     Ok(())
+}
+
+/// A node's output side: its edges, its output watermark and its counters.
+pub struct Emitter {
+    pub outputs: Outputs,
+    /// Stamps the watermark from the node's rows (a source with `event_time`).
+    generator: Option<WatermarkGenerator>,
+    /// The highest watermark the plugin set itself; it wins over the generator.
+    own: Option<i64>,
+    /// The last watermark sent downstream.
+    sent: Option<i64>,
+    /// The same, without the end-of-input maximum: what a snapshot keeps.
+    finite: Option<i64>,
+}
+
+impl Emitter {
+    pub fn new(
+        outputs: Outputs,
+        generator: Option<WatermarkGenerator>,
+        restored: Option<i64>,
+    ) -> Self {
+        Self {
+            outputs,
+            generator,
+            own: None,
+            sent: restored,
+            finite: restored,
+        }
+    }
+
+    /// Routes what a plugin call produced: rejected records as dead-letter rows, batches
+    /// to the edges of their ports, and the plugin's own watermark for the next release.
+    pub fn emit(&mut self, env: &NodeEnv, emitted: Emitted) -> Result<()> {
+        if !emitted.rejected.is_empty() {
+            let rejected = emitted.rejected.len() as u64;
+            env.stats.rejected.fetch_add(rejected, Ordering::Relaxed);
+            let rows = dead_letter::batch(&env.id, &emitted.rejected);
+            self.outputs.send(DEAD_LETTER, rows)?;
+        }
+        if let Some(w) = emitted.watermark {
+            self.own = Some(self.own.map_or(w, |own| own.max(w)));
+        }
+        for (port, batch) in emitted.batches {
+            let rows = batch.num_rows() as u64;
+            let counter = match port {
+                LATE => &env.stats.late,
+                _ => &env.stats.rows_out,
+            };
+            counter.fetch_add(rows, Ordering::Relaxed);
+            if let (Some(g), false) = (&mut self.generator, port == LATE) {
+                g.observe(&batch)?;
+            }
+            self.outputs.send(port, batch)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the node's watermark downstream if it moved: what the plugin set, else what
+    /// its rows say. Called just before a barrier leaves, so watermarks move at epoch
+    /// boundaries only.
+    pub fn release_watermark(&mut self) -> Result<()> {
+        let generated = self.generator.as_ref().and_then(WatermarkGenerator::current);
+        let Some(w) = self.own.or(generated) else {
+            return Ok(());
+        };
+        if self.sent.is_some_and(|sent| sent >= w) {
+            return Ok(());
+        }
+        self.sent = Some(w);
+        if w != i64::MAX {
+            self.finite = Some(w);
+        }
+        self.outputs.broadcast(Message::Watermark(w))
+    }
+
+    /// The input is over for good: close every event-time window downstream. Not kept
+    /// in snapshots, so a rerun with new data is not all late.
+    pub fn end_of_input(&mut self) -> Result<()> {
+        self.sent = Some(i64::MAX);
+        self.outputs.broadcast(Message::Watermark(i64::MAX))
+    }
+
+    /// After a restart: downstream hears the restored watermark first.
+    pub fn resend(&self) -> Result<()> {
+        match self.sent {
+            Some(w) => self.outputs.broadcast(Message::Watermark(w)),
+            None => Ok(()),
+        }
+    }
+
+    /// The output watermark for a snapshot.
+    pub fn snapshot_watermark(&self) -> Option<i64> {
+        self.finite
+    }
+
+    pub fn broadcast(&self, message: Message) -> Result<()> {
+        self.outputs.broadcast(message)
+    }
 }

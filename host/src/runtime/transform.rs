@@ -1,94 +1,82 @@
-//! A transform thread: feeds batches and watermarks from its aligned inputs to an
-//! operator (a plugin, or the host's dead-letter merge) and snapshots it at barriers.
-
-use std::sync::atomic::Ordering;
+//! A transform thread: feeds batches and watermarks from its aligned inputs to the
+//! plugin, and at each barrier lets it emit (`on_barrier`), releases its output
+//! watermark, snapshots it and passes the barrier on. Commits reach it once the
+//! checkpoint is durable; a teardown aborts it.
 
 use anyhow::Result;
-use arrow::array::RecordBatch;
 
 use super::inputs::{Input, Inputs};
-use super::message::{Cancelled, Message};
+use super::message::{Cancelled, Control, Message};
 use super::task::{Emitter, NodeEnv};
-use crate::plugins::{Emitted, Transform};
-
-/// What a transform node runs.
-pub trait Operator: Send {
-    fn process(&mut self, batch: RecordBatch) -> Result<Emitted>;
-    fn on_watermark(&mut self, watermark: i64) -> Result<Emitted>;
-    fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>>;
-}
-
-impl Operator for Transform {
-    fn process(&mut self, batch: RecordBatch) -> Result<Emitted> {
-        Transform::process(self, batch)
-    }
-
-    fn on_watermark(&mut self, watermark: i64) -> Result<Emitted> {
-        Transform::on_watermark(self, watermark)
-    }
-
-    fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
-        Transform::checkpoint(self, epoch)
-    }
-}
-
-/// The `$dead_letter` node: merges every node's rejected records, unchanged.
-pub struct Merge;
-
-impl Operator for Merge {
-    fn process(&mut self, batch: RecordBatch) -> Result<Emitted> {
-        Ok(Emitted {
-            batches: vec![batch],
-            rejected: Vec::new(),
-        })
-    }
-
-    fn on_watermark(&mut self, _watermark: i64) -> Result<Emitted> {
-        Ok(Emitted::default())
-    }
-
-    fn checkpoint(&mut self, _epoch: u64) -> Result<Vec<u8>> {
-        Ok(Vec::new())
-    }
-}
+use crate::checkpoint::Watermarks;
+use crate::plugins::Transform;
 
 pub struct TransformTask {
     pub env: NodeEnv,
-    pub operator: Box<dyn Operator>,
+    pub transform: Transform,
     pub inputs: Inputs,
-    /// With its own `event_time`, the node stamps watermarks from its output instead of
-    /// forwarding its inputs'.
     pub out: Emitter,
+    /// The epoch the next barrier closes: what a teardown aborts.
+    pub next_epoch: u64,
 }
 
 impl TransformTask {
     pub fn run(mut self) -> Result<()> {
+        self.out.resend()?;
+        let result = self.serve();
+        if result.is_err() {
+            // Best effort: the plugin learns that this epoch will not be committed.
+            let _ = self.transform.abort(self.next_epoch);
+        }
+        result
+    }
+
+    fn serve(&mut self) -> Result<()> {
         loop {
-            match self.inputs.next() {
-                Input::Batch(batch) => {
-                    self.env
-                        .stats
-                        .rows_in
-                        .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-                    let emitted = self.operator.process(batch)?;
+            match self.inputs.next()? {
+                Input::Batch(input, batch) => {
+                    self.env.count_in(&batch);
+                    let emitted = self.transform.process(input, batch)?;
                     self.out.emit(&self.env, emitted)?;
                 }
                 Input::Watermark(w) => {
-                    let emitted = self.operator.on_watermark(w)?;
+                    let emitted = self.transform.on_watermark(w)?;
                     self.out.emit(&self.env, emitted)?;
-                    if self.out.watermark.is_none() || w == i64::MAX {
-                        self.out.forward_watermark(w)?;
+                }
+                Input::Idle => self.out.broadcast(Message::Idle)?,
+                Input::Barrier(epoch) => self.barrier(epoch)?,
+                Input::Control(control) => self.on_control(control)?,
+                Input::End => {
+                    self.out.release_watermark()?;
+                    for control in self.inputs.pending_control() {
+                        self.on_control(control)?;
                     }
+                    return self.out.broadcast(Message::End);
                 }
-                Input::Barrier(epoch) => {
-                    let state = self.operator.checkpoint(epoch)?;
-                    self.env.snapshot(epoch, state, self.out.last_watermark);
-                    self.out.broadcast(Message::Barrier(epoch))?;
-                }
-                Input::End => return self.out.broadcast(Message::End),
-                Input::Control(_) => {}
                 Input::Disconnected => return Err(Cancelled.into()),
             }
+        }
+    }
+
+    fn barrier(&mut self, epoch: u64) -> Result<()> {
+        let emitted = self.transform.on_barrier(epoch)?;
+        self.out.emit(&self.env, emitted)?;
+        self.out.release_watermark()?;
+        let state = self.transform.checkpoint(epoch)?;
+        let watermarks = Watermarks {
+            output: self.out.snapshot_watermark(),
+            inputs: self.inputs.snapshot(),
+        };
+        self.env.snapshot(epoch, state, watermarks);
+        self.next_epoch = epoch + 1;
+        self.out.broadcast(Message::Barrier(epoch))
+    }
+
+    fn on_control(&mut self, control: Control) -> Result<()> {
+        match control {
+            Control::Commit { epoch, .. } => self.transform.commit(epoch),
+            Control::Cancel => Err(Cancelled.into()),
+            Control::Barrier(_) | Control::Last(_) | Control::Stop => Ok(()),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Event time: the watermark of a node with `event_time = "<column>"` is the largest
-//! event time it has emitted, less `watermark_delay` (Spark's `withWatermark`).
+//! Event time: the watermark of a stream with `event_time = "<column>"` is the largest
+//! event time seen in it, less `watermark_delay` (Spark's `withWatermark`).
 
 use std::time::Duration;
 
@@ -16,28 +16,30 @@ pub struct WatermarkGenerator {
 
 impl WatermarkGenerator {
     pub fn new(column: &str, delay: Duration, restored: Option<i64>) -> Self {
-        let delay = delay.as_micros() as i64;
-        Self {
+        let mut generator = Self {
             column: column.to_string(),
-            delay,
-            max_event: restored.map(|w| w.saturating_add(delay)),
-        }
+            delay: delay.as_micros() as i64,
+            max_event: None,
+        };
+        generator.restore(restored);
+        generator
+    }
+
+    /// Continues from a checkpointed watermark.
+    pub fn restore(&mut self, watermark: Option<i64>) {
+        self.max_event = watermark.map(|w| w.saturating_add(self.delay));
     }
 
     pub fn current(&self) -> Option<i64> {
         self.max_event.map(|m| m.saturating_sub(self.delay))
     }
 
-    /// Takes in a batch; returns the new watermark if it moved forward.
-    pub fn observe(&mut self, batch: &RecordBatch) -> Result<Option<i64>> {
-        let Some(batch_max) = self.batch_max(batch)? else {
-            return Ok(None);
-        };
-        if self.max_event.is_some_and(|m| m >= batch_max) {
-            return Ok(None);
+    /// Takes in a batch's event times.
+    pub fn observe(&mut self, batch: &RecordBatch) -> Result<()> {
+        if let Some(batch_max) = self.batch_max(batch)? {
+            self.max_event = Some(self.max_event.map_or(batch_max, |m| m.max(batch_max)));
         }
-        self.max_event = Some(batch_max);
-        Ok(self.current())
+        Ok(())
     }
 
     fn batch_max(&self, batch: &RecordBatch) -> Result<Option<i64>> {
@@ -49,7 +51,7 @@ impl WatermarkGenerator {
                 .map(|f| f.name().clone())
                 .collect();
             anyhow!(
-                "event_time column '{}' is not in the output (columns: {})",
+                "event_time column '{}' is not in the rows (columns: {})",
                 self.column,
                 names.join(", ")
             )
@@ -84,11 +86,9 @@ mod tests {
     #[test]
     fn watermark_is_max_event_time_less_delay_and_never_goes_back() {
         let mut g = WatermarkGenerator::new("ts", Duration::from_secs(1), None);
-        assert_eq!(
-            g.observe(&batch(vec![5_000, 3_000])).unwrap(),
-            Some(4_000_000)
-        );
-        assert_eq!(g.observe(&batch(vec![4_000])).unwrap(), None);
+        g.observe(&batch(vec![5_000, 3_000])).unwrap();
+        assert_eq!(g.current(), Some(4_000_000));
+        g.observe(&batch(vec![4_000])).unwrap();
         assert_eq!(g.current(), Some(4_000_000));
     }
 

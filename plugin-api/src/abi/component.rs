@@ -1,16 +1,29 @@
-//! Plain data that crosses the boundary: component descriptors and call results.
+//! Plain data that crosses the boundary: component descriptors, port names and the
+//! status of a poll.
 
-use abi_stable::std_types::{RString, RVec};
+use abi_stable::std_types::RString;
 use abi_stable::StableAbi;
 
-use super::FfiBatch;
+/// The port every source and transform emits its rows on unless told otherwise:
+/// `inputs = ["node"]` reads it, as does `inputs = ["node.out"]`.
+pub const MAIN_PORT: &str = "out";
+/// The port rejected records leave by, as dead-letter rows (`$dead_letter` is the
+/// pipeline-wide union of these ports).
+pub const DEAD_LETTER_PORT: &str = "dead_letter";
+/// The port a stateful operator sends rows behind its watermark to.
+pub const LATE_PORT: &str = "late";
+/// The ports every source and transform has, besides those it declares.
+pub const BUILT_IN_PORTS: [&str; 3] = [MAIN_PORT, DEAD_LETTER_PORT, LATE_PORT];
 
 /// What a component does in a pipeline.
 #[repr(u8)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ComponentKind {
+    /// Produces records.
     Source,
+    /// Turns batches into batches.
     Transform,
+    /// Writes batches out.
     Sink,
 }
 
@@ -20,6 +33,7 @@ pub enum ComponentKind {
 pub struct ComponentInfo {
     /// The name pipelines use in `plugin = "..."`.
     pub name: RString,
+    /// Source, transform or sink.
     pub kind: ComponentKind,
     /// The providing crate's version.
     pub version: RString,
@@ -27,37 +41,6 @@ pub struct ComponentInfo {
     pub description: RString,
     /// JSON schema of the component's options.
     pub options_schema: RString,
-}
-
-/// Where a component instance runs.
-#[repr(C)]
-#[derive(StableAbi, Clone, Debug)]
-pub struct NodeContext {
-    pub pipeline: RString,
-    /// The node id from the pipeline file (`[sources.<id>]`).
-    pub node: RString,
-    /// A folder this node may keep files in, under the pipeline's state dir.
-    pub state_dir: RString,
-}
-
-/// A record the component could not handle; the host fails the task or dead-letters it.
-#[repr(C)]
-#[derive(StableAbi, Clone, Debug)]
-pub struct BadRecord {
-    /// The record as it was read.
-    pub raw: RVec<u8>,
-    /// Why it was rejected.
-    pub reason: RString,
-    /// Where it came from, e.g. `data/a.json:17` or `topic/2@1042`.
-    pub position: RString,
-}
-
-/// What one call produced: batches for downstream and rejected records.
-#[repr(C)]
-#[derive(StableAbi, Default)]
-pub struct Emitted {
-    pub batches: RVec<FfiBatch>,
-    pub rejected: RVec<BadRecord>,
 }
 
 /// Whether a source has more to give.
@@ -72,10 +55,13 @@ pub enum SourceStatus {
     End,
 }
 
-/// The result of polling a source.
+/// A node's event-time position when its checkpoint was taken, restored with its state.
+/// `i64::MIN` stands for "no watermark yet".
 #[repr(C)]
-#[derive(StableAbi)]
-pub struct PollResult {
-    pub status: SourceStatus,
-    pub emitted: Emitted,
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestoredWatermarks {
+    /// The combined watermark of the node's inputs (µs since the Unix epoch, UTC).
+    pub input: i64,
+    /// The watermark the node had sent downstream.
+    pub output: i64,
 }

@@ -5,7 +5,7 @@ use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use abi_stable::{declare_root_module_statics, package_version_strings, StableAbi};
 
-use super::{ComponentInfo, NodeContext, SinkBox, SourceBox, TransformBox};
+use super::{ComponentInfo, NodeContextRef, SinkBox, SourceBox, TransformBox};
 
 /// The exported symbol's name; `export_plugin!` spells it out (checked by a test).
 pub const ROOT_MODULE_LOADER_NAME: &str = "_1as_0lib_1header_0root_bmodule_bloader";
@@ -14,10 +14,15 @@ pub const ROOT_MODULE_LOADER_NAME: &str = "_1as_0lib_1header_0root_bmodule_bload
 #[repr(u8)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
+    /// Something failed.
     Error,
+    /// Something looks wrong.
     Warn,
+    /// What a user wants to see.
     Info,
+    /// What a developer wants to see.
     Debug,
+    /// Everything.
     Trace,
 }
 
@@ -38,24 +43,28 @@ pub struct HostLogger {
 #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
 #[sabi(missing_field(panic))]
 pub struct PluginModule {
-    /// Each factory takes a component name, its options as JSON and where it runs.
+    /// The components the library provides.
     pub components: extern "C" fn() -> RVec<ComponentInfo>,
+    /// Hands the library the host's logger, once after loading.
     pub set_logger: extern "C" fn(HostLogger),
+    /// Each factory takes a component name, its options as JSON and where it runs.
     pub create_source: extern "C" fn(
         name: RStr<'_>,
         options_json: RStr<'_>,
-        ctx: &NodeContext,
+        ctx: NodeContextRef,
     ) -> RResult<SourceBox, RString>,
+    /// Creates a transform instance.
     pub create_transform: extern "C" fn(
         name: RStr<'_>,
         options_json: RStr<'_>,
-        ctx: &NodeContext,
+        ctx: NodeContextRef,
     ) -> RResult<TransformBox, RString>,
+    /// Creates a sink instance.
     #[sabi(last_prefix_field)]
     pub create_sink: extern "C" fn(
         name: RStr<'_>,
         options_json: RStr<'_>,
-        ctx: &NodeContext,
+        ctx: NodeContextRef,
     ) -> RResult<SinkBox, RString>,
 }
 

@@ -9,32 +9,67 @@
 use abi_stable::sabi_trait;
 use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec};
 
-use super::{Emitted, FfiBatch, PollResult};
+use super::{FfiBatch, HostOutput, RestoredWatermarks, SourceStatus};
 
+/// A source instance.
 #[sabi_trait]
 pub trait SourceObject: Send {
-    /// Resumes from the state a previous `checkpoint` returned.
-    fn restore(&mut self, state: RSlice<'_, u8>) -> RResult<(), RString>;
-    fn poll(&mut self, max_rows: u64, timeout_ms: u64) -> RResult<PollResult, RString>;
+    /// Output ports besides the built-in ones.
+    fn output_ports(&self) -> RVec<RString>;
+    /// Resumes from the state the checkpoint of `epoch` holds.
+    fn restore(
+        &mut self,
+        epoch: u64,
+        state: RSlice<'_, u8>,
+        watermarks: RestoredWatermarks,
+    ) -> RResult<(), RString>;
+    /// Emits up to `max_rows` rows, waiting at most `timeout_ms` for them.
+    fn poll(
+        &mut self,
+        max_rows: u64,
+        timeout_ms: u64,
+        out: HostOutput<'_>,
+    ) -> RResult<SourceStatus, RString>;
+    /// The position to resume from after `epoch`.
     fn checkpoint(&mut self, epoch: u64) -> RResult<RVec<u8>, RString>;
     /// The checkpoint of `epoch` is durable.
     #[sabi(last_prefix_field)]
     fn commit(&mut self, epoch: u64) -> RResult<(), RString>;
 }
 
+/// A transform instance.
 #[sabi_trait]
 pub trait TransformObject: Send {
-    fn restore(&mut self, state: RSlice<'_, u8>) -> RResult<(), RString>;
-    fn process(&mut self, batch: FfiBatch) -> RResult<Emitted, RString>;
-    /// Event time has reached `watermark` (µs since the epoch, UTC).
-    fn on_watermark(&mut self, watermark: i64) -> RResult<Emitted, RString>;
-    #[sabi(last_prefix_field)]
+    /// Output ports besides the built-in ones.
+    fn output_ports(&self) -> RVec<RString>;
+    /// Resumes from the state the checkpoint of `epoch` holds.
+    fn restore(
+        &mut self,
+        epoch: u64,
+        state: RSlice<'_, u8>,
+        watermarks: RestoredWatermarks,
+    ) -> RResult<(), RString>;
+    /// A batch from input `input` (an index into the context's inputs).
+    fn process(&mut self, input: u32, batch: FfiBatch, out: HostOutput<'_>)
+        -> RResult<(), RString>;
+    /// The combined watermark of the inputs moved to `watermark` (µs, UTC).
+    fn on_watermark(&mut self, watermark: i64, out: HostOutput<'_>) -> RResult<(), RString>;
+    /// Barrier `epoch` has arrived on every input; the snapshot comes next.
+    fn on_barrier(&mut self, epoch: u64, out: HostOutput<'_>) -> RResult<(), RString>;
+    /// The state to resume from after `epoch`.
     fn checkpoint(&mut self, epoch: u64) -> RResult<RVec<u8>, RString>;
+    /// The checkpoint of `epoch` is durable.
+    fn commit(&mut self, epoch: u64) -> RResult<(), RString>;
+    /// The pipeline is being torn down; nothing after the last committed epoch counts.
+    #[sabi(last_prefix_field)]
+    fn abort(&mut self, epoch: u64) -> RResult<(), RString>;
 }
 
+/// A sink instance.
 #[sabi_trait]
 pub trait SinkObject: Send {
-    fn write(&mut self, batch: FfiBatch) -> RResult<(), RString>;
+    /// A batch from input `input` (an index into the context's inputs).
+    fn write(&mut self, input: u32, batch: FfiBatch) -> RResult<(), RString>;
     /// Makes everything written for `epoch` durable but invisible; returns a commit handle.
     fn prepare(&mut self, epoch: u64) -> RResult<RVec<u8>, RString>;
     /// Publishes `epoch`; idempotent, as it is re-run after a crash. `sources_json` maps
@@ -48,12 +83,14 @@ pub trait SinkObject: Send {
     /// Discards whatever was staged for `epoch` and any later epoch.
     fn abort(&mut self, epoch: u64) -> RResult<(), RString>;
     /// The next `prepare(epoch)` is the run's last checkpoint: close whatever is kept
-    /// open across checkpoints. Part of the prefix, so a library built before it is
-    /// refused at load instead of failing at the end of a run.
+    /// open across checkpoints.
     #[sabi(last_prefix_field)]
     fn finishing(&mut self, epoch: u64) -> RResult<(), RString>;
 }
 
+/// A boxed source instance.
 pub type SourceBox = SourceObject_TO<'static, RBox<()>>;
+/// A boxed transform instance.
 pub type TransformBox = TransformObject_TO<'static, RBox<()>>;
+/// A boxed sink instance.
 pub type SinkBox = SinkObject_TO<'static, RBox<()>>;

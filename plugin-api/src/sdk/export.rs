@@ -2,8 +2,8 @@
 //! objects, each call guarded so an error or a panic becomes an error message.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use abi_stable::sabi_trait::TD_Opaque;
@@ -11,12 +11,13 @@ use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use arrow::array::RecordBatch;
 
 use super::{
-    logging, options_schema, parse_options, Commit, Component, Context, Error, Output, Result,
+    logging, options_schema, parse_options, Commit, Component, Context, Emit, Error, Output,
+    Restored, Result,
 };
-use super::{Sink, Source, Transform};
+use super::{Sink, Source, SourceStatus, Transform};
 use crate::abi::{
-    BadRecord, BatchExporter, BatchImporter, ComponentInfo, ComponentKind, Emitted, FfiBatch,
-    HostLogger, NodeContext, PollResult, SinkBox, SinkObject, SinkObject_TO, SourceBox,
+    BatchExporter, BatchImporter, ComponentInfo, ComponentKind, FfiBatch, HostLogger, HostOutput,
+    NodeContextRef, RestoredWatermarks, SinkBox, SinkObject, SinkObject_TO, SourceBox,
     SourceObject, SourceObject_TO, TransformBox, TransformObject, TransformObject_TO,
 };
 
@@ -66,108 +67,176 @@ pub fn unknown_component<T>(name: RStr<'_>, kind: &str) -> RResult<T, RString> {
     RResult::RErr(format!("this library has no {kind} named '{name}'").into())
 }
 
-fn create<C: Component>(options: RStr<'_>, ctx: &NodeContext) -> Result<C> {
+/// Parses the options and builds the instance, with the names of its inputs.
+fn create<C: Component>(options: RStr<'_>, ctx: NodeContextRef) -> Result<(C, Vec<String>)> {
     let options = parse_options::<C::Options>(options.as_str())?;
-    C::create(options, &context(ctx))
-}
-
-fn context(ctx: &NodeContext) -> Context {
-    Context {
-        pipeline: ctx.pipeline.to_string(),
-        node: ctx.node.to_string(),
-        state_dir: PathBuf::from(ctx.state_dir.as_str()),
-    }
+    let ctx = Context::from_abi(ctx);
+    let component = C::create(options, &ctx)?;
+    Ok((component, ctx.inputs))
 }
 
 pub fn create_source<S: Source>(
     options: RStr<'_>,
-    ctx: &NodeContext,
+    ctx: NodeContextRef,
 ) -> RResult<SourceBox, RString> {
     guard(|| {
-        let source = create::<S>(options, ctx)?;
-        Ok(SourceObject_TO::from_value(
-            SourceAdapter {
-                inner: source,
-                out: BatchExporter::default(),
-            },
-            TD_Opaque,
-        ))
+        let (inner, _) = create::<S>(options, ctx)?;
+        let adapter = SourceAdapter {
+            inner,
+            out: Exporters::default(),
+        };
+        Ok(SourceObject_TO::from_value(adapter, TD_Opaque))
     })
 }
 
 pub fn create_transform<T: Transform>(
     options: RStr<'_>,
-    ctx: &NodeContext,
+    ctx: NodeContextRef,
 ) -> RResult<TransformBox, RString> {
     guard(|| {
-        let transform = create::<T>(options, ctx)?;
-        Ok(TransformObject_TO::from_value(
-            TransformAdapter {
-                inner: transform,
-                input: BatchImporter::default(),
-                out: BatchExporter::default(),
-            },
-            TD_Opaque,
-        ))
+        let (inner, inputs) = create::<T>(options, ctx)?;
+        let adapter = TransformAdapter {
+            inner,
+            input: Importers::new(inputs),
+            out: Exporters::default(),
+        };
+        Ok(TransformObject_TO::from_value(adapter, TD_Opaque))
     })
 }
 
-pub fn create_sink<K: Sink>(options: RStr<'_>, ctx: &NodeContext) -> RResult<SinkBox, RString> {
+pub fn create_sink<K: Sink>(options: RStr<'_>, ctx: NodeContextRef) -> RResult<SinkBox, RString> {
     guard(|| {
-        let sink = create::<K>(options, ctx)?;
-        Ok(SinkObject_TO::from_value(
-            SinkAdapter {
-                inner: sink,
-                input: BatchImporter::default(),
-            },
-            TD_Opaque,
-        ))
+        let (inner, inputs) = create::<K>(options, ctx)?;
+        let adapter = SinkAdapter {
+            inner,
+            input: Importers::new(inputs),
+        };
+        Ok(SinkObject_TO::from_value(adapter, TD_Opaque))
     })
 }
 
-fn emitted(out: Output, exporter: &mut BatchExporter) -> Result<Emitted> {
-    let batches = out
-        .batches
-        .into_iter()
-        .map(|b| exporter.export(b))
-        .collect::<std::result::Result<RVec<_>, _>>()?;
-    let rejected = out
-        .rejected
-        .into_iter()
-        .map(|r| BadRecord {
-            raw: r.raw.into(),
-            reason: r.reason.into(),
-            position: r.position.into(),
-        })
-        .collect();
-    Ok(Emitted { batches, rejected })
+fn from_host(r: RResult<(), RString>) -> Result<()> {
+    r.into_result().map_err(|e| Error::msg(e.into_string()))
 }
 
-fn import(importer: &mut BatchImporter, batch: FfiBatch) -> Result<RecordBatch> {
-    importer
-        .import(batch)
-        .map_err(|e| Error::msg(format!("importing a batch from the host: {e}")))
+/// One stream per output port, so each port's schema crosses once.
+#[derive(Default)]
+struct Exporters(HashMap<String, BatchExporter>);
+
+impl Exporters {
+    fn export(&mut self, port: &str, batch: RecordBatch) -> Result<FfiBatch> {
+        if !self.0.contains_key(port) {
+            self.0.insert(port.to_string(), BatchExporter::default());
+        }
+        let exporter = self.0.get_mut(port).expect("inserted above");
+        Ok(exporter.export(batch)?)
+    }
 }
 
-/// A source, and the stream its batches leave by.
+/// One stream per input, with the inputs' names.
+struct Importers {
+    names: Vec<String>,
+    streams: Vec<BatchImporter>,
+}
+
+impl Importers {
+    fn new(names: Vec<String>) -> Self {
+        let streams = names.iter().map(|_| BatchImporter::default()).collect();
+        Self { names, streams }
+    }
+
+    fn import(&mut self, input: u32, batch: FfiBatch) -> Result<(&str, RecordBatch)> {
+        let i = input as usize;
+        let (Some(name), Some(stream)) = (self.names.get(i), self.streams.get_mut(i)) else {
+            return Err(Error::msg(format!(
+                "the host sent a batch for input {i}, but this node has {} inputs",
+                self.names.len()
+            )));
+        };
+        let batch = stream
+            .import(batch)
+            .map_err(|e| Error::msg(format!("importing a batch from the host: {e}")))?;
+        Ok((name, batch))
+    }
+}
+
+/// A call's output, handed to the host as it is produced.
+struct ToHost<'a, 'h> {
+    host: HostOutput<'h>,
+    streams: &'a mut Exporters,
+}
+
+impl Emit for ToHost<'_, '_> {
+    fn emit(&mut self, port: &str, batch: RecordBatch) -> Result<()> {
+        let batch = self.streams.export(port, batch)?;
+        from_host(self.host.emit(port.into(), batch))
+    }
+
+    fn reject(&mut self, raw: &[u8], reason: &str, position: &str) -> Result<()> {
+        from_host(self.host.reject(raw.into(), reason.into(), position.into()))
+    }
+
+    fn watermark(&mut self, watermark: i64) {
+        self.host.watermark(watermark)
+    }
+}
+
+/// Runs `f` with an [`Output`] that goes to the host.
+fn with_output<T>(
+    host: HostOutput<'_>,
+    streams: &mut Exporters,
+    f: impl FnOnce(&mut Output<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut to_host = ToHost { host, streams };
+    f(&mut Output::new(&mut to_host))
+}
+
+fn restored(epoch: u64, state: &[u8], watermarks: RestoredWatermarks) -> Restored<'_> {
+    let known = |w: i64| (w != i64::MIN).then_some(w);
+    let mut restored = Restored::new(epoch, state);
+    restored.input_watermark = known(watermarks.input);
+    restored.output_watermark = known(watermarks.output);
+    restored
+}
+
+fn ports(list: Vec<String>) -> RVec<RString> {
+    list.into_iter().map(RString::from).collect()
+}
+
+/// A source, and the streams its batches leave by.
 struct SourceAdapter<S> {
     inner: S,
-    out: BatchExporter,
+    out: Exporters,
 }
 
 impl<S: Source> SourceObject for SourceAdapter<S> {
-    fn restore(&mut self, state: RSlice<'_, u8>) -> RResult<(), RString> {
-        guard(|| self.inner.restore(state.as_slice()))
+    fn output_ports(&self) -> RVec<RString> {
+        ports(self.inner.output_ports())
     }
 
-    fn poll(&mut self, max_rows: u64, timeout_ms: u64) -> RResult<PollResult, RString> {
+    fn restore(
+        &mut self,
+        epoch: u64,
+        state: RSlice<'_, u8>,
+        watermarks: RestoredWatermarks,
+    ) -> RResult<(), RString> {
         guard(|| {
-            let mut out = Output::default();
+            let restored = restored(epoch, state.as_slice(), watermarks);
+            self.inner.restore(&restored)
+        })
+    }
+
+    fn poll(
+        &mut self,
+        max_rows: u64,
+        timeout_ms: u64,
+        out: HostOutput<'_>,
+    ) -> RResult<SourceStatus, RString> {
+        guard(|| {
             let timeout = Duration::from_millis(timeout_ms);
-            let status = self.inner.poll(max_rows as usize, timeout, &mut out)?;
-            Ok(PollResult {
-                status,
-                emitted: emitted(out, &mut self.out)?,
+            let inner = &mut self.inner;
+            with_output(out, &mut self.out, |out| {
+                inner.poll(max_rows as usize, timeout, out)
             })
         })
     }
@@ -184,48 +253,73 @@ impl<S: Source> SourceObject for SourceAdapter<S> {
 /// A transform, and the streams its batches come in and leave by.
 struct TransformAdapter<T> {
     inner: T,
-    input: BatchImporter,
-    out: BatchExporter,
+    input: Importers,
+    out: Exporters,
 }
 
 impl<T: Transform> TransformObject for TransformAdapter<T> {
-    fn restore(&mut self, state: RSlice<'_, u8>) -> RResult<(), RString> {
-        guard(|| self.inner.restore(state.as_slice()))
+    fn output_ports(&self) -> RVec<RString> {
+        ports(self.inner.output_ports())
     }
 
-    fn process(&mut self, batch: FfiBatch) -> RResult<Emitted, RString> {
+    fn restore(
+        &mut self,
+        epoch: u64,
+        state: RSlice<'_, u8>,
+        watermarks: RestoredWatermarks,
+    ) -> RResult<(), RString> {
         guard(|| {
-            let mut out = Output::default();
-            let batch = import(&mut self.input, batch)?;
-            self.inner.process(batch, &mut out)?;
-            emitted(out, &mut self.out)
+            let restored = restored(epoch, state.as_slice(), watermarks);
+            self.inner.restore(&restored)
         })
     }
 
-    fn on_watermark(&mut self, watermark: i64) -> RResult<Emitted, RString> {
+    fn process(&mut self, input: u32, batch: FfiBatch, out: HostOutput<'_>) -> RResult<(), RString> {
         guard(|| {
-            let mut out = Output::default();
-            self.inner.on_watermark(watermark, &mut out)?;
-            emitted(out, &mut self.out)
+            let (name, batch) = self.input.import(input, batch)?;
+            let inner = &mut self.inner;
+            with_output(out, &mut self.out, |out| inner.process(name, batch, out))
+        })
+    }
+
+    fn on_watermark(&mut self, watermark: i64, out: HostOutput<'_>) -> RResult<(), RString> {
+        guard(|| {
+            let inner = &mut self.inner;
+            with_output(out, &mut self.out, |out| inner.on_watermark(watermark, out))
+        })
+    }
+
+    fn on_barrier(&mut self, epoch: u64, out: HostOutput<'_>) -> RResult<(), RString> {
+        guard(|| {
+            let inner = &mut self.inner;
+            with_output(out, &mut self.out, |out| inner.on_barrier(epoch, out))
         })
     }
 
     fn checkpoint(&mut self, epoch: u64) -> RResult<RVec<u8>, RString> {
         guard(|| self.inner.checkpoint(epoch).map(RVec::from))
     }
+
+    fn commit(&mut self, epoch: u64) -> RResult<(), RString> {
+        guard(|| self.inner.commit(epoch))
+    }
+
+    fn abort(&mut self, epoch: u64) -> RResult<(), RString> {
+        guard(|| self.inner.abort(epoch))
+    }
 }
 
-/// A sink, and the stream its batches come in by.
+/// A sink, and the streams its batches come in by.
 struct SinkAdapter<K> {
     inner: K,
-    input: BatchImporter,
+    input: Importers,
 }
 
 impl<K: Sink> SinkObject for SinkAdapter<K> {
-    fn write(&mut self, batch: FfiBatch) -> RResult<(), RString> {
+    fn write(&mut self, input: u32, batch: FfiBatch) -> RResult<(), RString> {
         guard(|| {
-            let batch = import(&mut self.input, batch)?;
-            self.inner.write(batch)
+            let (name, batch) = self.input.import(input, batch)?;
+            self.inner.write(name, batch)
         })
     }
 
@@ -280,7 +374,7 @@ macro_rules! export_plugin {
             #[allow(unused_imports)]
             use super::*;
             use $crate::abi::{
-                ComponentKind, HostLogger, NodeContext, PluginModule, PluginModuleRef, SinkBox,
+                ComponentKind, HostLogger, NodeContextRef, PluginModule, PluginModuleRef, SinkBox,
                 SourceBox, TransformBox,
             };
             use $crate::abi_stable::library::{CheckTypeLayout, LibHeader, RootModuleResult};
@@ -298,7 +392,7 @@ macro_rules! export_plugin {
             }
 
             extern "C" fn create_source(
-                name: RStr<'_>, options: RStr<'_>, ctx: &NodeContext,
+                name: RStr<'_>, options: RStr<'_>, ctx: NodeContextRef,
             ) -> RResult<SourceBox, RString> {
                 $(if name.as_str() == <$source>::NAME {
                     return ex::create_source::<$source>(options, ctx);
@@ -307,7 +401,7 @@ macro_rules! export_plugin {
             }
 
             extern "C" fn create_transform(
-                name: RStr<'_>, options: RStr<'_>, ctx: &NodeContext,
+                name: RStr<'_>, options: RStr<'_>, ctx: NodeContextRef,
             ) -> RResult<TransformBox, RString> {
                 $(if name.as_str() == <$transform>::NAME {
                     return ex::create_transform::<$transform>(options, ctx);
@@ -316,7 +410,7 @@ macro_rules! export_plugin {
             }
 
             extern "C" fn create_sink(
-                name: RStr<'_>, options: RStr<'_>, ctx: &NodeContext,
+                name: RStr<'_>, options: RStr<'_>, ctx: NodeContextRef,
             ) -> RResult<SinkBox, RString> {
                 $(if name.as_str() == <$sink>::NAME {
                     return ex::create_sink::<$sink>(options, ctx);

@@ -1,5 +1,6 @@
 //! The safe side of the plugin boundary: what a plugin author implements and uses.
 
+mod context;
 pub mod ddl;
 pub mod decode;
 pub mod defaults;
@@ -10,9 +11,12 @@ mod error;
 pub mod export;
 mod logging;
 mod options;
+mod output;
 mod traits;
 
-pub use crate::abi::SourceStatus;
+pub use crate::abi::{SourceStatus, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT};
+pub use context::Context;
 pub use error::{Error, ErrorContext, Result};
 pub use options::{options_schema, parse_options};
-pub use traits::{Commit, Component, Context, Output, Rejected, Sink, Source, Transform};
+pub use output::{Collected, Emit, Output, Rejected};
+pub use traits::{Commit, Component, Restored, Sink, Source, Transform};

@@ -1,73 +1,17 @@
 //! The traits a plugin author implements, over arrow-rs types.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::{Result, SourceStatus};
-
-/// Where an instance runs: its pipeline, node id and a folder for its own files.
-#[derive(Clone, Debug)]
-pub struct Context {
-    pub pipeline: String,
-    pub node: String,
-    pub state_dir: PathBuf,
-}
-
-/// A record a component could not handle. Under `errors.tolerance = "none"` it fails the
-/// task; under `"all"` it goes to the pipeline's dead-letter output.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Rejected {
-    pub raw: Vec<u8>,
-    pub reason: String,
-    /// Where the record came from, e.g. `data/a.json:17`.
-    pub position: String,
-}
-
-/// What a call produces: batches for downstream nodes and rejected records.
-#[derive(Default, Debug)]
-pub struct Output {
-    pub(crate) batches: Vec<RecordBatch>,
-    pub(crate) rejected: Vec<Rejected>,
-}
-
-impl Output {
-    /// Sends a batch downstream; empty batches are skipped.
-    pub fn emit(&mut self, batch: RecordBatch) {
-        if batch.num_rows() > 0 {
-            self.batches.push(batch);
-        }
-    }
-
-    /// Reports a record that could not be handled.
-    pub fn reject(
-        &mut self,
-        raw: impl Into<Vec<u8>>,
-        reason: impl Into<String>,
-        position: impl Into<String>,
-    ) {
-        self.rejected.push(Rejected {
-            raw: raw.into(),
-            reason: reason.into(),
-            position: position.into(),
-        });
-    }
-
-    pub fn batches(&self) -> &[RecordBatch] {
-        &self.batches
-    }
-
-    pub fn rejected(&self) -> &[Rejected] {
-        &self.rejected
-    }
-}
+use super::{Context, Output, Result, SourceStatus};
 
 /// What [`Sink::commit`] publishes.
 #[derive(Debug, Clone, Copy)]
 pub struct Commit<'a> {
+    /// The epoch whose checkpoint is durable.
     pub epoch: u64,
     /// What [`Sink::prepare`] returned for this epoch.
     pub handle: &'a [u8],
@@ -75,6 +19,32 @@ pub struct Commit<'a> {
     /// checkpoint as JSON when it is JSON, else its bytes in base64. For manifests that
     /// record which input an output came from.
     pub sources: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a restarted instance resumes from: the checkpoint of `epoch`.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Restored<'a> {
+    /// The checkpoint's epoch; the next barrier is `epoch + 1`.
+    pub epoch: u64,
+    /// What the instance's `checkpoint` returned then.
+    pub state: &'a [u8],
+    /// The combined watermark of its inputs then (µs, UTC), if any.
+    pub input_watermark: Option<i64>,
+    /// The watermark it had sent downstream then, if any.
+    pub output_watermark: Option<i64>,
+}
+
+impl<'a> Restored<'a> {
+    /// A restore point, for tests and tools that drive a component directly.
+    pub fn new(epoch: u64, state: &'a [u8]) -> Self {
+        Self {
+            epoch,
+            state,
+            input_watermark: None,
+            output_watermark: None,
+        }
+    }
 }
 
 /// What every source, transform and sink has: a name, options and a constructor.
@@ -92,23 +62,27 @@ pub trait Component: Sized + Send + 'static {
     /// keep it quick and free of side effects: connect to brokers or servers on the
     /// first `poll` or `write`, not here.
     fn create(options: Self::Options, ctx: &Context) -> Result<Self>;
+
+    /// Output ports besides the built-in `out`, `dead_letter` and `late`, e.g. one per
+    /// route; `ferry validate` refuses `inputs = ["node.port"]` for any other port.
+    fn output_ports(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Produces records. Called from one host thread; may block up to `timeout` in `poll`.
 pub trait Source: Component {
     /// Resumes from the bytes a previous [`Source::checkpoint`] returned.
-    fn restore(&mut self, _state: &[u8]) -> Result<()> {
+    fn restore(&mut self, _restored: &Restored<'_>) -> Result<()> {
         Ok(())
     }
 
     /// Emits up to `max_rows` rows into `out`. Batches emitted with any status, `End`
-    /// included, are delivered.
-    fn poll(
-        &mut self,
-        max_rows: usize,
-        timeout: Duration,
-        out: &mut Output,
-    ) -> Result<SourceStatus>;
+    /// included, are delivered. A source that knows its event time better than the
+    /// maximum of its rows (per partition, say) sets `out.watermark(..)`; the host then
+    /// uses that instead of the node's `event_time`.
+    fn poll(&mut self, max_rows: usize, timeout: Duration, out: &mut Output<'_>)
+        -> Result<SourceStatus>;
 
     /// The position to resume from if the pipeline restarts after this epoch.
     fn checkpoint(&mut self, _epoch: u64) -> Result<Vec<u8>> {
@@ -121,28 +95,59 @@ pub trait Source: Component {
     }
 }
 
-/// Turns batches into batches.
+/// Turns batches into batches, with state and event time if it needs them.
+///
+/// The host calls, on one thread: `process` for each batch; `on_watermark` when the
+/// combined watermark of the inputs moves (only just before a barrier, so the answer
+/// does not depend on how input was batched); at each checkpoint `on_barrier` and then
+/// `checkpoint`; `commit` once that checkpoint is durable; `abort` when the pipeline is
+/// torn down before that.
 pub trait Transform: Component {
-    fn restore(&mut self, _state: &[u8]) -> Result<()> {
+    /// Resumes from the checkpoint of `restored.epoch`.
+    fn restore(&mut self, _restored: &Restored<'_>) -> Result<()> {
         Ok(())
     }
 
-    fn process(&mut self, batch: RecordBatch, out: &mut Output) -> Result<()>;
+    /// Handles a batch from the input named `input` (one of `ctx.inputs`).
+    fn process(&mut self, input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()>;
 
     /// Event time has passed `watermark` (µs since the Unix epoch, UTC): emit what it
-    /// completes, e.g. closed windows.
-    fn on_watermark(&mut self, _watermark: i64, _out: &mut Output) -> Result<()> {
+    /// completes, e.g. closed windows, and set the output watermark. By default the
+    /// watermark passes through; an operator whose output runs behind its input (a
+    /// window, a join) sets its own, so that the next operator does not see it as late.
+    fn on_watermark(&mut self, watermark: i64, out: &mut Output<'_>) -> Result<()> {
+        out.watermark(watermark);
         Ok(())
     }
 
+    /// Barrier `epoch` has arrived on every input and the snapshot comes next: emit
+    /// what belongs to this epoch (Spark's per-trigger output, `update` mode).
+    fn on_barrier(&mut self, _epoch: u64, _out: &mut Output<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    /// The state to resume from if the pipeline restarts after this epoch. Keep it
+    /// small: large state belongs in the SDK's `state` tables, whose handles go here.
     fn checkpoint(&mut self, _epoch: u64) -> Result<Vec<u8>> {
         Ok(Vec::new())
+    }
+
+    /// The checkpoint of `epoch` is durable.
+    fn commit(&mut self, _epoch: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// The pipeline is being torn down before `epoch` was checkpointed: a restart
+    /// resumes from the last durable checkpoint instead.
+    fn abort(&mut self, _epoch: u64) -> Result<()> {
+        Ok(())
     }
 }
 
 /// Writes batches out, transactionally per epoch.
 pub trait Sink: Component {
-    fn write(&mut self, batch: RecordBatch) -> Result<()>;
+    /// Writes a batch from the input named `input` (one of `ctx.inputs`).
+    fn write(&mut self, input: &str, batch: RecordBatch) -> Result<()>;
 
     /// Makes everything written for `epoch` durable but not yet visible, and returns
     /// what [`Sink::commit`] needs to publish it.

@@ -90,7 +90,7 @@ impl Component for Console {
 }
 
 impl Sink for Console {
-    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+    fn write(&mut self, _input: &str, batch: RecordBatch) -> Result<()> {
         match self.options.mode {
             Mode::Count => self.counter.add(batch.num_rows()),
             Mode::Table => {

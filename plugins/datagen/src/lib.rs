@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{info, warn};
-use ferry_plugin_api::sdk::{Component, Context, Output, Result, Source, SourceStatus};
+use ferry_plugin_api::sdk::{Component, Context, Output, Restored, Result, Source, SourceStatus};
 
 use generators::Generator;
 pub use options::{GeneratorKind, Options};
@@ -67,8 +67,8 @@ impl Component for Datagen {
 }
 
 impl Source for Datagen {
-    fn restore(&mut self, state: &[u8]) -> Result<()> {
-        let state = State::decode(state)?;
+    fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
+        let state = State::decode(restored.state)?;
         if self.configured_seed.is_some_and(|seed| seed != state.seed) {
             warn!(
                 "datagen: the checkpoint's seed {} wins over the configured seed, so the \
@@ -87,7 +87,7 @@ impl Source for Datagen {
         &mut self,
         max_rows: usize,
         timeout: Duration,
-        out: &mut Output,
+        out: &mut Output<'_>,
     ) -> Result<SourceStatus> {
         if self.pacer.is_none() {
             self.pacer = Some(self.start());
@@ -109,7 +109,7 @@ impl Source for Datagen {
         }
         let count = due.min(left).min(max_rows as u64);
         let rows = (self.next..self.next + count).map(|i| self.plan.row(i));
-        out.emit(self.generator.batch(rows)?);
+        out.emit(self.generator.batch(rows)?)?;
         self.next += count;
         Ok(SourceStatus::Ready)
     }

@@ -16,7 +16,9 @@ use std::time::Duration;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::ddl::DdlSchema;
-use ferry_plugin_api::sdk::{Component, Context, Error, Output, Result, Source, SourceStatus};
+use ferry_plugin_api::sdk::{
+    Component, Context, Error, Output, Restored, Result, Source, SourceStatus,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -231,8 +233,8 @@ impl FileSource {
 }
 
 impl Source for FileSource {
-    fn restore(&mut self, state: &[u8]) -> Result<()> {
-        self.state = State::restore(state)?;
+    fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
+        self.state = State::restore(restored.state)?;
         self.queue.clear();
         self.reader = None;
         Ok(())
@@ -242,7 +244,7 @@ impl Source for FileSource {
         &mut self,
         max_rows: usize,
         _timeout: Duration,
-        out: &mut Output,
+        out: &mut Output<'_>,
     ) -> Result<SourceStatus> {
         // One listing per poll, so `max_files_per_trigger` bounds the files a poll admits.
         let mut may_list = true;

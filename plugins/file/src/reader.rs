@@ -71,15 +71,17 @@ impl FileReader {
     }
 
     /// Reads up to `max` records into `out`; returns how many, 0 at the end of the file.
-    pub fn read(&mut self, max: usize, out: &mut Output) -> Result<usize> {
-        let rejected = out.rejected().len();
+    pub fn read(&mut self, max: usize, out: &mut Output<'_>) -> Result<usize> {
         let (consumed, batch) = match &mut self.records {
-            Records::Text(text) => text.read(max, &self.path, out)?,
+            Records::Text(text) => {
+                let (consumed, rejected, batch) = text.read(max, &self.path, out)?;
+                self.rejected += rejected;
+                (consumed, batch)
+            }
             Records::Parquet(parquet) => {
                 (parquet.read(max)).with_context(|| format!("reading '{}'", self.path))?
             }
         };
-        self.rejected += out.rejected().len() - rejected;
         let Some(batch) = batch else {
             return Ok(consumed);
         };
@@ -87,7 +89,7 @@ impl FileReader {
         out.emit(match &self.file_column {
             Some(name) => with_file_column(batch, name, &self.path)?,
             None => batch,
-        });
+        })?;
         Ok(consumed)
     }
 }
@@ -139,13 +141,14 @@ impl Text {
         Ok(text)
     }
 
-    /// Decodes up to `max` records; rejected ones go to `out` as `path:line`.
+    /// Decodes up to `max` records; rejected ones go to `out` as `path:line`. Returns
+    /// how many records were read and rejected, and the rows.
     fn read(
         &mut self,
         max: usize,
         path: &str,
-        out: &mut Output,
-    ) -> Result<(usize, Option<RecordBatch>)> {
+        out: &mut Output<'_>,
+    ) -> Result<(usize, usize, Option<RecordBatch>)> {
         let (mut records, mut lines) = (Vec::new(), Vec::new());
         while records.len() < max {
             let Some(record) = self.cursor.next(&self.data) else {
@@ -155,7 +158,7 @@ impl Text {
             lines.push(record.line);
         }
         if records.is_empty() {
-            return Ok((0, None));
+            return Ok((0, 0, None));
         }
         let decoded = match &mut self.decoder {
             TextDecoder::Json(d) => d.decode(&records),
@@ -164,10 +167,11 @@ impl Text {
         let Decoded {
             batch, rejected, ..
         } = decoded.with_context(|| format!("decoding '{path}'"))?;
+        let count = rejected.len();
         for r in rejected {
-            out.reject(r.raw, r.reason, format!("{path}:{}", lines[r.index]));
+            out.reject(r.raw, r.reason, format!("{path}:{}", lines[r.index]))?;
         }
-        Ok((records.len(), Some(batch)))
+        Ok((records.len(), count, Some(batch)))
     }
 }
 

@@ -89,7 +89,7 @@ impl FilterDerive {
 }
 
 impl Transform for FilterDerive {
-    fn process(&mut self, batch: RecordBatch, out: &mut Output) -> Result<()> {
+    fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
         let batch = match self.mask(&batch)? {
             Some(mask) => filter_record_batch(&batch, &mask)?,
             None => batch,
@@ -100,8 +100,7 @@ impl Transform for FilterDerive {
             batch
         };
         if self.o.date_from.is_empty() {
-            out.emit(batch);
-            return Ok(());
+            return out.emit(batch);
         }
         let schema = batch.schema();
         let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -123,8 +122,7 @@ impl Transform for FilterDerive {
         out.emit(RecordBatch::try_new(
             Arc::new(Schema::new(fields)),
             columns,
-        )?);
-        Ok(())
+        )?)
     }
 }
 
@@ -181,7 +179,7 @@ mod tests {
     use super::*;
     use ferry_plugin_api::arrow::array::TimestampMicrosecondArray;
     use ferry_plugin_api::arrow::datatypes::Date32Type;
-    use ferry_plugin_api::sdk::parse_options;
+    use ferry_plugin_api::sdk::{parse_options, Collected};
 
     #[test]
     fn filters_then_derives() {
@@ -206,9 +204,9 @@ mod tests {
         .unwrap();
         let o = parse_options(r#"{"not_empty": ["event_type"], "at_least": {"value": 1}, "date_from": {"date": "timestamp"}}"#).unwrap();
         let mut t = FilterDerive { o };
-        let mut out = Output::default();
-        t.process(batch, &mut out).unwrap();
-        let b = &out.batches()[0];
+        let mut out = Collected::default();
+        t.process("in", batch, &mut out.output()).unwrap();
+        let b = out.main()[0];
         assert_eq!(b.num_rows(), 1);
         assert_eq!(
             b.column_by_name("date")

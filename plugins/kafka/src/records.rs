@@ -137,7 +137,7 @@ impl Records {
     }
 
     /// Emits the rows of `messages` and rejects the values that do not decode.
-    pub fn build(&mut self, messages: &[BorrowedMessage<'_>], out: &mut Output) -> Result<()> {
+    pub fn build(&mut self, messages: &[BorrowedMessage<'_>], out: &mut Output<'_>) -> Result<()> {
         if messages.is_empty() {
             return Ok(());
         }
@@ -156,8 +156,7 @@ impl Records {
                 columns.push(values(messages, &rows));
             }
         }
-        out.emit(RecordBatch::try_new(self.schema.clone(), columns)?);
-        Ok(())
+        out.emit(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
 }
 
@@ -175,7 +174,7 @@ fn decoded(
         ferry_plugin_api::sdk::decode::Decoded,
         ferry_plugin_api::arrow::error::ArrowError,
     >,
-    out: &mut Output,
+    out: &mut Output<'_>,
 ) -> Result<(Vec<ArrayRef>, Vec<usize>)> {
     let mut records = Vec::with_capacity(messages.len());
     let mut sources = Vec::with_capacity(messages.len());
@@ -185,12 +184,12 @@ fn decoded(
                 records.push(value);
                 sources.push(i);
             }
-            None => out.reject(Vec::new(), "the value is null (a tombstone)", position(m)),
+            None => out.reject([], "the value is null (a tombstone)", position(m))?,
         }
     }
     let decoded = decode(&records)?;
     for r in decoded.rejected {
-        out.reject(r.raw, r.reason, position(&messages[sources[r.index]]));
+        out.reject(r.raw, r.reason, position(&messages[sources[r.index]]))?;
     }
     let rows = decoded.row_sources.iter().map(|&r| sources[r]).collect();
     Ok((decoded.batch.columns().to_vec(), rows))

@@ -263,7 +263,7 @@ fn headers_of(array: &dyn Array, name: &str) -> Result<Vec<Option<OwnedHeaders>>
 }
 
 impl Sink for KafkaSink {
-    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+    fn write(&mut self, _input: &str, batch: RecordBatch) -> Result<()> {
         self.start()?;
         self.check_deliveries()?;
         if self.exactly_once && !self.in_transaction {

@@ -11,7 +11,7 @@ use ferry_plugin_api::sdk::ddl::DdlSchema;
 use ferry_plugin_api::sdk::decode::{CsvDecoder, JsonDecoder};
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::{
-    Component, Context, Error, ErrorContext, Output, Result, Source, SourceStatus,
+    Component, Context, Error, ErrorContext, Output, Restored, Result, Source, SourceStatus,
 };
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -397,8 +397,8 @@ fn describe(offset: Option<i64>) -> String {
 }
 
 impl Source for KafkaSource {
-    fn restore(&mut self, state: &[u8]) -> Result<()> {
-        self.positions = Positions::from_json(state)?;
+    fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
+        self.positions = Positions::from_json(restored.state)?;
         info!(
             "resuming {} partitions from the checkpoint",
             self.positions.len()
@@ -410,7 +410,7 @@ impl Source for KafkaSource {
         &mut self,
         max_rows: usize,
         timeout: Duration,
-        out: &mut Output,
+        out: &mut Output<'_>,
     ) -> Result<SourceStatus> {
         match self.next_discovery {
             None => self.start()?,

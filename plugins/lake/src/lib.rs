@@ -550,7 +550,7 @@ impl Lake {
 }
 
 impl Sink for Lake {
-    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+    fn write(&mut self, _input: &str, batch: RecordBatch) -> Result<()> {
         self.fresh = false;
         if batch.num_rows() == 0 {
             return Ok(());

@@ -25,9 +25,8 @@ impl Component for Passthrough {
 }
 
 impl Transform for Passthrough {
-    fn process(&mut self, batch: RecordBatch, out: &mut Output) -> Result<()> {
-        out.emit(batch);
-        Ok(())
+    fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
+        out.emit(batch)
     }
 }
 

@@ -93,7 +93,7 @@ impl SocketSink {
 }
 
 impl Sink for SocketSink {
-    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+    fn write(&mut self, _input: &str, batch: RecordBatch) -> Result<()> {
         let rows = self.format.encode(&batch)?;
         let out = self.out()?;
         let sent = rows.iter().try_for_each(|row| {

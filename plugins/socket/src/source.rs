@@ -154,7 +154,7 @@ impl Source for SocketSource {
         &mut self,
         max_rows: usize,
         timeout: Duration,
-        out: &mut Output,
+        out: &mut Output<'_>,
     ) -> Result<SourceStatus> {
         self.start()?;
         let first = match self.lines.recv_timeout(timeout) {
@@ -173,12 +173,12 @@ impl Source for SocketSource {
                     values.append_value(text);
                     times.push(arrival.at);
                 }
-                Line::Invalid(bytes) => out.reject(bytes, "not valid UTF-8", arrival.position),
+                Line::Invalid(bytes) => out.reject(bytes, "not valid UTF-8", arrival.position)?,
                 Line::TooLong { prefix, len } => out.reject(
                     prefix,
                     format!("line of {len} bytes is longer than max_line_bytes"),
                     arrival.position,
-                ),
+                )?,
             }
             consumed += 1;
             if consumed >= max_rows {
@@ -191,7 +191,7 @@ impl Source for SocketSource {
                 TimestampMicrosecondArray::from(times).with_timezone("UTC"),
             ));
         }
-        out.emit(RecordBatch::try_new(self.schema.clone(), columns)?);
+        out.emit(RecordBatch::try_new(self.schema.clone(), columns)?)?;
         Ok(SourceStatus::Ready)
     }
 }

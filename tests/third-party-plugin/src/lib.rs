@@ -33,7 +33,7 @@ impl Component for Uppercase {
 }
 
 impl Transform for Uppercase {
-    fn process(&mut self, batch: RecordBatch, out: &mut Output) -> Result<()> {
+    fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
         let schema = batch.schema();
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         for name in &self.columns {
@@ -45,8 +45,7 @@ impl Transform for Uppercase {
             let upper: StringArray = strings.iter().map(|s| s.map(str::to_uppercase)).collect();
             columns[i] = Arc::new(upper);
         }
-        out.emit(RecordBatch::try_new(schema, columns)?);
-        Ok(())
+        out.emit(RecordBatch::try_new(schema, columns)?)
     }
 }
 
@@ -74,13 +73,12 @@ impl Component for Chaos {
 }
 
 impl Transform for Chaos {
-    fn process(&mut self, batch: RecordBatch, out: &mut Output) -> Result<()> {
+    fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
         if self.left == 0 {
             panic!("chaos: deliberate panic");
         }
         self.left -= 1;
-        out.emit(batch);
-        Ok(())
+        out.emit(batch)
     }
 }
 
