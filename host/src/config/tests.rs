@@ -41,7 +41,7 @@ fn parses_host_keys_and_keeps_plugin_options_with_their_case() {
     assert_eq!(source.watermark_delay, std::time::Duration::from_secs(30));
     assert_eq!(source.options["CamelOption"]["Topic-A"], 1);
     assert!(!source.options.contains_key("plugin"));
-    assert_eq!(file.nodes[1].inputs, vec!["Gen"]);
+    assert_eq!(file.nodes[1].inputs, vec![InputRef::parse("Gen", "Gen")]);
 }
 
 #[test]
@@ -93,4 +93,33 @@ fn missing_file_and_bad_syntax_are_clear() {
     let f = write(".toml", "[pipeline\nname = 1");
     let bad = load(f.path()).1.list;
     assert!(bad[0].contains("cannot parse"), "{bad:?}");
+}
+
+#[test]
+fn named_inputs_and_ports_are_read_and_misplaced_event_time_refused() {
+    let text = r#"
+[pipeline]
+name = "p"
+[sources.a]
+plugin = "d"
+idle_timeout = "5s"
+[transforms.j]
+plugin = "join"
+inputs = { left = "a", right = "a.late" }
+idle_timeout = "1s"
+[sinks.out]
+plugin = "console"
+inputs = ["j"]
+event_time = "ts"
+"#;
+    let f = write(".toml", text);
+    let (file, problems) = load(f.path());
+    let file = file.unwrap();
+    let join = &file.nodes[1];
+    assert_eq!(join.inputs[0], InputRef::parse("left", "a"));
+    assert_eq!((join.inputs[1].node.as_str(), join.inputs[1].port.as_str()), ("a", "late"));
+    assert_eq!(file.nodes[0].idle_timeout, Some(std::time::Duration::from_secs(5)));
+    let list = problems.list.join("\n");
+    assert!(list.contains(":11: [transforms.j] idle_timeout: only a source"), "{list}");
+    assert!(list.contains(":15: [sinks.out] event_time: a sink does not use event time"), "{list}");
 }

@@ -12,6 +12,7 @@ pub mod export;
 mod logging;
 mod options;
 mod output;
+pub mod size;
 mod traits;
 
 pub use crate::abi::{SourceStatus, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT};

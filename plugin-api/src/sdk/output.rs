@@ -96,15 +96,15 @@ impl Collected {
         Output::new(self)
     }
 
-    /// The batches emitted on the main port.
-    pub fn main(&self) -> Vec<&RecordBatch> {
+    /// The batches emitted on the main port (cheap clones: buffers are shared).
+    pub fn main(&self) -> Vec<RecordBatch> {
         self.on(MAIN_PORT)
     }
 
     /// The batches emitted on `port`.
-    pub fn on(&self, port: &str) -> Vec<&RecordBatch> {
+    pub fn on(&self, port: &str) -> Vec<RecordBatch> {
         let on_port = self.batches.iter().filter(|(p, _)| p == port);
-        on_port.map(|(_, b)| b).collect()
+        on_port.map(|(_, b)| b.clone()).collect()
     }
 
     /// Rows emitted on the main port.

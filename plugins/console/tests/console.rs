@@ -58,8 +58,8 @@ fn batch(rows: i64) -> RecordBatch {
 #[test]
 fn table_mode_prints_numbered_batches() {
     let (mut sink, out) = console("{}");
-    sink.write(batch(2)).unwrap();
-    sink.write(batch(1)).unwrap();
+    sink.write("in", batch(2)).unwrap();
+    sink.write("in", batch(1)).unwrap();
     let expected = "\
 -------------------------------------------
 Batch: 0
@@ -88,7 +88,7 @@ Batch: 1
 fn table_mode_cuts_rows_and_long_cells() {
     let (mut sink, out) = console(r#"{"num_rows": 2}"#);
     let long: ArrayRef = Arc::new(StringArray::from(vec!["x".repeat(25); 3]));
-    sink.write(RecordBatch::try_from_iter([("s", long)]).unwrap())
+    sink.write("in", RecordBatch::try_from_iter([("s", long)]).unwrap())
         .unwrap();
     let text = out.text();
     assert!(
@@ -103,7 +103,7 @@ fn table_mode_cuts_rows_and_long_cells() {
 fn table_mode_can_keep_long_cells() {
     let (mut sink, out) = console(r#"{"truncate": false}"#);
     let long: ArrayRef = Arc::new(StringArray::from(vec!["y".repeat(25)]));
-    sink.write(RecordBatch::try_from_iter([("s", long)]).unwrap())
+    sink.write("in", RecordBatch::try_from_iter([("s", long)]).unwrap())
         .unwrap();
     assert!(out.text().contains(&"y".repeat(25)));
     assert!(!out.text().contains("only showing"));
@@ -112,10 +112,10 @@ fn table_mode_can_keep_long_cells() {
 #[test]
 fn count_mode_prints_one_line_per_committed_epoch() {
     let (mut sink, out) = console(r#"{"mode": "count"}"#);
-    sink.write(batch(3)).unwrap();
-    sink.write(batch(2)).unwrap();
+    sink.write("in", batch(3)).unwrap();
+    sink.write("in", batch(2)).unwrap();
     let h1 = sink.prepare(1).unwrap();
-    sink.write(batch(4)).unwrap();
+    sink.write("in", batch(4)).unwrap();
     sink.commit(&commit(1, &h1)).unwrap();
     let h2 = sink.prepare(2).unwrap();
     sink.commit(&commit(2, &h2)).unwrap();
@@ -128,18 +128,18 @@ fn count_mode_prints_one_line_per_committed_epoch() {
 #[test]
 fn count_total_is_exactly_once_across_a_crash() {
     let (mut sink, _) = console(r#"{"mode": "count"}"#);
-    sink.write(batch(5)).unwrap();
+    sink.write("in", batch(5)).unwrap();
     let durable = sink.prepare(1).unwrap();
     sink.commit(&commit(1, &durable)).unwrap();
     // Rows of epoch 2 are written and prepared, but the process dies before its
     // checkpoint is durable: the source sends them again after the restart.
-    sink.write(batch(7)).unwrap();
+    sink.write("in", batch(7)).unwrap();
     sink.prepare(2).unwrap();
 
     let (mut restarted, out) = console(r#"{"mode": "count"}"#);
     restarted.commit(&commit(1, &durable)).unwrap();
     restarted.abort(2).unwrap();
-    restarted.write(batch(7)).unwrap();
+    restarted.write("in", batch(7)).unwrap();
     let h2 = restarted.prepare(2).unwrap();
     restarted.commit(&commit(2, &h2)).unwrap();
     assert_eq!(
@@ -151,12 +151,12 @@ fn count_total_is_exactly_once_across_a_crash() {
 #[test]
 fn abort_drops_uncommitted_rows() {
     let (mut sink, out) = console(r#"{"mode": "count"}"#);
-    sink.write(batch(2)).unwrap();
+    sink.write("in", batch(2)).unwrap();
     let h1 = sink.prepare(1).unwrap();
     sink.commit(&commit(1, &h1)).unwrap();
-    sink.write(batch(3)).unwrap();
+    sink.write("in", batch(3)).unwrap();
     sink.abort(2).unwrap();
-    sink.write(batch(1)).unwrap();
+    sink.write("in", batch(1)).unwrap();
     let h2 = sink.prepare(2).unwrap();
     sink.commit(&commit(2, &h2)).unwrap();
     assert!(out.text().ends_with("epoch 2: 1 rows, 3 total\n"));
@@ -165,17 +165,13 @@ fn abort_drops_uncommitted_rows() {
 #[test]
 fn count_mode_prints_nothing_per_batch() {
     let (mut sink, out) = console(r#"{"mode": "count"}"#);
-    sink.write(batch(3)).unwrap();
+    sink.write("in", batch(3)).unwrap();
     assert_eq!(out.text(), "");
 }
 
 #[test]
 fn create_checks_options() {
-    let ctx = Context {
-        pipeline: "p".into(),
-        node: "out".into(),
-        state_dir: PathBuf::from("."),
-    };
+    let ctx = Context::new("p", "out", PathBuf::from("."));
     let options: ConsoleOptions = parse_options(r#"{"mode": "table", "num_rows": 5}"#).unwrap();
     assert!(Console::create(options, &ctx).is_ok());
     let err = parse_options::<ConsoleOptions>(r#"{"mode": "graph"}"#).unwrap_err();

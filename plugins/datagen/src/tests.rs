@@ -8,7 +8,7 @@ use ferry_plugin_api::arrow::array::{
 };
 use ferry_plugin_api::arrow::compute::concat_batches;
 use ferry_plugin_api::arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit};
-use ferry_plugin_api::sdk::{parse_options, Component, Context, Output, Source, SourceStatus};
+use ferry_plugin_api::sdk::{parse_options, Collected, Component, Context, Restored, Source, SourceStatus};
 
 use crate::{Datagen, Options};
 
@@ -17,11 +17,7 @@ fn create(options: &str) -> Datagen {
 }
 
 fn try_create(options: &str) -> ferry_plugin_api::sdk::Result<Datagen> {
-    let ctx = Context {
-        pipeline: "test".into(),
-        node: "gen".into(),
-        state_dir: std::env::temp_dir(),
-    };
+    let ctx = Context::new("test", "gen", std::env::temp_dir());
     Datagen::create(parse_options::<Options>(options)?, &ctx)
 }
 
@@ -31,13 +27,14 @@ fn poll(
     max_rows: usize,
     timeout: Duration,
 ) -> (Vec<RecordBatch>, SourceStatus) {
-    let mut out = Output::default();
-    let status = source.poll(max_rows, timeout, &mut out).unwrap();
-    assert!(out.batches().len() <= 1, "one batch per poll");
-    for batch in out.batches() {
+    let mut out = Collected::default();
+    let status = source.poll(max_rows, timeout, &mut out.output()).unwrap();
+    let batches = out.main();
+    assert!(batches.len() <= 1, "one batch per poll");
+    for batch in &batches {
         assert!(batch.num_rows() <= max_rows);
     }
-    (out.batches().to_vec(), status)
+    (batches, status)
 }
 
 /// Exactly `rows` rows of an unthrottled source, polled `max_rows` at a time.
@@ -191,7 +188,7 @@ fn a_restored_source_continues_the_uninterrupted_sequence() {
     // Created later without a seed or start, so only the checkpoint can make it match.
     std::thread::sleep(Duration::from_millis(2));
     let mut restarted = create(&options);
-    restarted.restore(&state).unwrap();
+    restarted.restore(&Restored::new(1, &state)).unwrap();
     assert_eq!(take(&mut restarted, 2_000, 333), uninterrupted);
 }
 
@@ -209,7 +206,7 @@ fn limit_yields_exactly_that_many_rows_then_ends() {
     assert_eq!(rows, 25);
     let state = source.checkpoint(1).unwrap();
     let mut restored = create(&format!(r#"{{"limit": 25, {UNTHROTTLED}}}"#));
-    restored.restore(&state).unwrap();
+    restored.restore(&Restored::new(1, &state)).unwrap();
     assert_eq!(poll(&mut restored, 10, Duration::ZERO).1, SourceStatus::End);
 }
 

@@ -11,18 +11,14 @@ use ferry_plugin_api::arrow::compute::concat_batches;
 use ferry_plugin_api::arrow::datatypes::Int64Type;
 use ferry_plugin_api::arrow::util::pretty::pretty_format_batches;
 use ferry_plugin_api::sdk::{
-    parse_options, Component, Context, Output, Rejected, Result, Source, SourceStatus,
+    parse_options, Collected, Component, Context, Rejected, Restored, Result, Source, SourceStatus,
 };
 use ferry_plugin_api::serde_json::{json, Value};
 use parquet::arrow::ArrowWriter;
 use tempfile::TempDir;
 
 fn create(options: Value) -> Result<FileSource> {
-    let ctx = Context {
-        pipeline: "test".into(),
-        node: "in".into(),
-        state_dir: PathBuf::from("."),
-    };
+    let ctx = Context::new("test", "in", PathBuf::from("."));
     FileSource::create(parse_options(&options.to_string())?, &ctx)
 }
 
@@ -67,13 +63,13 @@ struct Polled {
 }
 
 fn poll(source: &mut FileSource, max_rows: usize) -> Polled {
-    let mut out = Output::default();
+    let mut out = Collected::default();
     let status = source
-        .poll(max_rows, Duration::from_millis(10), &mut out)
+        .poll(max_rows, Duration::from_millis(10), &mut out.output())
         .unwrap();
     Polled {
-        batches: out.batches().to_vec(),
-        rejected: out.rejected().to_vec(),
+        batches: out.main(),
+        rejected: out.rejected,
         status,
     }
 }
@@ -341,12 +337,12 @@ fn restore_resumes_mid_file_without_rereading_anything() {
     assert_eq!(ids(&poll(&mut source, 2).batches), [6, 7]);
 
     let mut restored = json_source(dir.path(), json!({}));
-    restored.restore(&state).unwrap();
+    restored.restore(&Restored::new(1, &state)).unwrap();
     assert_eq!(ids(&drain(&mut restored, 100).0), [6, 7, 8]);
     let state = restored.checkpoint(2).unwrap();
 
     let mut again = json_source(dir.path(), json!({}));
-    again.restore(&state).unwrap();
+    again.restore(&Restored::new(1, &state)).unwrap();
     assert_eq!(drain(&mut again, 100).0.len(), 0);
 }
 
@@ -358,7 +354,7 @@ fn restore_skips_the_csv_header_and_parquet_rows_read() {
     let mut source = create(options.clone()).unwrap();
     assert_eq!(ids(&poll(&mut source, 2).batches), [1, 2]);
     let mut restored = create(options).unwrap();
-    restored.restore(&source.checkpoint(1).unwrap()).unwrap();
+    restored.restore(&Restored::new(1, &source.checkpoint(1).unwrap())).unwrap();
     assert_eq!(ids(&drain(&mut restored, 100).0), [3]);
 
     let dir = TempDir::new().unwrap();
@@ -367,7 +363,7 @@ fn restore_skips_the_csv_header_and_parquet_rows_read() {
     let mut source = create(options.clone()).unwrap();
     assert_eq!(poll(&mut source, 2).batches[0].num_rows(), 2);
     let mut restored = create(options).unwrap();
-    restored.restore(&source.checkpoint(1).unwrap()).unwrap();
+    restored.restore(&Restored::new(1, &source.checkpoint(1).unwrap())).unwrap();
     let (batches, _) = drain(&mut restored, 100);
     assert_eq!(
         concat_batches(&batches[0].schema(), &batches).unwrap(),
@@ -407,7 +403,7 @@ fn archive_happens_only_when_the_epoch_commits() {
         &input,
         json!({"clean_source": "archive", "archive_dir": archive}),
     );
-    restored.restore(&state).unwrap();
+    restored.restore(&Restored::new(1, &state)).unwrap();
     restored.commit(1).unwrap();
     assert_eq!(drain(&mut restored, 100).0.len(), 0);
 }
@@ -517,7 +513,7 @@ fn a_vanished_file_fails_the_poll_naming_it() {
     assert_eq!(ids(&poll(&mut source, 1).batches), [1]);
     fs::remove_file(&b).unwrap();
     let err = source
-        .poll(1, Duration::ZERO, &mut Output::default())
+        .poll(1, Duration::ZERO, &mut Collected::default().output())
         .err()
         .unwrap()
         .to_string();

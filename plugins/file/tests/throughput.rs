@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use ferry_file::FileSource;
-use ferry_plugin_api::sdk::{parse_options, Component, Context, Output, Source, SourceStatus};
+use ferry_plugin_api::sdk::{parse_options, Collected, Component, Context, Source, SourceStatus};
 use ferry_plugin_api::serde_json::json;
 
 const ROWS: usize = 1_000_000;
@@ -31,20 +31,16 @@ fn json_lines_throughput() {
         "format": "json",
         "schema": "timestamp TIMESTAMP, value BIGINT, event_type STRING, message_id STRING, channel STRING, country_id INT, user_id INT",
     });
-    let ctx = Context {
-        pipeline: "bench".into(),
-        node: "in".into(),
-        state_dir: dir.path().into(),
-    };
+    let ctx = Context::new("bench", "in", dir.path());
     let mut source =
         FileSource::create(parse_options(&options.to_string()).unwrap(), &ctx).unwrap();
 
     let start = Instant::now();
     let mut rows = 0;
     loop {
-        let mut out = Output::default();
-        let status = source.poll(65_536, Duration::ZERO, &mut out).unwrap();
-        rows += out.batches().iter().map(|b| b.num_rows()).sum::<usize>();
+        let mut out = Collected::default();
+        let status = source.poll(65_536, Duration::ZERO, &mut out.output()).unwrap();
+        rows += out.rows();
         if status == SourceStatus::Idle {
             break;
         }

@@ -206,7 +206,7 @@ mod tests {
         let mut t = FilterDerive { o };
         let mut out = Collected::default();
         t.process("in", batch, &mut out.output()).unwrap();
-        let b = out.main()[0];
+        let b = &out.main()[0];
         assert_eq!(b.num_rows(), 1);
         assert_eq!(
             b.column_by_name("date")

@@ -13,7 +13,6 @@ pub mod commit;
 pub mod partition;
 pub mod writer;
 
-use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::hash::{BuildHasher, RandomState};
@@ -26,9 +25,10 @@ use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::debug;
 use ferry_plugin_api::sdk::ddl::schema_to_ddl;
 use ferry_plugin_api::sdk::duration::HumanDuration;
+use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{Commit, Component, Context, Error, ErrorContext, Result, Sink};
-use schemars::{json_schema, JsonSchema, SchemaGenerator};
-use serde::{de, Deserialize, Deserializer, Serialize};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use commit::{EntryInfo, Group, Handle, OpenEntry, Segment, StagedFile, STAGING};
 use partition::{escape, file_schema, Partitioner};
@@ -69,65 +69,6 @@ pub enum SchemaPolicy {
     Evolve,
 }
 
-/// A size in bytes: an integer, or a string such as "128MB", "1 GiB", "512k".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ByteSize(pub u64);
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(ByteSize(n)),
-            Raw::S(s) => parse_size(&s).map(ByteSize).map_err(de::Error::custom),
-        }
-    }
-}
-
-impl JsonSchema for ByteSize {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> Cow<'static, str> {
-        "ByteSize".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> schemars::Schema {
-        json_schema!({
-            "type": ["integer", "string"],
-            "description": "bytes, or a string such as \"128MB\" or \"1 GiB\""
-        })
-    }
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size \"{s}\": write e.g. 128MB"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "kib" => 1 << 10,
-        "m" | "mb" => 1_000_000,
-        "mib" => 1 << 20,
-        "g" | "gb" => 1_000_000_000,
-        "gib" => 1 << 30,
-        u => {
-            return Err(format!(
-                "invalid size \"{s}\": unknown unit \"{u}\" (B, KB, MB, GB, KiB, MiB, GiB)"
-            ))
-        }
-    };
-    Ok((num * mult as f64) as u64)
-}
 
 /// Options of the `lake` sink.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -18,11 +18,7 @@ use tempfile::TempDir;
 fn lake(dir: &Path, extra: Value) -> Result<Lake> {
     let mut options = json!({"path": dir.join("lake")});
     (options.as_object_mut().unwrap()).extend(extra.as_object().unwrap().clone());
-    let ctx = Context {
-        pipeline: "p".into(),
-        node: "out".into(),
-        state_dir: dir.join("state"),
-    };
+    let ctx = Context::new("p", "out", dir.join("state"));
     Lake::create(parse_options(&options.to_string())?, &ctx)
 }
 
@@ -128,7 +124,7 @@ fn epochs_are_invisible_until_committed_then_published_once() {
     )
     .unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..10, |i| Some(format!("k{}", i % 2))))
+    sink.write("in", batch(0..10, |i| Some(format!("k{}", i % 2))))
         .unwrap();
     assert!(listing(&root).is_empty());
     let h1 = sink.prepare(1).unwrap();
@@ -136,7 +132,7 @@ fn epochs_are_invisible_until_committed_then_published_once() {
         listing(&root).is_empty(),
         "prepared files are staged, not visible"
     );
-    sink.write(batch(10..15, |_| Some("k0".into()))).unwrap();
+    sink.write("in", batch(10..15, |_| Some("k0".into()))).unwrap();
     let h2 = sink.prepare(2).unwrap();
     commit(&mut sink, 1, &h1);
     let files = listing(&root);
@@ -168,9 +164,9 @@ fn a_commit_never_delivered_is_published_by_the_next_epochs() {
     let every = json!({"roll_on_every_checkpoint": true});
     let mut sink = lake(dir.path(), every.clone()).unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..3, |_| None)).unwrap();
+    sink.write("in", batch(0..3, |_| None)).unwrap();
     let _h1 = sink.prepare(1).unwrap();
-    sink.write(batch(3..5, |_| None)).unwrap();
+    sink.write("in", batch(3..5, |_| None)).unwrap();
     let h2 = sink.prepare(2).unwrap();
     // Crash: commit(1) never ran; the restart replays commit(2) with its handle.
     drop(sink);
@@ -187,11 +183,11 @@ fn abort_discards_what_came_after_the_checkpoint_and_keeps_its_open_file() {
     let root = dir.path().join("lake");
     let mut sink = lake(dir.path(), json!({"format": "csv"})).unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..3, |_| None)).unwrap();
+    sink.write("in", batch(0..3, |_| None)).unwrap();
     let h1 = sink.prepare(1).unwrap();
-    sink.write(batch(3..6, |_| None)).unwrap();
+    sink.write("in", batch(3..6, |_| None)).unwrap();
     let _h2 = sink.prepare(2).unwrap();
-    sink.write(batch(6..9, |_| None)).unwrap();
+    sink.write("in", batch(6..9, |_| None)).unwrap();
     drop(sink);
     // Restart from the checkpoint of epoch 1: epoch 2's segment and the rows after it
     // are stale; the open file as of epoch 1 (its segment) is taken over.
@@ -233,7 +229,7 @@ fn files_roll_by_rows_and_size_within_an_epoch() {
     let root = dir.path().join("lake");
     let mut sink = lake(dir.path(), json!({"max_rows": 4, "format": "json"})).unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..10, |_| None)).unwrap();
+    sink.write("in", batch(0..10, |_| None)).unwrap();
     let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     let files = listing(&root);
@@ -251,7 +247,7 @@ fn files_roll_by_rows_and_size_within_an_epoch() {
     .unwrap();
     sink.abort(1).unwrap();
     for i in 0..10 {
-        sink.write(batch(i * 5..i * 5 + 5, |_| None)).unwrap();
+        sink.write("in", batch(i * 5..i * 5 + 5, |_| None)).unwrap();
     }
     let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
@@ -278,9 +274,9 @@ fn a_new_schema_starts_a_new_file_or_fails() {
     };
     let mut sink = lake(dir.path(), json!({"schema_policy": "evolve"})).unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..3, |_| None)).unwrap();
-    sink.write(other()).unwrap();
-    sink.write(batch(3..4, |_| None)).unwrap();
+    sink.write("in", batch(0..3, |_| None)).unwrap();
+    sink.write("in", other()).unwrap();
+    sink.write("in", batch(3..4, |_| None)).unwrap();
     let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     assert_eq!(listing(&root).len(), 3);
@@ -289,8 +285,8 @@ fn a_new_schema_starts_a_new_file_or_fails() {
     let dir = TempDir::new().unwrap();
     let mut sink = lake(dir.path(), json!({})).unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..3, |_| None)).unwrap();
-    let err = sink.write(other()).unwrap_err().to_string();
+    sink.write("in", batch(0..3, |_| None)).unwrap();
+    let err = sink.write("in", other()).unwrap_err().to_string();
     assert!(
         err.contains("schema_policy") && err.contains("extra STRING"),
         "{err}"
@@ -300,8 +296,8 @@ fn a_new_schema_starts_a_new_file_or_fails() {
     commit(&mut sink, 1, &h);
     let mut restarted = lake(dir.path(), json!({})).unwrap();
     restarted.abort(2).unwrap();
-    assert!(restarted.write(other()).is_err());
-    restarted.write(batch(5..6, |_| None)).unwrap();
+    assert!(restarted.write("in", other()).is_err());
+    restarted.write("in", batch(5..6, |_| None)).unwrap();
 }
 
 #[test]
@@ -311,7 +307,7 @@ fn hostile_partition_values_stay_inside_the_lake() {
     let mut sink = lake(dir.path(), json!({"partition_by": ["k"]})).unwrap();
     sink.abort(1).unwrap();
     let values = ["../../escape", "/abs", "a\0b", "", ".", ".."];
-    sink.write(batch(0..7, |i| {
+    sink.write("in", batch(0..7, |i| {
         values.get(i as usize).map(|v| v.to_string())
     }))
     .unwrap();
@@ -347,7 +343,7 @@ fn parquet_options_reach_the_file() {
     )
     .unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..10, |_| Some("v".into()))).unwrap();
+    sink.write("in", batch(0..10, |_| Some("v".into()))).unwrap();
     let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     let file = File::open(root.join(&listing(&root)[0])).unwrap();
@@ -396,7 +392,7 @@ fn run_epochs(
     per: i64,
 ) -> i64 {
     for e in epochs {
-        sink.write(batch(id..id + 2 * per, |i| Some(format!("k{}", i % 2))))
+        sink.write("in", batch(id..id + 2 * per, |i| Some(format!("k{}", i % 2))))
             .unwrap();
         id += 2 * per;
         let h = sink.prepare(e).unwrap();
@@ -476,7 +472,7 @@ fn many_short_epochs_make_one_file_per_partition_per_roll() {
 fn run_epochs_json(sink: &mut Lake, root: &Path, epochs: u64) {
     for e in 1..=epochs {
         let id = (e as i64 - 1) * 10;
-        sink.write(batch(id..id + 10, |i| Some(format!("k{}", i % 2))))
+        sink.write("in", batch(id..id + 10, |i| Some(format!("k{}", i % 2))))
             .unwrap();
         let h = sink.prepare(e).unwrap();
         commit(sink, e, &h);
@@ -504,14 +500,14 @@ fn a_restart_continues_the_same_open_files_without_loss_or_duplicates() {
     let id = run_epochs(&mut sink, &root, 1..20, 0, 4);
     // Epoch 20 is prepared and its checkpoint durable, but the crash comes before its
     // commit; epoch 21 is prepared too, without a durable checkpoint; more rows follow.
-    sink.write(batch(id..id + 8, |i| Some(format!("k{}", i % 2))))
+    sink.write("in", batch(id..id + 8, |i| Some(format!("k{}", i % 2))))
         .unwrap();
     let h20 = sink.prepare(20).unwrap();
     let id = id + 8;
-    sink.write(batch(id..id + 8, |i| Some(format!("k{}", i % 2))))
+    sink.write("in", batch(id..id + 8, |i| Some(format!("k{}", i % 2))))
         .unwrap();
     let _h21 = sink.prepare(21).unwrap();
-    sink.write(batch(id + 8..id + 16, |i| Some(format!("k{}", i % 2))))
+    sink.write("in", batch(id + 8..id + 16, |i| Some(format!("k{}", i % 2))))
         .unwrap();
     let before: Vec<String> = Handle::decode(&h20)
         .unwrap()
@@ -545,7 +541,7 @@ fn idle_partitions_roll_after_max_file_age() {
     let root = dir.path().join("lake");
     let mut sink = lake(dir.path(), json!({"max_file_age": "500ms"})).unwrap();
     sink.abort(1).unwrap();
-    sink.write(batch(0..3, |_| None)).unwrap();
+    sink.write("in", batch(0..3, |_| None)).unwrap();
     let h = sink.prepare(1).unwrap();
     commit(&mut sink, 1, &h);
     assert!(listing(&root).is_empty());
@@ -566,13 +562,13 @@ fn a_roll_whose_checkpoint_was_lost_is_rolled_again_once() {
     sink.abort(1).unwrap();
     let mut h5 = Vec::new();
     for e in 1..=5 {
-        sink.write(rows((e - 1) * 4..e * 4)).unwrap();
+        sink.write("in", rows((e - 1) * 4..e * 4)).unwrap();
         h5 = sink.prepare(e as u64).unwrap();
         commit(&mut sink, e as u64, &h5);
     }
     // Epoch 6 rolls every file (the run's last checkpoint), but the process dies before
     // its checkpoint is durable: the restart comes back to epoch 5.
-    sink.write(rows(20..24)).unwrap();
+    sink.write("in", rows(20..24)).unwrap();
     let h6 = Handle::decode(&prepare_last(&mut sink, 6)).unwrap();
     assert_eq!(h6.groups[0].files.len(), 2);
     drop(sink);
@@ -581,7 +577,7 @@ fn a_roll_whose_checkpoint_was_lost_is_rolled_again_once() {
     sink.abort(6).unwrap();
     assert!(listing(&root).is_empty());
     // The replay of epoch 6, then the run's end again: the same two files, once.
-    sink.write(rows(20..24)).unwrap();
+    sink.write("in", rows(20..24)).unwrap();
     let h = prepare_last(&mut sink, 6);
     commit(&mut sink, 6, &h);
     let mut names: Vec<&str> = h6.groups[0].files.iter().map(|f| f.path.as_str()).collect();
