@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::config::{NodeConfig, NodeKind, PipelineFile, Problems, Tolerance, DEAD_LETTER};
+use crate::config::{NodeConfig, NodeKind, PipelineFile, Problems, DEAD_LETTER};
 
 /// Checks the wiring by node names, recording every problem. Ports are checked once the
 /// components are known (`validate`), since a component may derive them from options.
@@ -40,7 +40,6 @@ pub fn check(file: &PipelineFile, problems: &mut Problems) {
             format!("the graph has a cycle: {}", cycle.join(" -> ")),
         );
     }
-    check_dead_letter(file, problems);
     if !file.nodes.iter().any(|n| n.kind == NodeKind::Source) {
         problems.add(&[], None, "the pipeline has no [sources.<name>] section");
     }
@@ -107,20 +106,6 @@ fn known(kinds: &HashMap<&str, NodeKind>) -> String {
     names.sort();
     names.push(DEAD_LETTER);
     names.join(", ")
-}
-
-fn check_dead_letter(file: &PipelineFile, problems: &mut Problems) {
-    let readers = file
-        .nodes
-        .iter()
-        .any(|n| n.inputs.iter().any(|i| i.is_dead_letter()));
-    if file.settings.errors.tolerance == Tolerance::All && !readers {
-        problems.add(
-            &["pipeline"],
-            Some("errors"),
-            "errors.tolerance = \"all\" needs a sink with inputs = [\"$dead_letter\"]: rejected records are never dropped silently",
-        );
-    }
 }
 
 /// A stream's event time: its column and watermark delay.
@@ -266,15 +251,6 @@ mod tests {
             "{p:?}"
         );
         assert!(p.iter().any(|m| m.contains("cycle")), "{p:?}");
-    }
-
-    #[test]
-    fn tolerance_all_needs_a_dead_letter_sink() {
-        let p = problems(
-            "[pipeline]\nname = \"p\"\nerrors.tolerance = \"all\"\n[sources.a]\nplugin = \"d\"\n\
-             [sinks.s]\nplugin = \"console\"\ninputs = [\"a\"]\n",
-        );
-        assert!(p.iter().any(|m| m.contains("$dead_letter")), "{p:?}");
     }
 
     const JOIN: &str = "[pipeline]\nname = \"p\"\n\

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::config::{self, offending_key, NodeConfig, PipelineFile, Problems};
 use crate::graph;
-use crate::plugins::{default_plugin_dirs, Ports, Registry};
+use crate::plugins::{default_plugin_dirs, Instance, Ports, Registry};
 use crate::runtime::{node_setup, unknown_port};
 
 /// A file that passed every check, with the plugins it can use.
@@ -33,9 +33,17 @@ pub fn check(path: &Path) -> Result<Checked, Problems> {
     let mut ports = HashMap::new();
     for node in &file.nodes {
         let event_time = times.get(&node.id).cloned().flatten();
-        if let Some(p) = check_node(&file, node, event_time, &registry, &mut problems) {
-            ports.insert(node.id.as_str(), p);
+        let Some(instance) = check_node(&file, node, event_time, &registry, &mut problems) else {
+            continue;
+        };
+        if instance.tolerates_rejects() && !dead_letter_is_read(&file, node) {
+            problems.add(
+                &[node.kind.section(), &node.id],
+                None,
+                format!("its rejected records go to the dead-letter output (errors.tolerance = \"all\" or the plugin's own mode), but no node reads them: add a sink with inputs = [\"$dead_letter\"] or [\"{}.dead_letter\"]; rejected records are never dropped silently", node.id),
+            );
         }
+        ports.insert(node.id.as_str(), instance.ports());
     }
     check_ports(&file, &ports, &mut problems);
     if problems.is_empty() {
@@ -66,14 +74,22 @@ pub fn plugin_dirs(file: &PipelineFile) -> Vec<PathBuf> {
     dirs
 }
 
-/// Creates the node's instance; its ports if that worked.
+/// Whether some node reads `node`'s rejected records.
+fn dead_letter_is_read(file: &PipelineFile, node: &NodeConfig) -> bool {
+    let inputs = file.nodes.iter().flat_map(|n| &n.inputs);
+    inputs.into_iter().any(|i| {
+        i.is_dead_letter() || (i.node == node.id && i.port == ferry_plugin_api::abi::DEAD_LETTER_PORT)
+    })
+}
+
+/// Creates the node's instance, if it can be.
 fn check_node(
     file: &PipelineFile,
     node: &NodeConfig,
     event_time: Option<graph::EventTime>,
     registry: &Registry,
     problems: &mut Problems,
-) -> Option<Ports> {
+) -> Option<Instance> {
     let section = [node.kind.section(), node.id.as_str()];
     let component = match registry.find(node.kind, &node.plugin) {
         Ok(c) => c,
@@ -85,7 +101,7 @@ fn check_node(
     let options = serde_json::Value::Object(node.options.clone()).to_string();
     let setup = node_setup(file, node, event_time, &std::env::temp_dir(), &NOT_CANCELLED);
     match component.create(&options, &setup) {
-        Ok(instance) => Some(instance.ports()),
+        Ok(instance) => Some(instance),
         Err(e) => {
             let message = e.to_string();
             problems.add(

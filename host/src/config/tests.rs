@@ -120,6 +120,6 @@ event_time = "ts"
     assert_eq!((join.inputs[1].node.as_str(), join.inputs[1].port.as_str()), ("a", "late"));
     assert_eq!(file.nodes[0].idle_timeout, Some(std::time::Duration::from_secs(5)));
     let list = problems.list.join("\n");
-    assert!(list.contains(":11: [transforms.j] idle_timeout: only a source"), "{list}");
-    assert!(list.contains(":15: [sinks.out] event_time: a sink does not use event time"), "{list}");
+    assert!(list.contains(":10: [transforms.j] idle_timeout: only a source"), "{list}");
+    assert!(list.contains(":14: [sinks.out] event_time: a sink does not use event time"), "{list}");
 }

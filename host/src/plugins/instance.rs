@@ -12,7 +12,8 @@ use abi_stable::std_types::{RResult, RString, RVec};
 use anyhow::{anyhow, Result};
 use arrow::array::RecordBatch;
 use ferry_plugin_api::abi::{
-    BatchExporter, BatchImporter, FfiBatch, HostOutput, OutputObject_TO, RestoredWatermarks,
+    BatchExporter, BatchImporter, FfiBatch, HostOutput, OutputObject_TO, RejectPolicy,
+    RestoredWatermarks,
     SinkBox, SourceBox, SourceStatus, TransformBox,
 };
 
@@ -85,9 +86,20 @@ pub struct Source {
     producer: Producer,
 }
 
+/// Whether rejected records become dead-letter rows: the instance's own policy, else
+/// the pipeline's tolerance.
+fn tolerates(policy: RejectPolicy, pipeline_tolerates: bool) -> bool {
+    match policy {
+        RejectPolicy::Pipeline => pipeline_tolerates,
+        RejectPolicy::Fail => false,
+        RejectPolicy::DeadLetter => true,
+    }
+}
+
 impl Source {
-    pub(super) fn new(obj: SourceBox, tolerate_rejects: bool) -> Result<Self> {
+    pub(super) fn new(obj: SourceBox, pipeline_tolerates: bool) -> Result<Self> {
         let ports = ports(obj.output_ports())?;
+        let tolerate_rejects = tolerates(obj.reject_policy(), pipeline_tolerates);
         Ok(Self {
             obj,
             producer: Producer {
@@ -100,6 +112,11 @@ impl Source {
 
     pub fn ports(&self) -> &Ports {
         &self.producer.ports
+    }
+
+    /// Whether its rejected records go to its `dead_letter` port.
+    pub fn tolerates_rejects(&self) -> bool {
+        self.producer.tolerate_rejects
     }
 
     pub fn restore(&mut self, epoch: u64, state: &[u8], w: RestoredWatermarks) -> Result<()> {
@@ -131,8 +148,9 @@ pub struct Transform {
 }
 
 impl Transform {
-    pub(super) fn new(obj: TransformBox, inputs: usize, tolerate_rejects: bool) -> Result<Self> {
+    pub(super) fn new(obj: TransformBox, inputs: usize, pipeline_tolerates: bool) -> Result<Self> {
         let ports = ports(obj.output_ports())?;
+        let tolerate_rejects = tolerates(obj.reject_policy(), pipeline_tolerates);
         Ok(Self {
             obj,
             inputs: exporters(inputs),
@@ -146,6 +164,11 @@ impl Transform {
 
     pub fn ports(&self) -> &Ports {
         &self.producer.ports
+    }
+
+    /// Whether its rejected records go to its `dead_letter` port.
+    pub fn tolerates_rejects(&self) -> bool {
+        self.producer.tolerate_rejects
     }
 
     pub fn restore(&mut self, epoch: u64, state: &[u8], w: RestoredWatermarks) -> Result<()> {
@@ -227,6 +250,15 @@ pub enum Instance {
 }
 
 impl Instance {
+    /// Whether its rejected records go to its `dead_letter` port.
+    pub fn tolerates_rejects(&self) -> bool {
+        match self {
+            Instance::Source(s) => s.tolerates_rejects(),
+            Instance::Transform(t) => t.tolerates_rejects(),
+            Instance::Sink(_) => false,
+        }
+    }
+
     /// Its output ports (none for a sink).
     pub fn ports(&self) -> Ports {
         match self {

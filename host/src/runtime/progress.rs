@@ -46,9 +46,10 @@ impl Reporter {
                 s.rows_out.load(Ordering::Relaxed),
             );
             let rejected = s.rejected.load(Ordering::Relaxed);
+            let late = s.late.load(Ordering::Relaxed);
             tracing::info!(
                 pipeline = %self.pipeline, node = %id,
-                "{} after {:.2}s: {rows_in} rows in, {rows_out} rows out, {rejected} rejected ({:.0} rows/s)",
+                "{} after {:.2}s: {rows_in} rows in, {rows_out} rows out, {rejected} rejected, {late} late ({:.0} rows/s)",
                 if ok { "finished" } else { "stopped" },
                 secs,
                 rows_in.max(rows_out) as f64 / secs

@@ -160,13 +160,14 @@ impl Emitter {
         let Some(w) = self.own.or(generated) else {
             return Ok(());
         };
+        // Kept for the snapshot even after the end of input has sent the maximum.
+        if w != i64::MAX && self.finite.is_none_or(|f| f < w) {
+            self.finite = Some(w);
+        }
         if self.sent.is_some_and(|sent| sent >= w) {
             return Ok(());
         }
         self.sent = Some(w);
-        if w != i64::MAX {
-            self.finite = Some(w);
-        }
         self.outputs.broadcast(Message::Watermark(w))
     }
 

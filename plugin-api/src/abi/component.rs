@@ -55,6 +55,20 @@ pub enum SourceStatus {
     End,
 }
 
+/// What happens to the records an instance rejects.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RejectPolicy {
+    /// As the pipeline's `errors.tolerance` says.
+    #[default]
+    Pipeline,
+    /// Fail the task at the first one, whatever the pipeline says (Spark's FAILFAST).
+    Fail,
+    /// Send them to the dead-letter output, whatever the pipeline says (Spark's
+    /// PERMISSIVE and DROPMALFORMED: the row leaves the data, never silently).
+    DeadLetter,
+}
+
 /// A node's event-time position when its checkpoint was taken, restored with its state.
 /// `i64::MIN` stands for "no watermark yet".
 #[repr(C)]

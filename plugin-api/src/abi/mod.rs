@@ -11,7 +11,7 @@ mod output;
 
 pub use batch::{BatchExporter, BatchImporter, FfiBatch};
 pub use component::{
-    ComponentInfo, ComponentKind, RestoredWatermarks, SourceStatus, BUILT_IN_PORTS,
+    ComponentInfo, ComponentKind, RejectPolicy, RestoredWatermarks, SourceStatus, BUILT_IN_PORTS,
     DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT,
 };
 pub use context::{NodeContext, NodeContextRef};

@@ -9,13 +9,15 @@
 use abi_stable::sabi_trait;
 use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec};
 
-use super::{FfiBatch, HostOutput, RestoredWatermarks, SourceStatus};
+use super::{FfiBatch, HostOutput, RejectPolicy, RestoredWatermarks, SourceStatus};
 
 /// A source instance.
 #[sabi_trait]
 pub trait SourceObject: Send {
     /// Output ports besides the built-in ones.
     fn output_ports(&self) -> RVec<RString>;
+    /// What happens to the records it rejects.
+    fn reject_policy(&self) -> RejectPolicy;
     /// Resumes from the state the checkpoint of `epoch` holds.
     fn restore(
         &mut self,
@@ -42,6 +44,8 @@ pub trait SourceObject: Send {
 pub trait TransformObject: Send {
     /// Output ports besides the built-in ones.
     fn output_ports(&self) -> RVec<RString>;
+    /// What happens to the records it rejects.
+    fn reject_policy(&self) -> RejectPolicy;
     /// Resumes from the state the checkpoint of `epoch` holds.
     fn restore(
         &mut self,

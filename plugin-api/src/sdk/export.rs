@@ -17,7 +17,7 @@ use super::{
 use super::{Sink, Source, SourceStatus, Transform};
 use crate::abi::{
     BatchExporter, BatchImporter, ComponentInfo, ComponentKind, FfiBatch, HostLogger, HostOutput,
-    NodeContextRef, RestoredWatermarks, SinkBox, SinkObject, SinkObject_TO, SourceBox,
+    NodeContextRef, RejectPolicy, RestoredWatermarks, SinkBox, SinkObject, SinkObject_TO, SourceBox,
     SourceObject, SourceObject_TO, TransformBox, TransformObject, TransformObject_TO,
 };
 
@@ -214,6 +214,10 @@ impl<S: Source> SourceObject for SourceAdapter<S> {
         ports(self.inner.output_ports())
     }
 
+    fn reject_policy(&self) -> RejectPolicy {
+        self.inner.reject_policy()
+    }
+
     fn restore(
         &mut self,
         epoch: u64,
@@ -260,6 +264,10 @@ struct TransformAdapter<T> {
 impl<T: Transform> TransformObject for TransformAdapter<T> {
     fn output_ports(&self) -> RVec<RString> {
         ports(self.inner.output_ports())
+    }
+
+    fn reject_policy(&self) -> RejectPolicy {
+        self.inner.reject_policy()
     }
 
     fn restore(

@@ -15,7 +15,7 @@ mod output;
 pub mod size;
 mod traits;
 
-pub use crate::abi::{SourceStatus, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT};
+pub use crate::abi::{RejectPolicy, SourceStatus, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT};
 pub use context::Context;
 pub use error::{Error, ErrorContext, Result};
 pub use options::{options_schema, parse_options};

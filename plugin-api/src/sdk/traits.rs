@@ -6,7 +6,7 @@ use arrow::array::RecordBatch;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::{Context, Output, Result, SourceStatus};
+use super::{Context, Output, RejectPolicy, Result, SourceStatus};
 
 /// What [`Sink::commit`] publishes.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +67,12 @@ pub trait Component: Sized + Send + 'static {
     /// route; `ferry validate` refuses `inputs = ["node.port"]` for any other port.
     fn output_ports(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// What happens to the records it rejects: by default what the pipeline's
+    /// `errors.tolerance` says; a source may follow its own option (Spark's `mode`).
+    fn reject_policy(&self) -> RejectPolicy {
+        RejectPolicy::Pipeline
     }
 }
 

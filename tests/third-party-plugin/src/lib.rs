@@ -1,12 +1,19 @@
 //! An example third-party plugin: `uppercase` upper-cases string columns; `chaos`
-//! panics on purpose, to show that a panicking plugin fails only its own task.
+//! panics on purpose, to show that a panicking plugin fails only its own task;
+//! `late_split` shows event time, named inputs and ports.
 
 use std::sync::Arc;
 
-use ferry_plugin_api::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use ferry_plugin_api::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray,
+};
+use ferry_plugin_api::arrow::compute::{cast, filter_record_batch, not};
+use ferry_plugin_api::arrow::datatypes::{
+    DataType, Field, Schema, TimeUnit, TimestampMicrosecondType,
+};
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::schemars::JsonSchema;
-use ferry_plugin_api::sdk::{Component, Context, Error, Output, Result, Transform};
+use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
 use ferry_plugin_api::serde::Deserialize;
 
 /// Options of `uppercase`.
@@ -82,8 +89,80 @@ impl Transform for Chaos {
     }
 }
 
+/// Options of `late_split`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(crate = "ferry_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "ferry_plugin_api::schemars")]
+pub struct LateSplitOptions {}
+
+/// Rows at or behind the input watermark leave by `late`, the others by `out` with an
+/// `input` column naming the input they came from; every row also leaves by `all`.
+pub struct LateSplit {
+    event_time: String,
+    watermark: Option<i64>,
+}
+
+impl Component for LateSplit {
+    const NAME: &'static str = "late_split";
+    const DESCRIPTION: &'static str =
+        "Sends rows behind the watermark to `late`, tags the rest with their input.";
+    type Options = LateSplitOptions;
+
+    fn create(_options: LateSplitOptions, ctx: &Context) -> Result<Self> {
+        let event_time = ctx.event_time.clone().ok_or_else(|| {
+            Error::msg("needs an event time: set event_time on it or upstream")
+        })?;
+        Ok(Self {
+            event_time,
+            watermark: None,
+        })
+    }
+
+    fn output_ports(&self) -> Vec<String> {
+        vec!["all".to_string()]
+    }
+}
+
+impl LateSplit {
+    fn behind(&self, batch: &RecordBatch) -> Result<BooleanArray> {
+        let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let column = batch
+            .column_by_name(&self.event_time)
+            .ok_or_else(|| Error::msg(format!("no column '{}'", self.event_time)))?;
+        let times = cast(column, &micros)?;
+        let watermark = self.watermark.unwrap_or(i64::MIN);
+        let times = times.as_primitive::<TimestampMicrosecondType>();
+        Ok(times.iter().map(|t| t.map(|t| t <= watermark)).collect())
+    }
+}
+
+impl Transform for LateSplit {
+    fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
+        self.watermark = restored.input_watermark;
+        Ok(())
+    }
+
+    fn process(&mut self, input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
+        let late = self.behind(&batch)?;
+        out.emit_to("all", batch.clone())?;
+        out.late(filter_record_batch(&batch, &late)?)?;
+        let on_time = filter_record_batch(&batch, &not(&late)?)?;
+        let mut fields = on_time.schema().fields().to_vec();
+        fields.push(Arc::new(Field::new("input", DataType::Utf8, false)));
+        let mut columns = on_time.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(vec![input; on_time.num_rows()])));
+        out.emit(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    }
+
+    fn on_watermark(&mut self, watermark: i64, out: &mut Output<'_>) -> Result<()> {
+        self.watermark = Some(watermark);
+        out.watermark(watermark);
+        Ok(())
+    }
+}
+
 export_plugin! {
     sources: [],
-    transforms: [Uppercase, Chaos],
+    transforms: [Uppercase, Chaos, LateSplit],
     sinks: [],
 }
