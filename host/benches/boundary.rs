@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 use std::ptr::NonNull;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,8 +24,8 @@ use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::ffi::{from_ffi_and_data_type, FFI_ArrowArray};
 use ferry::config::NodeKind;
-use ferry::plugins::Registry;
-use ferry_plugin_api::abi::{BatchExporter, BatchImporter, NodeContext};
+use ferry::plugins::{NodeSetup, Registry};
+use ferry_plugin_api::abi::{BatchExporter, BatchImporter};
 
 fn release_dir() -> PathBuf {
     // target/release/deps/boundary-<hash> → target/release
@@ -126,19 +127,26 @@ fn main() {
     let component = registry
         .find(NodeKind::Transform, "passthrough")
         .expect("build the plugin first: cargo build --release -p ferry-passthrough");
-    let ctx = NodeContext {
+    static NOT_CANCELLED: AtomicBool = AtomicBool::new(false);
+    let setup = NodeSetup {
         pipeline: "bench".into(),
         node: "pass".into(),
         state_dir: "/tmp".into(),
+        inputs: vec!["in".into()],
+        outputs: vec!["out".into()],
+        event_time: None,
+        retain_checkpoints: 2,
+        tolerate_rejects: false,
+        cancelled: &NOT_CANCELLED,
     };
-    let mut transform = component.create_transform("{}", &ctx).expect("created");
+    let mut transform = component.create_transform("{}", &setup).expect("created");
     for (rows, columns) in [(1, 7), (8192, 7), (8192, 1)] {
         let input = batch(rows)
             .project(&(0..columns).collect::<Vec<_>>())
             .expect("projection");
         let round_trip = time(200_000, || {
-            let out = transform.process(input.clone()).expect("processed");
-            assert_eq!(out.batches[0].num_rows(), rows);
+            let out = transform.process(0, input.clone()).expect("processed");
+            assert_eq!(out.batches[0].1.num_rows(), rows);
         });
         let (mut exporter, mut importer) = (BatchExporter::default(), BatchImporter::default());
         let ffi_only = time(200_000, || {
