@@ -5,6 +5,7 @@ pub mod decode;
 pub mod defaults;
 pub mod duration;
 pub mod encode;
+pub mod state;
 mod error;
 #[doc(hidden)]
 pub mod export;
