@@ -5,12 +5,12 @@ pub mod decode;
 pub mod defaults;
 pub mod duration;
 pub mod encode;
-pub mod state;
 mod error;
 #[doc(hidden)]
 pub mod export;
 mod logging;
 mod options;
+pub mod state;
 mod traits;
 
 pub use crate::abi::SourceStatus;

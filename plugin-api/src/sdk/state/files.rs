@@ -8,6 +8,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -72,13 +73,16 @@ pub(super) fn epoch_of_name(name: &str) -> Option<u64> {
     epoch.parse().ok()
 }
 
-/// A token that differs between runs: the clock and the process id, hashed.
+/// A token that differs between runs (and between tables opened by one process): the
+/// clock, the process id and a counter, hashed.
 pub(super) fn run_token() -> String {
+    static OPENED: AtomicU64 = AtomicU64::new(0);
+    let count = OPENED.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let seed = format!("{nanos}-{}", std::process::id());
+    let seed = format!("{nanos}-{}-{count}", std::process::id());
     let h = super::codec::fnv1a_64(seed.as_bytes());
     format!("{:08x}", (h ^ (h >> 32)) as u32)
 }

@@ -236,8 +236,17 @@ fn columns(batch: &RecordBatch) -> Result<(UInt16Array, BinaryArray, BinaryArray
     let column = |i: usize| batch.column(i).as_any();
     let bad = || Error::msg("column types differ from key_group UInt16, key/value Binary");
     Ok((
-        column(0).downcast_ref::<UInt16Array>().ok_or_else(bad)?.clone(),
-        column(1).downcast_ref::<BinaryArray>().ok_or_else(bad)?.clone(),
-        column(2).downcast_ref::<BinaryArray>().ok_or_else(bad)?.clone(),
+        column(0)
+            .downcast_ref::<UInt16Array>()
+            .ok_or_else(bad)?
+            .clone(),
+        column(1)
+            .downcast_ref::<BinaryArray>()
+            .ok_or_else(bad)?
+            .clone(),
+        column(2)
+            .downcast_ref::<BinaryArray>()
+            .ok_or_else(bad)?
+            .clone(),
     ))
 }

@@ -266,7 +266,7 @@ where
                 self.table
             )));
         };
-        let handle = self.pending.drain(..=at).last();
+        let handle = self.pending.drain(..=at).next_back();
         self.committed.extend(handle);
         while self.committed.len() > self.retain {
             self.committed.pop_front();
@@ -312,7 +312,13 @@ where
         let mut keep: HashSet<&str> = HashSet::new();
         let handles = self.committed.iter().chain(&self.pending);
         keep.extend(handles.flat_map(Handle::files).map(FileRef::name));
-        keep.extend(self.chain.base.iter().chain(&self.chain.deltas).map(FileRef::name));
+        keep.extend(
+            self.chain
+                .base
+                .iter()
+                .chain(&self.chain.deltas)
+                .map(FileRef::name),
+        );
         keep.extend(self.compaction.iter().map(|c| c.name.as_str()));
         let protect = self
             .restored
@@ -402,7 +408,13 @@ where
         }
         let job = Job {
             dir: self.dir.clone(),
-            inputs: self.chain.base.iter().chain(&self.chain.deltas).cloned().collect(),
+            inputs: self
+                .chain
+                .base
+                .iter()
+                .chain(&self.chain.deltas)
+                .cloned()
+                .collect(),
             epoch,
             covers: deltas,
             run: self.run.clone(),
