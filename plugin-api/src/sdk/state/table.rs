@@ -23,6 +23,9 @@ struct Slot<V> {
     bytes: u64,
 }
 
+/// The table: one map per key group.
+type Groups<K, V> = Vec<HashMap<K, Slot<V>>>;
+
 /// The files the next handle will name: a base (after the first compaction) and the
 /// deltas written since it, oldest first.
 #[derive(Default)]
@@ -62,7 +65,7 @@ pub struct KeyedState<K, V> {
     retain: usize,
     max_deltas: usize,
     run: String,
-    groups: Vec<HashMap<K, Slot<V>>>,
+    groups: Groups<K, V>,
     /// Per key group, the keys inserted, changed or removed since the last checkpoint.
     changed: Vec<HashSet<K>>,
     bytes: u64,
@@ -284,8 +287,11 @@ where
         let handle = Handle::parse(handle, &self.table, self.key_groups)
             .with_context(|| format!("restoring state {:?}", self.table))?;
         let (groups, bytes) = self.load(&handle)?;
-        // A compaction of the state being replaced is dropped, which stops it.
+        // A compaction of the state being replaced is dropped, which stops it; a new run
+        // token keeps this lineage's files apart from any it might still write, and from
+        // the files of handles after the restored one.
         self.compaction = None;
+        self.run = run_token();
         self.groups = groups;
         self.bytes = bytes;
         self.changed.iter_mut().for_each(HashSet::clear);
@@ -427,10 +433,8 @@ where
     }
 
     /// Reads the state of `handle` into new maps (base first, then deltas in order).
-    #[allow(clippy::type_complexity)]
-    fn load(&self, handle: &Handle) -> Result<(Vec<HashMap<K, Slot<V>>>, u64)> {
-        let mut groups: Vec<HashMap<K, Slot<V>>> =
-            (0..self.key_groups).map(|_| HashMap::new()).collect();
+    fn load(&self, handle: &Handle) -> Result<(Groups<K, V>, u64)> {
+        let mut groups: Groups<K, V> = (0..self.key_groups).map(|_| HashMap::new()).collect();
         let mut bytes = 0u64;
         for file in handle.files() {
             let mut reader = RowReader::open(&self.dir, file, self.key_groups)?;
