@@ -13,9 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use super::files::{file_name, write_durable, FileRef, Kind};
+use super::files::{file_name, write_durable_paced, FileRef, Kind};
 use super::format::{RowReader, RowWriter};
 use crate::sdk::{Error, Result};
+
+/// The new base is synced every this many bytes (see `files::CrcWriter`).
+const SYNC_EVERY: u64 = 8 << 20;
 
 /// A compaction under way (or finished and not yet adopted).
 pub(super) struct Compaction {
@@ -93,7 +96,7 @@ fn merge(job: &Job, name: &str, cancel: &AtomicBool) -> Result<FileRef> {
         .iter()
         .map(|file| RowReader::open(&job.dir, file, job.key_groups))
         .collect::<Result<Vec<_>>>()?;
-    write_durable(&job.dir, name, |out| {
+    write_durable_paced(&job.dir, name, SYNC_EVERY, |out| {
         let mut writer = RowWriter::new(out, Kind::Base, job.epoch, job.key_groups)?;
         for group in 0..job.key_groups {
             if cancel.load(Ordering::Relaxed) {

@@ -87,18 +87,28 @@ pub(super) fn run_token() -> String {
     format!("{:08x}", (h ^ (h >> 32)) as u32)
 }
 
-/// A writer that counts and checksums what passes through it.
+/// A writer that counts and checksums what passes through it, and can sync as it goes.
 pub(super) struct CrcWriter<W> {
     inner: W,
     crc: crc32fast::Hasher,
     len: u64,
+    sync_every: u64,
+    next_sync: u64,
 }
 
-impl<W: Write> Write for CrcWriter<W> {
+impl Write for CrcWriter<BufWriter<File>> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.crc.update(&buf[..n]);
         self.len += n as u64;
+        if self.len >= self.next_sync {
+            // On ext4 (data=ordered) an fsync of any file may have to write out the dirty
+            // data of every other file first: syncing a compaction's big file as it grows
+            // keeps the operator's checkpoint fsyncs from waiting for all of it at once.
+            self.inner.flush()?;
+            self.inner.get_ref().sync_data()?;
+            self.next_sync = self.len.saturating_add(self.sync_every);
+        }
         Ok(n)
     }
 
@@ -116,9 +126,19 @@ pub(super) fn write_durable(
     name: &str,
     body: impl FnOnce(Out) -> Result<Out>,
 ) -> Result<FileRef> {
+    write_durable_paced(dir, name, u64::MAX, body)
+}
+
+/// [`write_durable`], also syncing the data every `sync_every` bytes as it is written.
+pub(super) fn write_durable_paced(
+    dir: &Path,
+    name: &str,
+    sync_every: u64,
+    body: impl FnOnce(Out) -> Result<Out>,
+) -> Result<FileRef> {
     let path = dir.join(name);
     let tmp = dir.join(format!("{name}.tmp"));
-    let result = write_tmp(&tmp, body).and_then(|file_ref| {
+    let result = write_tmp(&tmp, sync_every, body).and_then(|file_ref| {
         fs::rename(&tmp, &path).context("renaming it into place")?;
         sync_dir(dir)?;
         Ok(FileRef(name.to_owned(), file_ref.0, file_ref.1))
@@ -130,12 +150,18 @@ pub(super) fn write_durable(
     result.with_context(|| format!("writing state file {}", path.display()))
 }
 
-fn write_tmp(tmp: &Path, body: impl FnOnce(Out) -> Result<Out>) -> Result<(u64, u32)> {
+fn write_tmp(
+    tmp: &Path,
+    sync_every: u64,
+    body: impl FnOnce(Out) -> Result<Out>,
+) -> Result<(u64, u32)> {
     let file = File::create(tmp).context("creating its temporary file")?;
     let out = CrcWriter {
         inner: BufWriter::with_capacity(1 << 20, file),
         crc: crc32fast::Hasher::new(),
         len: 0,
+        sync_every,
+        next_sync: sync_every,
     };
     let mut out = body(out)?;
     out.flush()?;
