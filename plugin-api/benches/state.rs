@@ -83,6 +83,7 @@ fn load(table: &mut Table, keys: u64) -> (Duration, Duration) {
 
 struct Run {
     pauses: Vec<Duration>,
+    commits: Vec<Duration>,
     written: Vec<u64>,
     handle: Vec<u8>,
 }
@@ -93,6 +94,7 @@ fn run(table: &mut Table, keys: u64, per_second: u64, seconds: u64) -> Run {
     let mut rng = Lcg(7);
     let mut out = Run {
         pauses: Vec::new(),
+        commits: Vec::new(),
         written: Vec::new(),
         handle: Vec::new(),
     };
@@ -107,7 +109,9 @@ fn run(table: &mut Table, keys: u64, per_second: u64, seconds: u64) -> Run {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
         let start = Instant::now();
         out.handle = table.checkpoint(epoch).expect("checkpoint");
+        let committing = Instant::now();
         table.commit(epoch).expect("commit");
+        out.commits.push(committing.elapsed());
         out.pauses.push(start.elapsed());
         out.written.push(table.stats().last_checkpoint_bytes);
     }
@@ -129,11 +133,12 @@ fn scenario(dir: &Path, keys: u64, fraction: f64, seconds: u64) {
     let mut run = run(&mut table, keys, per_second, seconds);
     let stats = table.stats();
     run.pauses.sort();
+    run.commits.sort();
     run.written.sort();
     let median = |v: &[Duration]| ms(v[v.len() / 2]);
     println!(
         "state {:.0}% changed/s ({per_second} keys/s, {seconds} checkpoints): keys {}, state {:.1} MB, \
-         pause ms min/median/max {:.1}/{:.1}/{:.1}, written/checkpoint median {:.2} MB max {:.2} MB, \
+         pause ms min/median/max {:.1}/{:.1}/{:.1} (of which commit median {:.1}), written/checkpoint median {:.2} MB max {:.2} MB, \
          compactions {}, peak RSS {:.0} MB",
         fraction * 100.0,
         stats.keys,
@@ -141,6 +146,7 @@ fn scenario(dir: &Path, keys: u64, fraction: f64, seconds: u64) {
         ms(run.pauses[0]),
         median(&run.pauses),
         ms(*run.pauses.last().unwrap()),
+        median(&run.commits),
         mb(run.written[run.written.len() / 2]),
         mb(*run.written.last().unwrap()),
         stats.compactions,
