@@ -483,3 +483,85 @@ fn restoring_with_other_key_groups_is_refused() {
     let message = open(&other).restore(&handle).unwrap_err().to_string();
     assert!(message.contains("key groups"), "{message}");
 }
+
+#[test]
+fn handles_of_the_run_before_a_restart_stay_restorable_while_retained() {
+    let dir = TempDir::new().unwrap();
+    let config = StateConfig {
+        retain: 3,
+        ..config(&dir)
+    };
+    let mut crashed = open(&config);
+    let mut handles = Vec::new();
+    let mut states = Vec::new();
+    for epoch in 1..=3u64 {
+        crashed.insert(epoch, format!("e{epoch}"));
+        crashed.remove(&(epoch - 1));
+        handles.push(crashed.checkpoint(epoch).unwrap());
+        states.push(snapshot(&crashed));
+        crashed.commit(epoch).unwrap();
+        crashed.wait_for_compaction().unwrap();
+    }
+    drop(crashed);
+
+    let mut table = open(&config);
+    table.restore(&handles[2]).unwrap();
+    table.insert(4, "e4".into());
+    table.checkpoint(4).unwrap();
+    table.commit(4).unwrap();
+    // Committed, newest last: 2, 3 (the run before) and 4: all three restorable.
+    assert_eq!(restored(&config, &handles[1]), states[1]);
+    assert_eq!(restored(&config, &handles[2]), states[2]);
+    table.insert(5, "e5".into());
+    table.checkpoint(5).unwrap();
+    table.commit(5).unwrap();
+    // Now 3, 4, 5: epoch 2's own delta has gone, epoch 3's handle still restores.
+    let only_2: BTreeSet<_> = files_of(&handles[1])
+        .difference(&files_of(&handles[2]))
+        .cloned()
+        .collect();
+    assert!(!only_2.is_empty());
+    assert!(
+        only_2.iter().all(|f| !table.dir().join(f).exists()),
+        "{only_2:?}"
+    );
+    assert_eq!(restored(&config, &handles[2]), states[2]);
+}
+
+#[test]
+fn a_failed_checkpoint_keeps_its_changes_for_the_next() {
+    let dir = TempDir::new().unwrap();
+    let config = config(&dir);
+    let mut table = open(&config);
+    table.insert(1, "one".into());
+    table.checkpoint(1).unwrap();
+    table.insert(2, "two".into());
+    table.remove(&1);
+    fs::remove_dir_all(table.dir()).unwrap();
+    let message = table.checkpoint(2).unwrap_err().to_string();
+    assert!(message.contains("d2-"), "names the file: {message}");
+    fs::create_dir_all(table.dir()).unwrap();
+    let handle = table.checkpoint(3).unwrap();
+    // Epoch 1's delta went with the folder; a table that lost files reports it ...
+    assert!(open(&config).restore(&handle).is_err());
+    // ... and the changes of the failed checkpoint are in epoch 3's delta.
+    let name = files_of(&handle)
+        .into_iter()
+        .find(|n| n.starts_with("d3-"))
+        .unwrap();
+    let delta: Handle = serde_json::from_slice(&handle).unwrap();
+    let file = delta.deltas.iter().find(|f| f.name() == name).unwrap();
+    let mut rows = Vec::new();
+    RowReader::open(table.dir(), file, 128)
+        .unwrap()
+        .for_each(|_, key, value| {
+            rows.push((key.to_vec(), value.map(<[u8]>::to_vec)));
+            Ok(())
+        })
+        .unwrap();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [(vec![1], None), (vec![2], Some(b"\x03two".to_vec()))]
+    );
+}
