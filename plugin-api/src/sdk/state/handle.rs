@@ -28,9 +28,8 @@ pub(super) struct Handle {
 
 impl Handle {
     /// The bytes the host keeps in its checkpoint manifest.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        // A struct of strings and integers always serializes.
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).context("encoding a state checkpoint handle")
     }
 
     /// Parses a handle and checks it belongs to this table and layout.

@@ -241,7 +241,7 @@ where
         }
         self.last_epoch = Some(epoch);
         let handle = self.handle(epoch);
-        let bytes = handle.to_bytes();
+        let bytes = handle.to_bytes()?;
         self.pending.push(handle);
         self.maybe_compact(epoch);
         Ok(bytes)
