@@ -565,3 +565,47 @@ fn a_failed_checkpoint_keeps_its_changes_for_the_next() {
         [(vec![1], None), (vec![2], Some(b"\x03two".to_vec()))]
     );
 }
+
+#[test]
+fn a_checkpoint_writes_only_what_changed_sorted_by_key_group() {
+    let dir = TempDir::new().unwrap();
+    let config = config(&dir);
+    let mut table = open(&config);
+    for k in 0..1000 {
+        table.insert(k, format!("{k}"));
+    }
+    let first = table.checkpoint(1).unwrap();
+    table.commit(1).unwrap();
+    table.get_mut(&10).unwrap().push('!');
+    table.insert(2000, "new".into());
+    table.remove(&20);
+    let second: Handle = serde_json::from_slice(&table.checkpoint(2).unwrap()).unwrap();
+    let delta = second.deltas.last().unwrap();
+    assert!(delta.name().starts_with("d2-"));
+    assert_eq!(table.stats().last_checkpoint_bytes, delta.len());
+
+    let mut rows = Vec::new();
+    RowReader::open(table.dir(), delta, 128)
+        .unwrap()
+        .for_each(|group, key, value| {
+            let key: u64 = super::codec::decode(key).unwrap();
+            rows.push((group, key, value.is_some()));
+            Ok(())
+        })
+        .unwrap();
+    let mut by_key: Vec<_> = rows.iter().map(|&(_, k, upsert)| (k, upsert)).collect();
+    by_key.sort();
+    assert_eq!(by_key, [(10, true), (20, false), (2000, true)]);
+    assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0), "{rows:?}");
+    assert!(rows.iter().all(|&(g, k, _)| g == table.key_group(&k)));
+
+    // Nothing changed: no file is written and the handle names the same files.
+    table.wait_for_compaction().unwrap();
+    let before = listing(table.dir());
+    let third: Handle = serde_json::from_slice(&table.checkpoint(3).unwrap()).unwrap();
+    let fourth: Handle = serde_json::from_slice(&table.checkpoint(4).unwrap()).unwrap();
+    assert_eq!(table.stats().last_checkpoint_bytes, 0);
+    assert_eq!(listing(table.dir()), before);
+    assert_eq!((&third.base, &third.deltas), (&fourth.base, &fourth.deltas));
+    assert_eq!(files_of(&first).len(), 1);
+}
