@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::files::FileRef;
+use super::files::{epoch_of_name, FileRef};
 use super::format::FORMAT_VERSION;
 use crate::sdk::{Error, ErrorContext, Result};
 
@@ -55,6 +55,12 @@ impl Handle {
                 handle.key_groups
             )));
         }
+        if let Some(bad) = handle.files().find(|f| !is_state_file_name(f.name())) {
+            return Err(Error::msg(format!(
+                "state handle of table {table:?} names {:?}, not a state file",
+                bad.name()
+            )));
+        }
         Ok(handle)
     }
 
@@ -62,4 +68,9 @@ impl Handle {
     pub fn files(&self) -> impl Iterator<Item = &FileRef> {
         self.base.iter().chain(&self.deltas)
     }
+}
+
+/// A name this store writes: no folder part, so a handle cannot point outside the folder.
+fn is_state_file_name(name: &str) -> bool {
+    !name.contains(['/', '\\']) && !name.ends_with(".tmp") && epoch_of_name(name).is_some()
 }

@@ -430,6 +430,14 @@ fn a_truncated_or_corrupt_file_is_an_error_naming_it() {
         "left unchanged"
     );
 
+    let outside = String::from_utf8(handle.clone())
+        .unwrap()
+        .replace(&name, "../../d1-00000000.arrow");
+    let message = open(&config)
+        .restore(outside.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("not a state file"), "{message}");
     let message = open(&config).restore(b"{not json").unwrap_err().to_string();
     assert!(message.contains("handle"), "{message}");
     let other: KeyedState<u64, String> = KeyedState::open(&config, "other").unwrap();
