@@ -287,14 +287,20 @@ where
         let handle = Handle::parse(handle, &self.table, self.key_groups)
             .with_context(|| format!("restoring state {:?}", self.table))?;
         let (groups, bytes) = self.load(&handle)?;
-        // A compaction of the state being replaced is dropped, which stops it; a new run
-        // token keeps this lineage's files apart from any it might still write, and from
-        // the files of handles after the restored one.
-        self.compaction = None;
-        self.run = run_token();
         self.groups = groups;
         self.bytes = bytes;
         self.changed.iter_mut().for_each(HashSet::clear);
+        self.continue_from(handle);
+        Ok(())
+    }
+
+    /// Makes `handle` (just restored) the latest checkpoint and a committed one.
+    fn continue_from(&mut self, handle: Handle) {
+        // A compaction of the state replaced is dropped, which stops it; a new run token
+        // keeps this lineage's files apart from any it might still write, and from the
+        // files of this run's handles after the restored one.
+        self.compaction = None;
+        self.run = run_token();
         self.chain = Chain {
             base: handle.base.clone(),
             deltas: handle.deltas.clone(),
@@ -310,7 +316,6 @@ where
         while self.committed.len() > self.retain {
             self.committed.pop_front();
         }
-        Ok(())
     }
 
     /// Deletes unreferenced files now (also done by every commit); returns their names.
