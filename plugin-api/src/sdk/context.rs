@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::state::StateConfig;
 use crate::abi::NodeContextRef;
 
 /// The flag of contexts made outside a pipeline.
@@ -63,6 +64,13 @@ impl Context {
         self.event_time = Some(column.to_string());
         self.watermark_delay = delay;
         self
+    }
+
+    /// Where this node's state tables live, keeping what its retained checkpoints need.
+    pub fn state_config(&self) -> StateConfig {
+        let mut config = StateConfig::new(self.state_dir.join("state"));
+        config.retain = self.retain_checkpoints;
+        config
     }
 
     /// Whether the host is tearing the pipeline down: a long call may return early.

@@ -13,6 +13,7 @@ mod logging;
 mod options;
 mod output;
 pub mod size;
+pub mod state;
 mod traits;
 
 pub use crate::abi::{RejectPolicy, SourceStatus, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT};
