@@ -1,11 +1,12 @@
 //! An example third-party plugin: `uppercase` upper-cases string columns; `chaos`
 //! panics on purpose, to show that a panicking plugin fails only its own task;
-//! `late_split` shows event time, named inputs and ports.
+//! `late_split` shows event time, named inputs and ports; `running_count` keeps its
+//! state in the SDK's keyed state store.
 
 use std::sync::Arc;
 
 use ferry_plugin_api::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray,
 };
 use ferry_plugin_api::arrow::compute::{cast, filter_record_batch, not};
 use ferry_plugin_api::arrow::datatypes::{
@@ -13,6 +14,7 @@ use ferry_plugin_api::arrow::datatypes::{
 };
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::schemars::JsonSchema;
+use ferry_plugin_api::sdk::state::KeyedState;
 use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
 use ferry_plugin_api::serde::Deserialize;
 
@@ -35,7 +37,9 @@ impl Component for Uppercase {
     type Options = UppercaseOptions;
 
     fn create(options: UppercaseOptions, _ctx: &Context) -> Result<Self> {
-        Ok(Self { columns: options.columns })
+        Ok(Self {
+            columns: options.columns,
+        })
     }
 }
 
@@ -75,7 +79,9 @@ impl Component for Chaos {
     type Options = ChaosOptions;
 
     fn create(options: ChaosOptions, _ctx: &Context) -> Result<Self> {
-        Ok(Self { left: options.panic_after_batches })
+        Ok(Self {
+            left: options.panic_after_batches,
+        })
     }
 }
 
@@ -109,9 +115,10 @@ impl Component for LateSplit {
     type Options = LateSplitOptions;
 
     fn create(_options: LateSplitOptions, ctx: &Context) -> Result<Self> {
-        let event_time = ctx.event_time.clone().ok_or_else(|| {
-            Error::msg("needs an event time: set event_time on it or upstream")
-        })?;
+        let event_time = ctx
+            .event_time
+            .clone()
+            .ok_or_else(|| Error::msg("needs an event time: set event_time on it or upstream"))?;
         Ok(Self {
             event_time,
             watermark: None,
@@ -151,7 +158,10 @@ impl Transform for LateSplit {
         fields.push(Arc::new(Field::new("input", DataType::Utf8, false)));
         let mut columns = on_time.columns().to_vec();
         columns.push(Arc::new(StringArray::from(vec![input; on_time.num_rows()])));
-        out.emit(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+        out.emit(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
     }
 
     fn on_watermark(&mut self, watermark: i64, out: &mut Output<'_>) -> Result<()> {
@@ -161,8 +171,87 @@ impl Transform for LateSplit {
     }
 }
 
+/// Options of `running_count`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(crate = "ferry_plugin_api::serde", deny_unknown_fields)]
+#[schemars(crate = "ferry_plugin_api::schemars")]
+pub struct RunningCountOptions {
+    /// The column to count rows by (any type; counted by its text).
+    key: String,
+}
+
+/// Counts rows per key across the whole stream; at each checkpoint emits `key, count`
+/// for the keys that changed in the epoch (Spark's update mode).
+pub struct RunningCount {
+    key: String,
+    counts: KeyedState<String, i64>,
+    changed: Vec<String>,
+}
+
+impl Component for RunningCount {
+    const NAME: &'static str = "running_count";
+    const DESCRIPTION: &'static str = "Running row counts per key, emitted at each checkpoint.";
+    type Options = RunningCountOptions;
+
+    fn create(options: RunningCountOptions, ctx: &Context) -> Result<Self> {
+        Ok(Self {
+            key: options.key,
+            counts: KeyedState::open(&ctx.state_config(), "counts")?,
+            changed: Vec::new(),
+        })
+    }
+}
+
+impl Transform for RunningCount {
+    fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
+        self.counts.restore(restored.state)
+    }
+
+    fn process(&mut self, _input: &str, batch: RecordBatch, _out: &mut Output<'_>) -> Result<()> {
+        let column = batch
+            .column_by_name(&self.key)
+            .ok_or_else(|| Error::msg(format!("no column '{}'", self.key)))?;
+        let keys = cast(column, &DataType::Utf8)?;
+        for key in keys.as_string::<i32>().iter() {
+            let key = key.unwrap_or("null").to_string();
+            match self.counts.get_mut(&key) {
+                Some(count) => *count += 1,
+                None => {
+                    self.counts.insert(key.clone(), 1);
+                }
+            }
+            self.changed.push(key);
+        }
+        Ok(())
+    }
+
+    fn on_barrier(&mut self, _epoch: u64, out: &mut Output<'_>) -> Result<()> {
+        self.changed.sort_unstable();
+        self.changed.dedup();
+        let counts: Vec<i64> = self
+            .changed
+            .iter()
+            .map(|k| self.counts.get(k).copied().unwrap_or(0))
+            .collect();
+        let keys = StringArray::from(std::mem::take(&mut self.changed));
+        let batch = RecordBatch::try_from_iter([
+            ("key", Arc::new(keys) as ArrayRef),
+            ("count", Arc::new(Int64Array::from(counts)) as ArrayRef),
+        ])?;
+        out.emit(batch)
+    }
+
+    fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
+        self.counts.checkpoint(epoch)
+    }
+
+    fn commit(&mut self, epoch: u64) -> Result<()> {
+        self.counts.commit(epoch)
+    }
+}
+
 export_plugin! {
     sources: [],
-    transforms: [Uppercase, Chaos, LateSplit],
+    transforms: [Uppercase, Chaos, LateSplit, RunningCount],
     sinks: [],
 }
