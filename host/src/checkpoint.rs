@@ -126,7 +126,14 @@ impl CheckpointStore {
         let entries =
             fs::read_dir(&folder).with_context(|| format!("cannot list {}", folder.display()))?;
         let mut epochs: Vec<u64> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json")?.parse().ok())
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix(".json")?
+                    .parse()
+                    .ok()
+            })
             .collect();
         epochs.sort_unstable();
         Ok(epochs)
@@ -215,7 +222,9 @@ impl CheckpointStore {
         let folder = self.folder();
         for entry in fs::read_dir(&folder)?.filter_map(|e| e.ok()) {
             let name = entry.file_name();
-            let epoch = name.to_str().and_then(|n| n.split('.').next()?.parse::<u64>().ok());
+            let epoch = name
+                .to_str()
+                .and_then(|n| n.split('.').next()?.parse::<u64>().ok());
             if epoch.is_some_and(|e| e < oldest_kept) {
                 fs::remove_file(entry.path())
                     .with_context(|| format!("cannot remove {}", entry.path().display()))?;
@@ -298,7 +307,10 @@ mod tests {
         assert_eq!(store.latest().unwrap(), Some(cp));
         let manifest = fs::read_to_string(store.manifest(7)).unwrap();
         assert!(manifest.contains(r#""next": 60"#), "{manifest}");
-        assert!(manifest.len() < 1000, "the large state is a file: {manifest}");
+        assert!(
+            manifest.len() < 1000,
+            "the large state is a file: {manifest}"
+        );
         assert!(store.folder().join(format!("{:020}.op.state", 7)).exists());
     }
 

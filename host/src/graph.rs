@@ -26,7 +26,10 @@ pub fn check(file: &PipelineFile, problems: &mut Problems) {
             problems.add(
                 &section(node),
                 None,
-                format!("node name '{}': '.' and a leading '$' are reserved for ports", node.id),
+                format!(
+                    "node name '{}': '.' and a leading '$' are reserved for ports",
+                    node.id
+                ),
             );
         }
     }
@@ -145,7 +148,9 @@ fn resolve(
             resolve(input, by_id, resolved, visiting)
         });
         let first = upstream.next()??;
-        upstream.all(|u| u.as_ref() == Some(&first)).then_some(first)
+        upstream
+            .all(|u| u.as_ref() == Some(&first))
+            .then_some(first)
     });
     resolved.insert(node.id.clone(), result.clone());
     result

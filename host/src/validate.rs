@@ -78,7 +78,8 @@ pub fn plugin_dirs(file: &PipelineFile) -> Vec<PathBuf> {
 fn dead_letter_is_read(file: &PipelineFile, node: &NodeConfig) -> bool {
     let inputs = file.nodes.iter().flat_map(|n| &n.inputs);
     inputs.into_iter().any(|i| {
-        i.is_dead_letter() || (i.node == node.id && i.port == ferry_plugin_api::abi::DEAD_LETTER_PORT)
+        i.is_dead_letter()
+            || (i.node == node.id && i.port == ferry_plugin_api::abi::DEAD_LETTER_PORT)
     })
 }
 
@@ -99,7 +100,13 @@ fn check_node(
         }
     };
     let options = serde_json::Value::Object(node.options.clone()).to_string();
-    let setup = node_setup(file, node, event_time, &std::env::temp_dir(), &NOT_CANCELLED);
+    let setup = node_setup(
+        file,
+        node,
+        event_time,
+        &std::env::temp_dir(),
+        &NOT_CANCELLED,
+    );
     match component.create(&options, &setup) {
         Ok(instance) => Some(instance),
         Err(e) => {

@@ -233,7 +233,8 @@ fn parse_node(
     let event_time = take_string(&mut options, "event_time", &section, problems);
     let watermark_delay = take_duration(&mut options, "watermark_delay", &section, problems);
     let idle_timeout = take_duration(&mut options, "idle_timeout", &section, problems);
-    let mut refuse = |key: &str, why: &str| problems.add(&section, Some(key), format!("{key}: {why}"));
+    let mut refuse =
+        |key: &str, why: &str| problems.add(&section, Some(key), format!("{key}: {why}"));
     if kind == NodeKind::Sink && event_time.is_some() {
         refuse(
             "event_time",

@@ -117,9 +117,21 @@ event_time = "ts"
     let file = file.unwrap();
     let join = &file.nodes[1];
     assert_eq!(join.inputs[0], InputRef::parse("left", "a"));
-    assert_eq!((join.inputs[1].node.as_str(), join.inputs[1].port.as_str()), ("a", "late"));
-    assert_eq!(file.nodes[0].idle_timeout, Some(std::time::Duration::from_secs(5)));
+    assert_eq!(
+        (join.inputs[1].node.as_str(), join.inputs[1].port.as_str()),
+        ("a", "late")
+    );
+    assert_eq!(
+        file.nodes[0].idle_timeout,
+        Some(std::time::Duration::from_secs(5))
+    );
     let list = problems.list.join("\n");
-    assert!(list.contains(":10: [transforms.j] idle_timeout: only a source"), "{list}");
-    assert!(list.contains(":14: [sinks.out] event_time: a sink does not use event time"), "{list}");
+    assert!(
+        list.contains(":10: [transforms.j] idle_timeout: only a source"),
+        "{list}"
+    );
+    assert!(
+        list.contains(":14: [sinks.out] event_time: a sink does not use event time"),
+        "{list}"
+    );
 }

@@ -13,8 +13,7 @@ use anyhow::{anyhow, Result};
 use arrow::array::RecordBatch;
 use ferry_plugin_api::abi::{
     BatchExporter, BatchImporter, FfiBatch, HostOutput, OutputObject_TO, RejectPolicy,
-    RestoredWatermarks,
-    SinkBox, SourceBox, SourceStatus, TransformBox,
+    RestoredWatermarks, SinkBox, SourceBox, SourceStatus, TransformBox,
 };
 
 use super::output::{CallOutput, Emitted};
@@ -178,7 +177,9 @@ impl Transform {
     pub fn process(&mut self, input: usize, batch: RecordBatch) -> Result<Emitted> {
         let batch = export_to(&mut self.inputs, input, batch)?;
         let obj = &mut self.obj;
-        let call = self.producer.call(|out| obj.process(input as u32, batch, out));
+        let call = self
+            .producer
+            .call(|out| obj.process(input as u32, batch, out));
         call.map(|(_, emitted)| emitted)
     }
 

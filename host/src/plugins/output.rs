@@ -76,8 +76,10 @@ impl OutputObject for CallOutput<'_> {
             // The batch is released when it drops here.
             let known = self.ports.names().join(", ");
             return RResult::RErr(
-                format!("emitted a batch on port '{port}', which it did not declare (ports: {known})")
-                    .into(),
+                format!(
+                    "emitted a batch on port '{port}', which it did not declare (ports: {known})"
+                )
+                .into(),
             );
         };
         match self.streams[index].import(batch) {
@@ -111,7 +113,10 @@ impl OutputObject for CallOutput<'_> {
     }
 
     fn watermark(&mut self, watermark: i64) {
-        let highest = self.emitted.watermark.map_or(watermark, |w| w.max(watermark));
+        let highest = self
+            .emitted
+            .watermark
+            .map_or(watermark, |w| w.max(watermark));
         self.emitted.watermark = Some(highest);
     }
 }

@@ -21,7 +21,9 @@ impl Ports {
         let mut names: Vec<String> = BUILT_IN_PORTS.iter().map(|p| p.to_string()).collect();
         for port in declared {
             if names.contains(&port) {
-                bail!("the component declares the output port '{port}' twice or over a built-in one");
+                bail!(
+                    "the component declares the output port '{port}' twice or over a built-in one"
+                );
             }
             if port.is_empty() || port.contains('.') {
                 bail!("the component declares an invalid output port name '{port}'");

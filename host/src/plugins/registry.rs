@@ -294,19 +294,31 @@ impl Component {
 
     pub fn create_source(&self, options: &str, setup: &NodeSetup) -> Result<Source> {
         let create = self.module.create_source();
-        let obj = ok(create(self.name.as_str().into(), options.into(), setup.context()))?;
+        let obj = ok(create(
+            self.name.as_str().into(),
+            options.into(),
+            setup.context(),
+        ))?;
         Source::new(obj, setup.tolerate_rejects)
     }
 
     pub fn create_transform(&self, options: &str, setup: &NodeSetup) -> Result<Transform> {
         let create = self.module.create_transform();
-        let obj = ok(create(self.name.as_str().into(), options.into(), setup.context()))?;
+        let obj = ok(create(
+            self.name.as_str().into(),
+            options.into(),
+            setup.context(),
+        ))?;
         Transform::new(obj, setup.inputs.len(), setup.tolerate_rejects)
     }
 
     pub fn create_sink(&self, options: &str, setup: &NodeSetup) -> Result<Sink> {
         let create = self.module.create_sink();
-        let obj = ok(create(self.name.as_str().into(), options.into(), setup.context()))?;
+        let obj = ok(create(
+            self.name.as_str().into(),
+            options.into(),
+            setup.context(),
+        ))?;
         Ok(Sink::new(obj, setup.inputs.len()))
     }
 }

@@ -112,9 +112,7 @@ pub fn create_instances(
             let component = registry.find(node.kind, &node.plugin).with_context(at)?;
             let event_time = times.get(&node.id).cloned().flatten();
             let setup = node_setup(file, node, event_time, state_dir, cancelled);
-            component
-                .create(&options(node), &setup)
-                .with_context(at)
+            component.create(&options(node), &setup).with_context(at)
         })
         .collect()
 }
@@ -222,7 +220,10 @@ fn wire(nodes: &[NodeConfig], ports: &[Ports]) -> Result<(Vec<Vec<Edge>>, Vec<Ou
     for (consumer, node) in nodes.iter().enumerate() {
         for (input, reference) in node.inputs.iter().enumerate() {
             let producers: Vec<(usize, usize)> = if reference.is_dead_letter() {
-                let producing = nodes.iter().enumerate().filter(|(_, n)| n.kind != NodeKind::Sink);
+                let producing = nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.kind != NodeKind::Sink);
                 producing.map(|(i, _)| (i, DEAD_LETTER)).collect()
             } else {
                 let producer = *index

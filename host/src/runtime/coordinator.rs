@@ -80,7 +80,8 @@ impl Coordinator {
                     running -= 1;
                     if let Err(e) = result {
                         if failure.is_none() && !e.is::<Cancelled>() {
-                            failure = Some(e.context(format!("node '{}' failed", self.names[node])));
+                            failure =
+                                Some(e.context(format!("node '{}' failed", self.names[node])));
                             self.cancel();
                         }
                     }
@@ -178,7 +179,11 @@ impl Coordinator {
     /// Tells every node to leave without committing.
     fn cancel(&self) {
         self.cancelled.store(true, Ordering::Relaxed);
-        let all = self.sources.iter().chain(&self.transforms).chain(&self.sinks);
+        let all = self
+            .sources
+            .iter()
+            .chain(&self.transforms)
+            .chain(&self.sinks);
         for (_, control) in all {
             let _ = control.send(Control::Cancel);
         }

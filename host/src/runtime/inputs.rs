@@ -107,7 +107,9 @@ impl Inputs {
     pub fn restore(&mut self, watermarks: &[Option<i64>]) {
         if watermarks.len() != self.state.len() {
             if !watermarks.is_empty() {
-                tracing::warn!("the node's inputs changed since the checkpoint: their watermarks start afresh");
+                tracing::warn!(
+                    "the node's inputs changed since the checkpoint: their watermarks start afresh"
+                );
             }
             return;
         }
@@ -333,7 +335,10 @@ mod tests {
         assert_eq!(feed(&mut inputs, vec![(0, w(10))]), Vec::<i64>::new());
         assert_eq!(feed(&mut inputs, vec![(1, Message::Idle)]), vec![10]);
         // Active again and behind: the combined watermark does not go back.
-        assert_eq!(feed(&mut inputs, vec![(1, w(4)), (0, w(20))]), Vec::<i64>::new());
+        assert_eq!(
+            feed(&mut inputs, vec![(1, w(4)), (0, w(20))]),
+            Vec::<i64>::new()
+        );
         assert_eq!(feed(&mut inputs, vec![(1, w(15))]), vec![15]);
     }
 

@@ -59,7 +59,9 @@ pub struct Snapshot {
 pub enum Event {
     Snapshot(Snapshot),
     /// A source has no more input (its end, or idle under `available_now`).
-    SourceDone { node: usize },
+    SourceDone {
+        node: usize,
+    },
     /// A node thread returned; `Err` carries why it failed.
     Exited {
         node: usize,

@@ -25,7 +25,7 @@ pub use build::{create_instances, node_setup, state_dir, unknown_port};
 use message::Event;
 
 use crate::config::PipelineFile;
-use crate::plugins::{RejectedRecord, Registry};
+use crate::plugins::{Registry, RejectedRecord};
 
 /// Runs a pipeline until its input ends or `shutdown` is set, restarting it from the
 /// last checkpoint after a failure as `restart` allows.

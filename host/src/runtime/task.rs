@@ -156,7 +156,10 @@ impl Emitter {
     /// its rows say. Called just before a barrier leaves, so watermarks move at epoch
     /// boundaries only.
     pub fn release_watermark(&mut self) -> Result<()> {
-        let generated = self.generator.as_ref().and_then(WatermarkGenerator::current);
+        let generated = self
+            .generator
+            .as_ref()
+            .and_then(WatermarkGenerator::current);
         let Some(w) = self.own.or(generated) else {
             return Ok(());
         };
