@@ -23,7 +23,7 @@ use arrow::array::{
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::ffi::{from_ffi_and_data_type, FFI_ArrowArray};
-use ferry::config::NodeKind;
+use ferry::config::ComponentKind;
 use ferry::plugins::{NodeSetup, Registry};
 use ferry_plugin_api::abi::{BatchExporter, BatchImporter};
 
@@ -125,7 +125,7 @@ fn time(iterations: u32, mut f: impl FnMut()) -> f64 {
 fn main() {
     let registry = Registry::discover(&[release_dir()]);
     let component = registry
-        .find(NodeKind::Transform, "passthrough")
+        .find(ComponentKind::Transform, "passthrough")
         .expect("build the plugin first: cargo build --release -p ferry-passthrough");
     static NOT_CANCELLED: AtomicBool = AtomicBool::new(false);
     let setup = NodeSetup {

@@ -9,7 +9,8 @@ use std::thread;
 
 use clap::{Parser, Subcommand};
 
-use crate::plugins::{default_plugin_dirs, Component, Registry};
+use crate::config::Section;
+use crate::plugins::{default_plugin_dirs, Registered, Registry};
 use crate::validate::{self, Checked};
 
 #[derive(Parser)]
@@ -162,7 +163,7 @@ fn list_plugins(extra: Vec<PathBuf>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn print_component(c: &Component) {
+fn print_component(c: &Registered) {
     println!(
         "{} ({}, {} {})",
         c.name,

@@ -4,12 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::config::{NodeConfig, NodeKind, PipelineFile, Problems, DEAD_LETTER};
+use crate::config::{ComponentKind, NodeConfig, PipelineFile, Problems, Section, DEAD_LETTER};
 
 /// Checks the wiring by node names, recording every problem. Ports are checked once the
 /// components are known (`validate`), since a component may derive them from options.
 pub fn check(file: &PipelineFile, problems: &mut Problems) {
-    let mut kinds: HashMap<&str, NodeKind> = HashMap::new();
+    let mut kinds: HashMap<&str, ComponentKind> = HashMap::new();
     for node in &file.nodes {
         if let Some(other) = kinds.insert(&node.id, node.kind) {
             problems.add(
@@ -43,10 +43,10 @@ pub fn check(file: &PipelineFile, problems: &mut Problems) {
             format!("the graph has a cycle: {}", cycle.join(" -> ")),
         );
     }
-    if !file.nodes.iter().any(|n| n.kind == NodeKind::Source) {
+    if !file.nodes.iter().any(|n| n.kind == ComponentKind::Source) {
         problems.add(&[], None, "the pipeline has no [sources.<name>] section");
     }
-    if !file.nodes.iter().any(|n| n.kind == NodeKind::Sink) {
+    if !file.nodes.iter().any(|n| n.kind == ComponentKind::Sink) {
         problems.add(&[], None, "the pipeline has no [sinks.<name>] section");
     }
 }
@@ -55,13 +55,13 @@ fn section(node: &NodeConfig) -> [&str; 2] {
     [node.kind.section(), node.id.as_str()]
 }
 
-fn check_inputs(node: &NodeConfig, kinds: &HashMap<&str, NodeKind>, problems: &mut Problems) {
+fn check_inputs(node: &NodeConfig, kinds: &HashMap<&str, ComponentKind>, problems: &mut Problems) {
     let at = section(node);
     match node.kind {
-        NodeKind::Source if !node.inputs.is_empty() => {
+        ComponentKind::Source if !node.inputs.is_empty() => {
             problems.add(&at, Some("inputs"), "a source takes no inputs")
         }
-        NodeKind::Transform | NodeKind::Sink if node.inputs.is_empty() => problems.add(
+        ComponentKind::Transform | ComponentKind::Sink if node.inputs.is_empty() => problems.add(
             &at,
             None,
             "missing key 'inputs' (the nodes this one reads from)",
@@ -75,7 +75,7 @@ fn check_inputs(node: &NodeConfig, kinds: &HashMap<&str, NodeKind>, problems: &m
             problems.add(&at, Some("inputs"), message);
         }
         match kinds.get(input.node.as_str()) {
-            _ if input.is_dead_letter() && node.kind != NodeKind::Sink => problems.add(
+            _ if input.is_dead_letter() && node.kind != ComponentKind::Sink => problems.add(
                 &at,
                 Some("inputs"),
                 format!("inputs: only a sink reads {DEAD_LETTER}; a transform reads one node's rejected records with \"<node>.dead_letter\""),
@@ -90,7 +90,7 @@ fn check_inputs(node: &NodeConfig, kinds: &HashMap<&str, NodeKind>, problems: &m
                     known(kinds)
                 ),
             ),
-            Some(NodeKind::Sink) => problems.add(
+            Some(ComponentKind::Sink) => problems.add(
                 &at,
                 Some("inputs"),
                 format!("inputs: '{}' is a sink and has no output", input.node),
@@ -100,10 +100,10 @@ fn check_inputs(node: &NodeConfig, kinds: &HashMap<&str, NodeKind>, problems: &m
     }
 }
 
-fn known(kinds: &HashMap<&str, NodeKind>) -> String {
+fn known(kinds: &HashMap<&str, ComponentKind>) -> String {
     let mut names: Vec<_> = kinds
         .iter()
-        .filter(|(_, k)| **k != NodeKind::Sink)
+        .filter(|(_, k)| **k != ComponentKind::Sink)
         .map(|(n, _)| *n)
         .collect();
     names.sort();
@@ -161,10 +161,9 @@ fn resolve(
 pub fn watermark_warnings(file: &PipelineFile) -> Vec<String> {
     let times = event_times(&file.nodes);
     let carries = |node: &str| times.get(node).is_some_and(Option::is_some);
-    let multi = file
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Transform && n.inputs.len() > 1 && n.event_time.is_none());
+    let multi = file.nodes.iter().filter(|n| {
+        n.kind == ComponentKind::Transform && n.inputs.len() > 1 && n.event_time.is_none()
+    });
     let mut warnings = Vec::new();
     for node in multi {
         for input in node.inputs.iter().filter(|i| !i.is_dead_letter()) {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use crate::config::{self, offending_key, NodeConfig, PipelineFile, Problems};
+use crate::config::{self, offending_key, NodeConfig, PipelineFile, Problems, Section};
 use crate::graph;
 use crate::plugins::{default_plugin_dirs, Instance, Ports, Registry};
 use crate::runtime::{node_setup, unknown_port};

@@ -16,21 +16,21 @@ use serde_json::{Map, Value};
 pub use inputs::InputRef;
 pub use settings::{offending_key, PipelineSettings, RestartPolicy, Tolerance, Trigger};
 
-/// What a node is in the graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeKind {
-    Source,
-    Transform,
-    Sink,
+/// What a node is in the graph: the kind of component it runs.
+pub use ferry_plugin_api::abi::ComponentKind;
+
+/// The pipeline file's section for each kind of node.
+pub trait Section {
+    /// `sources`, `transforms` or `sinks`.
+    fn section(self) -> &'static str;
 }
 
-impl NodeKind {
-    /// The file's section name: `sources`, `transforms`, `sinks`.
-    pub fn section(self) -> &'static str {
+impl Section for ComponentKind {
+    fn section(self) -> &'static str {
         match self {
-            NodeKind::Source => "sources",
-            NodeKind::Transform => "transforms",
-            NodeKind::Sink => "sinks",
+            ComponentKind::Source => "sources",
+            ComponentKind::Transform => "transforms",
+            ComponentKind::Sink => "sinks",
         }
     }
 }
@@ -51,7 +51,7 @@ const HOST_KEYS: [&str; 5] = [
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
     pub id: String,
-    pub kind: NodeKind,
+    pub kind: ComponentKind,
     /// The component name (`plugin = "datagen"`).
     pub plugin: String,
     pub inputs: Vec<InputRef>,
@@ -172,7 +172,11 @@ fn from_tree(
 ) -> PipelineFile {
     let settings = settings::parse(tree.remove("pipeline"), problems);
     let mut nodes = Vec::new();
-    for kind in [NodeKind::Source, NodeKind::Transform, NodeKind::Sink] {
+    for kind in [
+        ComponentKind::Source,
+        ComponentKind::Transform,
+        ComponentKind::Sink,
+    ] {
         if let Some(section) = tree.remove(kind.section()) {
             nodes.extend(parse_nodes(kind, section, problems));
         }
@@ -192,7 +196,7 @@ fn from_tree(
     }
 }
 
-fn parse_nodes(kind: NodeKind, section: Value, problems: &mut Problems) -> Vec<NodeConfig> {
+fn parse_nodes(kind: ComponentKind, section: Value, problems: &mut Problems) -> Vec<NodeConfig> {
     let Value::Object(entries) = section else {
         problems.add(&[kind.section()], None, "must be a table of named sections");
         return Vec::new();
@@ -204,7 +208,7 @@ fn parse_nodes(kind: NodeKind, section: Value, problems: &mut Problems) -> Vec<N
 }
 
 fn parse_node(
-    kind: NodeKind,
+    kind: ComponentKind,
     id: String,
     body: Value,
     problems: &mut Problems,
@@ -235,7 +239,7 @@ fn parse_node(
     let idle_timeout = take_duration(&mut options, "idle_timeout", &section, problems);
     let mut refuse =
         |key: &str, why: &str| problems.add(&section, Some(key), format!("{key}: {why}"));
-    if kind == NodeKind::Sink && event_time.is_some() {
+    if kind == ComponentKind::Sink && event_time.is_some() {
         refuse(
             "event_time",
             "a sink does not use event time (declare it on the source or on the operator that needs it)",
@@ -244,7 +248,7 @@ fn parse_node(
     if watermark_delay.is_some() && event_time.is_none() {
         refuse("watermark_delay", "needs event_time on the same node");
     }
-    if kind != NodeKind::Source && idle_timeout.is_some() {
+    if kind != ComponentKind::Source && idle_timeout.is_some() {
         refuse("idle_timeout", "only a source can be idle");
     }
     debug_assert!(HOST_KEYS.iter().all(|k| !options.contains_key(*k)));

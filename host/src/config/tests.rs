@@ -36,7 +36,10 @@ fn parses_host_keys_and_keeps_plugin_options_with_their_case() {
     assert_eq!(file.settings.errors.tolerance, Tolerance::All);
     assert_eq!(file.settings.restart.attempts, 1);
     let source = &file.nodes[0];
-    assert_eq!((source.id.as_str(), source.kind), ("Gen", NodeKind::Source));
+    assert_eq!(
+        (source.id.as_str(), source.kind),
+        ("Gen", ComponentKind::Source)
+    );
     assert_eq!(source.event_time.as_deref(), Some("timestamp"));
     assert_eq!(source.watermark_delay, std::time::Duration::from_secs(30));
     assert_eq!(source.options["CamelOption"]["Topic-A"], 1);

@@ -80,7 +80,7 @@ fn export_to(
     export(batch, exporter)
 }
 
-pub struct Source {
+pub struct SourceInstance {
     obj: SourceBox,
     producer: Producer,
 }
@@ -95,7 +95,7 @@ fn tolerates(policy: RejectPolicy, pipeline_tolerates: bool) -> bool {
     }
 }
 
-impl Source {
+impl SourceInstance {
     pub(super) fn new(obj: SourceBox, pipeline_tolerates: bool) -> Result<Self> {
         let ports = ports(obj.output_ports())?;
         let tolerate_rejects = tolerates(obj.reject_policy(), pipeline_tolerates);
@@ -140,13 +140,13 @@ impl Source {
     }
 }
 
-pub struct Transform {
+pub struct TransformInstance {
     obj: TransformBox,
     inputs: Vec<BatchExporter>,
     producer: Producer,
 }
 
-impl Transform {
+impl TransformInstance {
     pub(super) fn new(obj: TransformBox, inputs: usize, pipeline_tolerates: bool) -> Result<Self> {
         let ports = ports(obj.output_ports())?;
         let tolerate_rejects = tolerates(obj.reject_policy(), pipeline_tolerates);
@@ -208,12 +208,12 @@ impl Transform {
     }
 }
 
-pub struct Sink {
+pub struct SinkInstance {
     obj: SinkBox,
     inputs: Vec<BatchExporter>,
 }
 
-impl Sink {
+impl SinkInstance {
     pub(super) fn new(obj: SinkBox, inputs: usize) -> Self {
         Self {
             obj,
@@ -245,9 +245,9 @@ impl Sink {
 
 /// An instance of any kind.
 pub enum Instance {
-    Source(Source),
-    Transform(Transform),
-    Sink(Sink),
+    Source(SourceInstance),
+    Transform(TransformInstance),
+    Sink(SinkInstance),
 }
 
 impl Instance {

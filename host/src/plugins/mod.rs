@@ -5,7 +5,7 @@ mod output;
 mod ports;
 mod registry;
 
-pub use instance::{Instance, Polled, Sink, Source, Transform};
+pub use instance::{Instance, Polled, SinkInstance, SourceInstance, TransformInstance};
 pub use output::{Emitted, RejectedRecord};
 pub use ports::{Ports, DEAD_LETTER, LATE, OUT};
-pub use registry::{default_plugin_dirs, Component, NodeSetup, Registry};
+pub use registry::{default_plugin_dirs, NodeSetup, Registered, Registry};

@@ -16,14 +16,14 @@ use ferry_plugin_api::abi::{
     ComponentKind, HostLogger, LogLevel, NodeContext, NodeContextRef, PluginModuleRef,
 };
 
-use super::{Instance, Sink, Source, Transform};
-use crate::config::NodeKind;
+use super::{Instance, SinkInstance, SourceInstance, TransformInstance};
+use crate::config::Section;
 
 /// A component some library provides.
 #[derive(Clone)]
-pub struct Component {
+pub struct Registered {
     pub name: String,
-    pub kind: NodeKind,
+    pub kind: ComponentKind,
     pub version: String,
     pub description: String,
     /// JSON schema of its options.
@@ -35,7 +35,7 @@ pub struct Component {
 /// What the plugin folders hold.
 #[derive(Clone, Default)]
 pub struct Registry {
-    pub components: Vec<Component>,
+    pub components: Vec<Registered>,
     /// Libraries that could not be loaded, with the reason.
     pub refused: Vec<(PathBuf, String)>,
 }
@@ -83,11 +83,7 @@ impl Registry {
 
     fn add_components(&mut self, path: &Path, module: PluginModuleRef) {
         for info in module.components()().into_iter() {
-            let kind = match info.kind {
-                ComponentKind::Source => NodeKind::Source,
-                ComponentKind::Transform => NodeKind::Transform,
-                ComponentKind::Sink => NodeKind::Sink,
-            };
+            let kind = info.kind;
             if let Some(first) = self
                 .components
                 .iter()
@@ -102,7 +98,7 @@ impl Registry {
                 );
                 continue;
             }
-            self.components.push(Component {
+            self.components.push(Registered {
                 name: info.name.to_string(),
                 kind,
                 version: info.version.to_string(),
@@ -116,7 +112,7 @@ impl Registry {
     }
 
     /// The component a node asks for, or an error saying what exists and what was refused.
-    pub fn find(&self, kind: NodeKind, name: &str) -> Result<&Component> {
+    pub fn find(&self, kind: ComponentKind, name: &str) -> Result<&Registered> {
         if let Some(c) = self
             .components
             .iter()
@@ -282,44 +278,44 @@ impl NodeSetup {
     }
 }
 
-impl Component {
+impl Registered {
     /// An instance of this component for a node of its kind.
     pub fn create(&self, options: &str, setup: &NodeSetup) -> Result<Instance> {
         Ok(match self.kind {
-            NodeKind::Source => Instance::Source(self.create_source(options, setup)?),
-            NodeKind::Transform => Instance::Transform(self.create_transform(options, setup)?),
-            NodeKind::Sink => Instance::Sink(self.create_sink(options, setup)?),
+            ComponentKind::Source => Instance::Source(self.create_source(options, setup)?),
+            ComponentKind::Transform => Instance::Transform(self.create_transform(options, setup)?),
+            ComponentKind::Sink => Instance::Sink(self.create_sink(options, setup)?),
         })
     }
 
-    pub fn create_source(&self, options: &str, setup: &NodeSetup) -> Result<Source> {
+    pub fn create_source(&self, options: &str, setup: &NodeSetup) -> Result<SourceInstance> {
         let create = self.module.create_source();
         let obj = ok(create(
             self.name.as_str().into(),
             options.into(),
             setup.context(),
         ))?;
-        Source::new(obj, setup.tolerate_rejects)
+        SourceInstance::new(obj, setup.tolerate_rejects)
     }
 
-    pub fn create_transform(&self, options: &str, setup: &NodeSetup) -> Result<Transform> {
+    pub fn create_transform(&self, options: &str, setup: &NodeSetup) -> Result<TransformInstance> {
         let create = self.module.create_transform();
         let obj = ok(create(
             self.name.as_str().into(),
             options.into(),
             setup.context(),
         ))?;
-        Transform::new(obj, setup.inputs.len(), setup.tolerate_rejects)
+        TransformInstance::new(obj, setup.inputs.len(), setup.tolerate_rejects)
     }
 
-    pub fn create_sink(&self, options: &str, setup: &NodeSetup) -> Result<Sink> {
+    pub fn create_sink(&self, options: &str, setup: &NodeSetup) -> Result<SinkInstance> {
         let create = self.module.create_sink();
         let obj = ok(create(
             self.name.as_str().into(),
             options.into(),
             setup.context(),
         ))?;
-        Ok(Sink::new(obj, setup.inputs.len()))
+        Ok(SinkInstance::new(obj, setup.inputs.len()))
     }
 }
 
@@ -359,7 +355,7 @@ mod tests {
             "built against an incompatible ferry-plugin-api".into(),
         ));
         let err = registry
-            .find(NodeKind::Source, "kafka")
+            .find(ComponentKind::Source, "kafka")
             .err()
             .unwrap()
             .to_string();

@@ -14,13 +14,13 @@ use ferry_plugin_api::abi::{RestoredWatermarks, DEAD_LETTER_PORT};
 use super::coordinator::Coordinator;
 use super::inputs::{Edge, Inputs};
 use super::message::{Control, Event};
-use super::sink::SinkTask;
+use super::sink::{Recovery, SinkTask};
 use super::source::SourceTask;
 use super::task::{Emitter, NodeEnv, NodeStats, Outputs};
 use super::transform::TransformTask;
 use super::watermark::WatermarkGenerator;
 use crate::checkpoint::{Checkpoint, CheckpointStore, NodeSnapshot};
-use crate::config::{NodeConfig, NodeKind, PipelineFile, Tolerance};
+use crate::config::{ComponentKind, NodeConfig, PipelineFile, Section, Tolerance};
 use crate::graph::{self, EventTime};
 use crate::plugins::{Instance, NodeSetup, Ports, Registry, DEAD_LETTER};
 
@@ -86,7 +86,7 @@ fn read_ports(file: &PipelineFile, node: &NodeConfig) -> Vec<String> {
     let mut ports: Vec<String> = Vec::new();
     for input in file.nodes.iter().flat_map(|n| &n.inputs) {
         let port = match input {
-            i if i.is_dead_letter() && node.kind != NodeKind::Sink => DEAD_LETTER_PORT,
+            i if i.is_dead_letter() && node.kind != ComponentKind::Sink => DEAD_LETTER_PORT,
             i if i.node == node.id => i.port.as_str(),
             _ => continue,
         };
@@ -223,7 +223,7 @@ fn wire(nodes: &[NodeConfig], ports: &[Ports]) -> Result<(Vec<Vec<Edge>>, Vec<Ou
                 let producing = nodes
                     .iter()
                     .enumerate()
-                    .filter(|(_, n)| n.kind != NodeKind::Sink);
+                    .filter(|(_, n)| n.kind != ComponentKind::Sink);
                 producing.map(|(i, _)| (i, DEAD_LETTER)).collect()
             } else {
                 let producer = *index
@@ -319,9 +319,10 @@ impl Builder<'_> {
             }
             Instance::Sink(sink) => {
                 parts.sinks.push((index, control));
-                let restored = self.restored.zip(snapshot).map(|(checkpoint, s)| {
-                    let sources = checkpoint.positions_json(&self.source_ids());
-                    (checkpoint.epoch, s.state.clone(), sources)
+                let restored = self.restored.zip(snapshot).map(|(checkpoint, s)| Recovery {
+                    epoch: checkpoint.epoch,
+                    handle: s.state.clone(),
+                    sources: checkpoint.positions_json(&self.source_ids()),
                 });
                 Ok(Task::Sink(SinkTask {
                     env,
@@ -344,7 +345,7 @@ impl Builder<'_> {
             .file
             .nodes
             .iter()
-            .filter(|n| n.kind == NodeKind::Source);
+            .filter(|n| n.kind == ComponentKind::Source);
         sources.map(|n| n.id.as_str()).collect()
     }
 }

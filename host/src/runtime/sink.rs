@@ -7,15 +7,23 @@ use super::inputs::{Input, Inputs};
 use super::message::{Cancelled, Control};
 use super::task::NodeEnv;
 use crate::checkpoint::Watermarks;
-use crate::plugins::Sink;
+use crate::plugins::SinkInstance;
+
+/// The last durable checkpoint, as a restarted sink sees it.
+pub struct Recovery {
+    pub epoch: u64,
+    /// This sink's commit handle in it.
+    pub handle: Vec<u8>,
+    /// The sources' positions then, as JSON.
+    pub sources: String,
+}
 
 pub struct SinkTask {
     pub env: NodeEnv,
-    pub sink: Sink,
+    pub sink: SinkInstance,
     pub inputs: Inputs,
-    /// The last durable checkpoint's epoch, this sink's handle in it and the sources'
-    /// positions then.
-    pub restored: Option<(u64, Vec<u8>, String)>,
+    /// What the last durable checkpoint says this sink must publish again.
+    pub restored: Option<Recovery>,
     /// The first epoch of this run: anything staged for it or later is stale.
     pub first_epoch: u64,
     /// The epoch the coordinator announced as this run's last.
@@ -64,7 +72,12 @@ impl SinkTask {
     /// Re-publishes the last durable epoch (commit is idempotent) and drops whatever a
     /// crashed run staged after it.
     fn recover(&mut self) -> Result<()> {
-        if let Some((epoch, handle, sources)) = self.restored.take() {
+        if let Some(Recovery {
+            epoch,
+            handle,
+            sources,
+        }) = self.restored.take()
+        {
             self.sink
                 .commit(epoch, &handle, &sources)
                 .with_context(|| format!("re-committing epoch {epoch} after a restart"))?;

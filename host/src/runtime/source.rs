@@ -12,11 +12,11 @@ use super::message::{Cancelled, Control, Event, Message};
 use super::task::{Emitter, NodeEnv};
 use crate::checkpoint::Watermarks;
 use crate::config::Trigger;
-use crate::plugins::Source;
+use crate::plugins::SourceInstance;
 
 pub struct SourceTask {
     pub env: NodeEnv,
-    pub source: Source,
+    pub source: SourceInstance,
     pub control: Receiver<Control>,
     pub out: Emitter,
     pub batch_size: usize,

@@ -9,11 +9,11 @@ use super::inputs::{Input, Inputs};
 use super::message::{Cancelled, Control, Message};
 use super::task::{Emitter, NodeEnv};
 use crate::checkpoint::Watermarks;
-use crate::plugins::Transform;
+use crate::plugins::TransformInstance;
 
 pub struct TransformTask {
     pub env: NodeEnv,
-    pub transform: Transform,
+    pub transform: TransformInstance,
     pub inputs: Inputs,
     pub out: Emitter,
     /// The epoch the next barrier closes: what a teardown aborts.
