@@ -151,6 +151,11 @@ fn listen_mode_reads_every_client() {
     stop(run);
 }
 
+/// The dead-letter row's `raw` (BINARY) as the JSON sink writes it: hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[test]
 fn oversized_and_invalid_utf8_lines_go_to_the_dead_letter_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -161,7 +166,7 @@ fn oversized_and_invalid_utf8_lines_go_to_the_dead_letter_output() {
     let port = serve_once(payload);
     write_pipeline(
         dir.path(),
-        &format!("port = {port}\nmax_line_bytes = 50"),
+        &format!("port = {port}\nmax_record_bytes = \"50B\""),
         out.port,
         dead.port,
     );
@@ -170,24 +175,45 @@ fn oversized_and_invalid_utf8_lines_go_to_the_dead_letter_output() {
         values(&out.wait_for(2, Duration::from_secs(30))),
         ["first", "last"]
     );
-    let rejected = dead.wait_for(2, Duration::from_secs(30));
-    assert!(
-        rejected[0].contains("line of 100 bytes is longer than max_line_bytes"),
-        "{}",
-        rejected[0]
+    let rejected: Vec<serde_json::Value> = dead
+        .wait_for(2, Duration::from_secs(30))
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let peer = format!("127.0.0.1:{port}");
+    assert_eq!(
+        rejected[0]["reason"],
+        "line of 100 bytes is longer than max_record_bytes (50 bytes)"
     );
-    assert!(
-        rejected[0].contains(&format!("\"position\":\"127.0.0.1:{port} line 2\"")),
-        "{}",
-        rejected[0]
+    assert_eq!(rejected[0]["raw"], hex(&[b'x'; 50]));
+    assert_eq!(rejected[0]["position"], format!("{peer} line 2"));
+    assert_eq!(rejected[0]["node"], "in");
+    assert_eq!(rejected[1]["reason"], "not valid UTF-8");
+    assert_eq!(rejected[1]["raw"], hex(b"bad \xff\xfe byte"));
+    assert_eq!(rejected[1]["position"], format!("{peer} line 3"));
+    stop(run);
+    assert_eq!(dead.lines().len(), 2, "{:?}", dead.lines());
+}
+
+#[test]
+fn max_line_bytes_still_limits_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, dead) = (LineCollector::start(), LineCollector::start());
+    let port = serve_once(b"short\nlonger than ten\n".to_vec());
+    write_pipeline(
+        dir.path(),
+        &format!("port = {port}\nmax_line_bytes = 10"),
+        out.port,
+        dead.port,
     );
-    assert!(rejected[1].contains("not valid UTF-8"), "{}", rejected[1]);
-    assert!(
-        rejected[1].contains("\"raw\":\"bad \u{fffd}\u{fffd} byte\""),
-        "{}",
-        rejected[1]
+    let run = Running::start(ferry(dir.path(), &["run", "p.toml"]));
+    assert_eq!(values(&out.wait_for(1, Duration::from_secs(30))), ["short"]);
+    let rejected = dead.wait_for(1, Duration::from_secs(30));
+    let r: serde_json::Value = serde_json::from_str(&rejected[0]).unwrap();
+    assert_eq!(
+        r["reason"],
+        "line of 15 bytes is longer than max_record_bytes (10 bytes)"
     );
-    assert!(rejected[1].contains("line 3\""), "{}", rejected[1]);
     stop(run);
 }
 

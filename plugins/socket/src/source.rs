@@ -15,6 +15,7 @@ use ferry_plugin_api::arrow::array::{
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use ferry_plugin_api::log::{info, warn};
 use ferry_plugin_api::sdk::duration::HumanDuration;
+use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
     Component, Context, Error, ErrorContext, Output, Result, Source, SourceStatus,
 };
@@ -56,9 +57,11 @@ pub struct SocketSourceOptions {
     /// Adds a `timestamp` column (TIMESTAMP): when ferry received each line.
     #[serde(default)]
     pub include_timestamp: bool,
-    /// Longer lines (in bytes, without the line break) are rejected, not read into memory.
-    #[serde(default = "one_mebibyte")]
-    pub max_line_bytes: usize,
+    /// The longest line read, in bytes without the line break, e.g. "64 KiB" (default
+    /// 1 MiB); a longer one is rejected with its size and never held whole in memory.
+    /// `max_line_bytes` is accepted as an older name of this option.
+    #[serde(default = "one_mebibyte", alias = "max_line_bytes")]
+    pub max_record_bytes: ByteSize,
     /// connect mode: the longest wait between reconnection attempts; the wait starts at
     /// 100ms and doubles after each failure.
     #[serde(default = "five_seconds")]
@@ -69,8 +72,8 @@ pub(crate) fn localhost() -> String {
     "127.0.0.1".into()
 }
 
-fn one_mebibyte() -> usize {
-    1 << 20
+fn one_mebibyte() -> ByteSize {
+    ByteSize::mib(1)
 }
 
 fn five_seconds() -> HumanDuration {
@@ -130,7 +133,8 @@ impl SocketSource {
         let feed = Feed {
             tx,
             stop: self.stop.clone(),
-            max_line_bytes: self.options.max_line_bytes,
+            max_record_bytes: usize::try_from(self.options.max_record_bytes.0)
+                .unwrap_or(usize::MAX),
         };
         let address = format!("{}:{}", self.options.host, self.options.port);
         match self.options.mode {
@@ -176,7 +180,7 @@ impl Source for SocketSource {
                 Line::Invalid(bytes) => out.reject(bytes, "not valid UTF-8", arrival.position)?,
                 Line::TooLong { prefix, len } => out.reject(
                     prefix,
-                    format!("line of {len} bytes is longer than max_line_bytes"),
+                    too_long(len, self.max_record_bytes()),
                     arrival.position,
                 )?,
             }
@@ -194,6 +198,17 @@ impl Source for SocketSource {
         out.emit(RecordBatch::try_new(self.schema.clone(), columns)?)?;
         Ok(SourceStatus::Ready)
     }
+}
+
+impl SocketSource {
+    fn max_record_bytes(&self) -> u64 {
+        self.options.max_record_bytes.0
+    }
+}
+
+/// The reason an over-long line is rejected: its size and the option that limits it.
+fn too_long(len: usize, max: u64) -> String {
+    format!("line of {len} bytes is longer than max_record_bytes ({max} bytes)")
 }
 
 impl Drop for SocketSource {
@@ -216,7 +231,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
 struct Feed {
     tx: Sender<Arrival>,
     stop: Arc<AtomicBool>,
-    max_line_bytes: usize,
+    max_record_bytes: usize,
 }
 
 impl Feed {
@@ -238,7 +253,7 @@ impl Feed {
     /// Reads lines from `stream` until it ends, fails or the source is dropped.
     fn read(&self, mut stream: TcpStream, peer: &str) -> io::Result<()> {
         stream.set_read_timeout(Some(TICK))?;
-        let mut reader = LineReader::new(self.max_line_bytes);
+        let mut reader = LineReader::new(self.max_record_bytes);
         let mut number = 0u64;
         let mut open = true;
         while open && !self.stopped() {
@@ -344,5 +359,79 @@ fn accept(stream: TcpStream, peer: SocketAddr, feed: &Feed) {
     };
     if let Err(e) = spawn("reader", reader) {
         warn!("{e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use ferry_plugin_api::sdk::parse_options;
+    use ferry_plugin_api::sdk::Collected;
+
+    use super::*;
+
+    fn options(json: &str) -> Result<SocketSourceOptions> {
+        parse_options(json)
+    }
+
+    #[test]
+    fn max_record_bytes_takes_sizes_and_the_old_name() {
+        let default = options(r#"{"port": 1}"#).unwrap();
+        assert_eq!(default.max_record_bytes, ByteSize(1 << 20));
+        let sized = options(r#"{"port": 1, "max_record_bytes": "2 KiB"}"#).unwrap();
+        assert_eq!(sized.max_record_bytes, ByteSize(2048));
+        let old = options(r#"{"port": 1, "max_line_bytes": 50}"#).unwrap();
+        assert_eq!(old.max_record_bytes, ByteSize(50));
+        let both = options(r#"{"port": 1, "max_line_bytes": 5, "max_record_bytes": 5}"#);
+        assert!(both.unwrap_err().to_string().contains("duplicate field"));
+    }
+
+    #[test]
+    fn a_line_over_max_record_bytes_is_rejected_with_its_size() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let json = format!(r#"{{"port": {port}, "mode": "listen", "max_record_bytes": 8}}"#);
+        let ctx = Context::new("p", "in", std::env::temp_dir());
+        let mut source = SocketSource::create(options(&json).unwrap(), &ctx).unwrap();
+        let mut c = Collected::default();
+        // The first poll binds the port.
+        source.poll(10, Duration::ZERO, &mut c.output()).unwrap();
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        client.write_all(b"12345678\n123456789\nok\n").unwrap();
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while c.rows() + c.rejected.len() < 3 && std::time::Instant::now() < until {
+            source
+                .poll(10, Duration::from_millis(100), &mut c.output())
+                .unwrap();
+        }
+        let values: Vec<String> = c
+            .main()
+            .iter()
+            .flat_map(|b| {
+                let v = b
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<ferry_plugin_api::arrow::array::StringArray>()
+                    .unwrap();
+                v.iter().map(|s| s.unwrap().to_string()).collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(values, ["12345678", "ok"]);
+        assert_eq!(c.rejected.len(), 1);
+        let rejected = &c.rejected[0];
+        assert_eq!(
+            rejected.reason,
+            "line of 9 bytes is longer than max_record_bytes (8 bytes)"
+        );
+        assert_eq!(rejected.raw, b"12345678");
+        assert!(
+            rejected.position.ends_with(" line 2"),
+            "{}",
+            rejected.position
+        );
     }
 }
