@@ -16,6 +16,8 @@ use std::time::Duration;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::ddl::DdlSchema;
+use ferry_plugin_api::sdk::duration::HumanDuration;
+use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
     Component, Context, Error, Output, Restored, Result, Source, SourceStatus,
 };
@@ -23,7 +25,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use clean::Cleaner;
-use listing::Listing;
+use listing::{Limits, Listing};
 use reader::{FileReader, Format, TextFormat};
 use state::State;
 
@@ -33,7 +35,9 @@ use state::State;
 pub enum FileFormat {
     /// JSON lines, or a file holding one JSON array of objects (a row per element).
     Json,
+    /// Comma-separated (or `delimiter`) lines, columns matched to the schema by position.
     Csv,
+    /// Parquet files, read row group by row group.
     Parquet,
 }
 
@@ -71,21 +75,56 @@ pub struct FileOptions {
     /// csv: the quote character, one ASCII character.
     #[serde(default = "ferry_plugin_api::sdk::defaults::double_quote")]
     pub quote: char,
+    /// json: each file holds JSON values that may span lines (an object, or an array of
+    /// objects, a record per element), as Spark's `multiLine`; otherwise JSON lines.
+    #[serde(default, alias = "multiLine")]
+    pub multi_line: bool,
+    /// json and csv: a record longer than this ("1 MiB", or bytes) is rejected with its
+    /// size and its first max_record_bytes bytes, never decoded.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: ByteSize,
+    /// json and csv: the Spark datetime pattern of TIMESTAMP columns, e.g.
+    /// "yyyy-MM-dd HH:mm:ss" (default: ISO 8601 and "yyyy-MM-dd HH:mm:ss[.SSS]").
+    #[serde(alias = "timestampFormat")]
+    pub timestamp_format: Option<String>,
+    /// json and csv: the Spark datetime pattern of DATE columns, e.g. "dd/MM/yyyy"
+    /// (default: "yyyy-MM-dd").
+    #[serde(alias = "dateFormat")]
+    pub date_format: Option<String>,
+    /// Only files whose name (not path) matches this glob are read, e.g. "*.{json,jsonl}".
+    #[serde(alias = "pathGlobFilter")]
+    pub path_glob_filter: Option<String>,
     /// At most this many new files are admitted per folder scan (default: all).
+    #[serde(alias = "maxFilesPerTrigger")]
     pub max_files_per_trigger: Option<NonZeroUsize>,
+    /// New files are admitted per folder scan while their total size stays within this
+    /// ("1 GB", or bytes); the first file always (default: no limit).
+    #[serde(alias = "maxBytesPerTrigger")]
+    pub max_bytes_per_trigger: Option<ByteSize>,
+    /// Files modified longer than this ("7d") before the newest file seen are ignored,
+    /// after the first listing (Spark's rule; default: none, every file is read).
+    #[serde(alias = "maxFileAge")]
+    pub max_file_age: Option<HumanDuration>,
     /// Read the newest files (by modification time) first instead of the oldest.
-    #[serde(default)]
+    #[serde(default, alias = "latestFirst")]
     pub latest_first: bool,
     /// "off", "archive" (move to `archive_dir`) or "delete": what to do with a file once
     /// the checkpoint after it was read is durable.
-    #[serde(default)]
+    #[serde(default, alias = "cleanSource")]
     pub clean_source: CleanSource,
     /// Where `clean_source = "archive"` moves files, keeping their path below `path`.
+    #[serde(alias = "sourceArchiveDir")]
     pub archive_dir: Option<PathBuf>,
     /// Adds a string column of this name holding each row's file path.
     pub file_column: Option<String>,
 }
 
+fn default_max_record_bytes() -> ByteSize {
+    ByteSize::mib(1)
+}
+
+/// The `file` source: lists the folder, reads each file's records in order, and
+/// checkpoints how far it got.
 pub struct FileSource {
     listing: Listing,
     format: Format,
@@ -107,12 +146,17 @@ impl Component for FileSource {
     fn create(options: FileOptions, _ctx: &Context) -> Result<Self> {
         let format = format(&options)?;
         let archive_dir = archive_dir(&options)?;
-        let max_files = options.max_files_per_trigger.map(NonZeroUsize::get);
+        let limits = Limits {
+            max_files: options.max_files_per_trigger.map(NonZeroUsize::get),
+            max_bytes: options.max_bytes_per_trigger.map(|b| b.0),
+            max_file_age: options.max_file_age.map(|d| d.0),
+        };
         let listing = Listing::new(
             &options.path,
             archive_dir.as_deref(),
             options.latest_first,
-            max_files,
+            limits,
+            options.path_glob_filter.as_deref(),
         )?;
         let cleaner = match (options.clean_source, archive_dir) {
             (CleanSource::Delete, _) => Some(Cleaner::Delete),
@@ -160,17 +204,29 @@ fn format(options: &FileOptions) -> Result<Format> {
             "format \"{format}\" needs a schema, e.g. schema = \"id BIGINT, name STRING\""
         ))
     };
-    Ok(match options.format {
-        FileFormat::Json => Format::Text(TextFormat::Json(
-            schema.ok_or_else(|| needs_schema("json"))?,
-        )),
-        FileFormat::Csv => Format::Text(TextFormat::Csv {
+    let text = match options.format {
+        FileFormat::Json => TextFormat::Json {
+            schema: schema.ok_or_else(|| needs_schema("json"))?,
+            multi_line: options.multi_line,
+        },
+        FileFormat::Csv => TextFormat::Csv {
             schema: schema.ok_or_else(|| needs_schema("csv"))?,
             header: options.header,
             delimiter: ascii("delimiter", options.delimiter)?,
             quote: ascii("quote", options.quote)?,
-        }),
-        FileFormat::Parquet => Format::Parquet(schema),
+        },
+        FileFormat::Parquet => return Ok(Format::Parquet(schema)),
+    };
+    if options.timestamp_format.is_some() || options.date_format.is_some() {
+        return Err(Error::msg("timestamp_format and date_format are not supported yet"));
+    }
+    let max_record_bytes = usize::try_from(options.max_record_bytes.0).unwrap_or(usize::MAX);
+    if max_record_bytes == 0 {
+        return Err(Error::msg("max_record_bytes must be at least 1 byte"));
+    }
+    Ok(Format::Text {
+        format: text,
+        max_record_bytes,
     })
 }
 
@@ -209,7 +265,11 @@ impl FileSource {
         }
         if self.queue.is_empty() && std::mem::take(may_list) {
             let state = &self.state;
-            self.queue = self.listing.new_files(|path| state.seen(path))?.into();
+            let listed = (self.listing).new_files(|path| state.seen(path), state.newest())?;
+            for file in listed {
+                self.state.admitted(file.modified);
+                self.queue.push_back(file.name);
+            }
         }
         let Some(path) = self.queue.pop_front() else {
             return Ok(None);

@@ -1,11 +1,14 @@
 //! Which files to read next: a folder (walked recursively) or a glob, minus in-progress
-//! (`.x`, `_x`) and archived files, minus those already seen, in the configured order.
+//! (`.x`, `_x`) and archived files, files whose name `path_glob_filter` refuses, files
+//! too old for `max_file_age` and those already seen, in the configured order, as many
+//! as a trigger admits.
 
 use std::cmp::Reverse;
 use std::fs;
 use std::path::{absolute, Component, Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use ferry_plugin_api::log::debug;
 use ferry_plugin_api::sdk::{Error, ErrorContext, Result};
 
 /// Where the input files are found.
@@ -18,16 +21,39 @@ pub struct Listing {
     /// Files under this folder are never listed.
     archive_dir: Option<PathBuf>,
     latest_first: bool,
-    max_files: Option<usize>,
+    limits: Limits,
+    /// Only files whose name matches one of these are listed (none: every file).
+    name_filter: Vec<glob::Pattern>,
+}
+
+/// How many files one listing admits, and which are too old to read.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// At most this many files.
+    pub max_files: Option<usize>,
+    /// Files while their total size stays within this; the first one always.
+    pub max_bytes: Option<u64>,
+    /// Files modified this long before the newest file seen are ignored.
+    pub max_file_age: Option<Duration>,
+}
+
+/// A file found by a listing.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Listed {
+    pub modified: SystemTime,
+    pub name: String,
+    pub size: u64,
 }
 
 impl Listing {
-    /// Checks that the folder (or the folder a glob starts from) exists.
+    /// Checks that the folder (or the folder a glob starts from) exists, and the name
+    /// filter, a glob with `{a,b}` alternatives as in Hadoop's.
     pub fn new(
         path: &str,
         archive_dir: Option<&Path>,
         latest_first: bool,
-        max_files: Option<usize>,
+        limits: Limits,
+        name_filter: Option<&str>,
     ) -> Result<Self> {
         let (base, pattern) = if path.contains(['*', '?', '[']) {
             (glob_base(path), Some(path.to_string()))
@@ -46,12 +72,17 @@ impl Listing {
             }));
         }
         let archive_dir = archive_dir.map(absolute).transpose()?;
+        let name_filter = match name_filter {
+            Some(filter) => name_patterns(filter)?,
+            None => Vec::new(),
+        };
         Ok(Self {
             base,
             pattern,
             archive_dir,
             latest_first,
-            max_files,
+            limits,
+            name_filter,
         })
     }
 
@@ -60,26 +91,82 @@ impl Listing {
         &self.base
     }
 
-    /// Files not `seen` yet, in reading order, at most `max_files` of them.
-    pub fn new_files(&self, seen: impl Fn(&str) -> bool) -> Result<Vec<String>> {
+    /// Files not `seen` yet, in reading order, as many as the limits admit. With
+    /// `max_file_age`, files modified that long before `newest` (the newest file read so
+    /// far; none on the first listing, which admits every age) are ignored.
+    pub fn new_files(
+        &self,
+        seen: impl Fn(&str) -> bool,
+        newest: Option<SystemTime>,
+    ) -> Result<Vec<Listed>> {
+        let oldest = self.oldest(newest);
         let mut found = Vec::new();
         for path in self.candidates()? {
             let name = path.display().to_string();
-            if seen(&name) || self.excluded(&path) {
+            if seen(&name) || self.excluded(&path) || !self.name_matches(&path) {
                 continue;
             }
             // A file removed since it was listed is simply not there any more.
-            if let Ok(modified) = fs::metadata(&path).and_then(|m| m.modified()) {
-                found.push((modified, name));
+            let Ok(metadata) = fs::metadata(&path) else {
+                continue;
+            };
+            let Ok(modified) = metadata.modified() else {
+                continue;
+            };
+            if oldest.is_some_and(|oldest| modified < oldest) {
+                debug!("ignoring '{name}': older than max_file_age before the newest file");
+                continue;
             }
+            let size = metadata.len();
+            found.push(Listed {
+                modified,
+                name,
+                size,
+            });
         }
         self.order(&mut found);
-        let limit = self.max_files.unwrap_or(usize::MAX);
-        Ok(found
-            .into_iter()
-            .take(limit)
-            .map(|(_, name)| name)
-            .collect())
+        Ok(self.admit(found))
+    }
+
+    /// The oldest modification time still read: Spark's rule, `max_file_age` before the
+    /// newest file seen, except with `latest_first` and `max_files_per_trigger`, where it
+    /// would skip older files that are still due.
+    fn oldest(&self, newest: Option<SystemTime>) -> Option<SystemTime> {
+        let Limits {
+            max_files,
+            max_file_age,
+            ..
+        } = &self.limits;
+        if self.latest_first && max_files.is_some() {
+            return None;
+        }
+        newest?.checked_sub((*max_file_age)?)
+    }
+
+    /// The first files of `found` that one trigger admits: at most `max_files`, and while
+    /// their total size stays within `max_bytes`, but always the first (Spark's rule).
+    fn admit(&self, found: Vec<Listed>) -> Vec<Listed> {
+        let max_files = self.limits.max_files.unwrap_or(usize::MAX);
+        let max_bytes = self.limits.max_bytes.unwrap_or(u64::MAX);
+        let mut total = 0u64;
+        let mut admitted = Vec::new();
+        for file in found.into_iter().take(max_files) {
+            total = total.saturating_add(file.size);
+            if !admitted.is_empty() && total > max_bytes {
+                break;
+            }
+            admitted.push(file);
+        }
+        admitted
+    }
+
+    /// Whether the file's name passes `path_glob_filter`.
+    fn name_matches(&self, path: &Path) -> bool {
+        let Some(name) = path.file_name() else {
+            return false;
+        };
+        let name = name.to_string_lossy();
+        self.name_filter.is_empty() || self.name_filter.iter().any(|p| p.matches(&name))
     }
 
     fn candidates(&self) -> Result<Vec<PathBuf>> {
@@ -111,13 +198,57 @@ impl Listing {
     }
 
     /// Oldest (or newest) first by modification time, ties by name.
-    fn order(&self, files: &mut [(SystemTime, String)]) {
+    fn order(&self, files: &mut [Listed]) {
         if self.latest_first {
-            files.sort_by(|a, b| (Reverse(a.0), &a.1).cmp(&(Reverse(b.0), &b.1)));
+            files.sort_by(|a, b| {
+                (Reverse(a.modified), &a.name).cmp(&(Reverse(b.modified), &b.name))
+            });
         } else {
             files.sort();
         }
     }
+}
+
+/// `path_glob_filter` as globs without alternatives: `*.{json,csv}` is `*.json`, `*.csv`.
+fn name_patterns(filter: &str) -> Result<Vec<glob::Pattern>> {
+    let alternatives = expand_braces(filter)
+        .map_err(|e| Error::msg(format!("path_glob_filter '{filter}': {e}")))?;
+    (alternatives.iter())
+        .map(|p| glob::Pattern::new(p).with_context(|| format!("path_glob_filter '{filter}'")))
+        .collect()
+}
+
+/// Expands the first `{a,b,...}` group of `glob` (groups may nest), then the rest.
+fn expand_braces(glob: &str) -> std::result::Result<Vec<String>, String> {
+    let Some(open) = glob.find('{') else {
+        return match glob.contains('}') {
+            true => Err("'}' without '{'".into()),
+            false => Ok(vec![glob.to_string()]),
+        };
+    };
+    let (mut depth, mut close, mut commas) = (0, None, Vec::new());
+    for (i, c) in glob[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            ',' if depth == 1 => commas.push(open + i),
+            '}' if depth == 1 => {
+                close = Some(open + i);
+                break;
+            }
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    let close = close.ok_or("'{' without '}'")?;
+    let bounds = std::iter::once(open).chain(commas).chain([close]);
+    let bounds: Vec<usize> = bounds.collect();
+    let (head, tail) = (&glob[..open], &glob[close + 1..]);
+    let mut expanded = Vec::new();
+    for pair in bounds.windows(2) {
+        let choice = &glob[pair[0] + 1..pair[1]];
+        expanded.extend(expand_braces(&format!("{head}{choice}{tail}"))?);
+    }
+    Ok(expanded)
 }
 
 fn is_hidden(name: &str) -> bool {
@@ -181,5 +312,16 @@ mod tests {
         assert_eq!(glob_base("data/in/*.json"), PathBuf::from("data/in"));
         assert_eq!(glob_base("data/*/x.csv"), PathBuf::from("data"));
         assert_eq!(glob_base("*.csv"), PathBuf::from("."));
+    }
+
+    #[test]
+    fn braces_expand_to_alternatives() {
+        assert_eq!(expand_braces("*.json").unwrap(), ["*.json"]);
+        assert_eq!(
+            expand_braces("a{b,c{d,e}}f.{x,y}").unwrap(),
+            ["abf.x", "abf.y", "acdf.x", "acdf.y", "acef.x", "acef.y"]
+        );
+        assert_eq!(expand_braces("*.{json,").unwrap_err(), "'{' without '}'");
+        assert_eq!(expand_braces("x}").unwrap_err(), "'}' without '{'");
     }
 }

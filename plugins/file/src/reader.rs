@@ -19,7 +19,11 @@ const PARQUET_BATCH: usize = 8192;
 /// How a file's bytes become rows.
 #[derive(Clone, Debug)]
 pub enum Format {
-    Text(TextFormat),
+    Text {
+        format: TextFormat,
+        /// Longer records are rejected without being decoded.
+        max_record_bytes: usize,
+    },
     /// With a schema, columns are picked by name and cast to it.
     Parquet(Option<SchemaRef>),
 }
@@ -27,8 +31,9 @@ pub enum Format {
 /// Formats read from a file's bytes record by record.
 #[derive(Clone, Debug)]
 pub enum TextFormat {
-    /// JSON lines, or one array of objects.
-    Json(SchemaRef),
+    /// JSON lines, or one array of objects; `multi_line`: top-level values that may span
+    /// lines, as Spark's `multiLine`.
+    Json { schema: SchemaRef, multi_line: bool },
     Csv {
         schema: SchemaRef,
         /// Skip each file's first line.
@@ -59,7 +64,10 @@ impl FileReader {
     pub fn open(format: &Format, path: &str, skip: u64, file_column: Option<&str>) -> Result<Self> {
         let records = match format {
             Format::Parquet(schema) => Records::Parquet(Parquet::open(path, skip, schema.clone())?),
-            Format::Text(text) => Records::Text(Text::open(text, path, skip)?),
+            Format::Text {
+                format,
+                max_record_bytes,
+            } => Records::Text(Text::open(format, *max_record_bytes, path, skip)?),
         };
         Ok(Self {
             path: path.to_string(),
@@ -99,6 +107,7 @@ struct Text {
     data: Vec<u8>,
     cursor: Cursor,
     decoder: TextDecoder,
+    max_record_bytes: usize,
 }
 
 enum TextDecoder {
@@ -107,11 +116,14 @@ enum TextDecoder {
 }
 
 impl Text {
-    fn open(format: &TextFormat, path: &str, skip: u64) -> Result<Self> {
+    fn open(format: &TextFormat, max_record_bytes: usize, path: &str, skip: u64) -> Result<Self> {
         let data = fs::read(path).with_context(|| format!("reading '{path}'"))?;
         let (cursor, decoder, header) = match format {
-            TextFormat::Json(schema) => (
-                Cursor::json(&data),
+            TextFormat::Json { schema, multi_line } => (
+                match multi_line {
+                    true => Cursor::documents(&data),
+                    false => Cursor::json(&data),
+                },
                 TextDecoder::Json(JsonDecoder::new(schema.clone())),
                 false,
             ),
@@ -121,7 +133,7 @@ impl Text {
                 delimiter,
                 quote,
             } => (
-                Cursor::lines(),
+                Cursor::lines(&data),
                 TextDecoder::Csv(Box::new(CsvDecoder::new(
                     schema.clone(),
                     *delimiter,
@@ -134,6 +146,7 @@ impl Text {
             data,
             cursor,
             decoder,
+            max_record_bytes,
         };
         for _ in 0..skip + u64::from(header) {
             text.cursor.next(&text.data);
@@ -150,15 +163,23 @@ impl Text {
         out: &mut Output<'_>,
     ) -> Result<(usize, usize, Option<RecordBatch>)> {
         let (mut records, mut lines) = (Vec::new(), Vec::new());
-        while records.len() < max {
+        let (mut read, mut oversized) = (0, 0);
+        while read < max {
             let Some(record) = self.cursor.next(&self.data) else {
                 break;
             };
-            records.push(&self.data[record.bytes]);
+            read += 1;
+            let bytes = &self.data[record.bytes];
+            if bytes.len() > self.max_record_bytes {
+                oversized += 1;
+                self.reject_oversized(bytes, &format!("{path}:{}", record.line), out)?;
+                continue;
+            }
+            records.push(bytes);
             lines.push(record.line);
         }
         if records.is_empty() {
-            return Ok((0, 0, None));
+            return Ok((read, oversized, None));
         }
         let decoded = match &mut self.decoder {
             TextDecoder::Json(d) => d.decode(&records),
@@ -171,7 +192,19 @@ impl Text {
         for r in rejected {
             out.reject(r.raw, r.reason, format!("{path}:{}", lines[r.index]))?;
         }
-        Ok((records.len(), count, Some(batch)))
+        Ok((read, oversized + count, Some(batch)))
+    }
+
+    /// Rejects a record longer than `max_record_bytes` with its first `max_record_bytes`
+    /// bytes: whole, it could be too large for the dead-letter sink (a Kafka message, a
+    /// console line) and fail the pipeline for a record the limit exists to keep out.
+    fn reject_oversized(&self, bytes: &[u8], position: &str, out: &mut Output<'_>) -> Result<()> {
+        let (size, max) = (bytes.len(), self.max_record_bytes);
+        let reason = format!(
+            "record of {size} bytes is longer than max_record_bytes ({max}); \
+             the rejected bytes are its first {max}"
+        );
+        out.reject(&bytes[..max], reason, position)
     }
 }
 

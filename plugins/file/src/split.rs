@@ -1,6 +1,7 @@
 //! Records of a text file as byte ranges of its buffer, with the 1-based line each
-//! starts on, found without copying: non-blank lines, or the elements of a JSON file
-//! that holds an array of objects.
+//! starts on, found without copying: non-blank lines, the elements of a JSON file that
+//! holds an array of objects, or (multi-line JSON) whole top-level JSON values.
+//! A UTF-8 byte order mark at the start of the buffer is not part of any record.
 
 use std::ops::Range;
 
@@ -18,15 +19,21 @@ pub struct Cursor {
     line: usize,
     /// Inside a top-level JSON array whose elements are the records.
     in_array: bool,
+    /// Records are top-level JSON values, which may span lines, not lines.
+    documents: bool,
 }
+
+/// The UTF-8 byte order mark some editors (and Excel) write at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Cursor {
     /// Records are the buffer's non-blank lines.
-    pub fn lines() -> Self {
+    pub fn lines(buf: &[u8]) -> Self {
         Self {
-            pos: 0,
+            pos: if buf.starts_with(BOM) { BOM.len() } else { 0 },
             line: 1,
             in_array: false,
+            documents: false,
         }
     }
 
@@ -34,20 +41,50 @@ impl Cursor {
     /// after the array's end are records again (a line holding an array decodes to a
     /// row per element).
     pub fn json(buf: &[u8]) -> Self {
-        let mut cursor = Self::lines();
+        let mut cursor = Self::lines(buf);
         cursor.skip_space(buf);
-        if buf.get(cursor.pos) == Some(&b'[') {
-            cursor.pos += 1;
-            cursor.in_array = true;
-        }
+        cursor.open_array(buf);
         cursor
     }
 
+    /// Multi-line JSON: records are the buffer's top-level values, each possibly spanning
+    /// lines; the elements of a top-level array are records of their own. Text that does
+    /// not open an object or array is a record up to the end of its line (and is then
+    /// rejected by the decoder), so nothing after it is swallowed.
+    pub fn documents(buf: &[u8]) -> Self {
+        Self {
+            documents: true,
+            ..Self::lines(buf)
+        }
+    }
+
+    /// The next record, or `None` at the end of the buffer.
     pub fn next(&mut self, buf: &[u8]) -> Option<Record> {
         if self.in_array {
             self.next_element(buf)
+        } else if self.documents {
+            self.next_document(buf)
         } else {
             self.next_line(buf)
+        }
+    }
+
+    /// Enters the array that opens at `pos`, if one does.
+    fn open_array(&mut self, buf: &[u8]) -> bool {
+        let opens = buf.get(self.pos) == Some(&b'[');
+        if opens {
+            self.pos += 1;
+            self.in_array = true;
+        }
+        opens
+    }
+
+    fn next_document(&mut self, buf: &[u8]) -> Option<Record> {
+        self.skip_space(buf);
+        match buf.get(self.pos)? {
+            b'[' if self.open_array(buf) => self.next_element(buf),
+            b'{' => Some(self.value(buf, true)),
+            _ => self.next_line(buf),
         }
     }
 
@@ -80,15 +117,16 @@ impl Cursor {
                 Some(b']') => {
                     self.pos += 1;
                     self.in_array = false;
-                    return self.next_line(buf);
+                    return self.next(buf);
                 }
-                Some(_) => return Some(self.element(buf)),
+                Some(_) => return Some(self.value(buf, false)),
             }
         }
     }
 
-    /// The value starting at `pos`, up to the `,` or `]` that closes it (or the end).
-    fn element(&mut self, buf: &[u8]) -> Record {
+    /// The value starting at `pos`: an array element up to the `,` or `]` that closes
+    /// it, or a `top_level` object up to its closing brace (or either to the end).
+    fn value(&mut self, buf: &[u8], top_level: bool) -> Record {
         let (start, line) = (self.pos, self.line);
         let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
         while let Some(&b) = buf.get(self.pos) {
@@ -99,6 +137,10 @@ impl Cursor {
                 _ if in_string => {}
                 b'{' | b'[' => depth += 1,
                 b',' | b']' if depth == 0 => break,
+                b'}' | b']' if top_level && depth == 1 => {
+                    self.pos += 1;
+                    break;
+                }
                 b'}' | b']' => depth = depth.saturating_sub(1),
                 _ => {}
             }
@@ -134,7 +176,7 @@ mod tests {
     fn lines_skip_blanks_and_carriage_returns() {
         let buf = "a\r\n\n  \nb\nc";
         assert_eq!(
-            records(buf, Cursor::lines()),
+            records(buf, Cursor::lines(buf.as_bytes())),
             [("a", 1), ("b", 4), ("c", 5)]
         );
     }
@@ -158,5 +200,37 @@ mod tests {
         let buf = "{\"a\":1}\n{\"a\":\n";
         let expected = [(r#"{"a":1}"#, 1), (r#"{"a":"#, 2)];
         assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let buf = "\u{feff}a\nb\n";
+        let lines = records(buf, Cursor::lines(buf.as_bytes()));
+        assert_eq!(lines, [("a", 1), ("b", 2)]);
+        let buf = "\u{feff}[{\"a\":1}]";
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes())),
+            [(r#"{"a":1}"#, 1)]
+        );
+    }
+
+    #[test]
+    fn documents_span_lines_and_arrays_give_their_elements() {
+        let buf = "\u{feff}{\n  \"a\": {\"b\": \"}\"}\n}\n[\n {\"a\": 2},\n {\"a\": 3}\n]\noops\n{\"a\": 4}";
+        let expected = [
+            ("{\n  \"a\": {\"b\": \"}\"}\n}", 1),
+            (r#"{"a": 2}"#, 5),
+            (r#"{"a": 3}"#, 6),
+            ("oops", 8),
+            (r#"{"a": 4}"#, 9),
+        ];
+        assert_eq!(records(buf, Cursor::documents(buf.as_bytes())), expected);
+    }
+
+    #[test]
+    fn an_unclosed_document_runs_to_the_end() {
+        let buf = "{\"a\": [1,\n2\n";
+        let expected = [("{\"a\": [1,\n2", 1)];
+        assert_eq!(records(buf, Cursor::documents(buf.as_bytes())), expected);
     }
 }

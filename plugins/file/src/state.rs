@@ -3,6 +3,7 @@
 //! consumed, and the finished files waiting for an epoch's commit to be cleaned up.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
 
 use ferry_plugin_api::sdk::{ErrorContext, Result};
 use ferry_plugin_api::serde_json;
@@ -21,6 +22,10 @@ pub struct State {
     current: Option<Progress>,
     /// Files finished before each epoch's checkpoint, to clean up when it commits.
     to_clean: BTreeMap<u64, Vec<String>>,
+    /// The latest modification time of the files listed so far, which `max_file_age`
+    /// counts from (absent in checkpoints written before it existed).
+    #[serde(default)]
+    newest: Option<SystemTime>,
     /// Files finished since the last checkpoint, to clean up.
     #[serde(skip)]
     finished: Vec<String>,
@@ -43,6 +48,16 @@ impl State {
     /// Whether `path` was read, or is being read.
     pub fn seen(&self, path: &str) -> bool {
         self.completed.contains(path) || self.current.as_ref().is_some_and(|c| c.path == path)
+    }
+
+    /// The latest modification time of the files admitted so far.
+    pub fn newest(&self) -> Option<SystemTime> {
+        self.newest
+    }
+
+    /// A file modified at `modified` was admitted.
+    pub fn admitted(&mut self, modified: SystemTime) {
+        self.newest = self.newest.max(Some(modified));
     }
 
     pub fn current(&self) -> Option<&Progress> {

@@ -354,7 +354,9 @@ fn restore_skips_the_csv_header_and_parquet_rows_read() {
     let mut source = create(options.clone()).unwrap();
     assert_eq!(ids(&poll(&mut source, 2).batches), [1, 2]);
     let mut restored = create(options).unwrap();
-    restored.restore(&Restored::new(1, &source.checkpoint(1).unwrap())).unwrap();
+    restored
+        .restore(&Restored::new(1, &source.checkpoint(1).unwrap()))
+        .unwrap();
     assert_eq!(ids(&drain(&mut restored, 100).0), [3]);
 
     let dir = TempDir::new().unwrap();
@@ -363,7 +365,9 @@ fn restore_skips_the_csv_header_and_parquet_rows_read() {
     let mut source = create(options.clone()).unwrap();
     assert_eq!(poll(&mut source, 2).batches[0].num_rows(), 2);
     let mut restored = create(options).unwrap();
-    restored.restore(&Restored::new(1, &source.checkpoint(1).unwrap())).unwrap();
+    restored
+        .restore(&Restored::new(1, &source.checkpoint(1).unwrap()))
+        .unwrap();
     let (batches, _) = drain(&mut restored, 100);
     assert_eq!(
         concat_batches(&batches[0].schema(), &batches).unwrap(),
@@ -540,4 +544,221 @@ fn empty_files_do_not_end_the_input_early() {
     let mut source = json_source(dir.path(), json!({"max_files_per_trigger": 1}));
     assert_eq!(poll(&mut source, 100).status, SourceStatus::Ready);
     assert_eq!(ids(&drain(&mut source, 100).0), [1]);
+}
+
+fn positions(rejected: &[Rejected]) -> Vec<String> {
+    rejected.iter().map(|r| r.position.clone()).collect()
+}
+
+#[test]
+fn a_byte_order_mark_starts_no_record() {
+    let dir = TempDir::new().unwrap();
+    write(
+        dir.path().join("a.json"),
+        "\u{feff}{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2}\n",
+    );
+    write(dir.path().join("b.csv"), "\u{feff}id,name\n3,c\n");
+    write(dir.path().join("c.csv"), "\u{feff}4,d\n");
+    let mut json = json_source(&dir.path().join("a.json"), json!({}));
+    let (batches, rejected) = drain(&mut json, 100);
+    assert_eq!((ids(&batches), rejected), (vec![1, 2], vec![]));
+    let csv = |file: &str, header: bool| {
+        let path = dir.path().join(file);
+        create(json!({"path": path, "format": "csv", "schema": "id BIGINT, name STRING", "header": header}))
+            .unwrap()
+    };
+    let (batches, rejected) = drain(&mut csv("b.csv", true), 100);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let expected = "\
++----+------+
+| id | name |
++----+------+
+| 3  | c    |
++----+------+";
+    assert_eq!(table(&batches), expected);
+    let (batches, rejected) = drain(&mut csv("c.csv", false), 100);
+    assert_eq!((ids(&batches), rejected), (vec![4], vec![]));
+}
+
+#[test]
+fn records_longer_than_max_record_bytes_are_rejected_undecoded() {
+    let dir = TempDir::new().unwrap();
+    let long = format!("{{\"id\": 2, \"name\": \"{}\"}}", "x".repeat(2 << 20));
+    let path = write(
+        dir.path().join("a.json"),
+        &format!("{{\"id\": 1}}\n{long}\n{{\"id\": 3}}\n"),
+    );
+    let mut source = json_source(dir.path(), json!({}));
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), [1, 3]);
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(
+        rejected[0].reason,
+        format!(
+            "record of {} bytes is longer than max_record_bytes (1048576); \
+             the rejected bytes are its first 1048576",
+            long.len()
+        )
+    );
+    assert_eq!(rejected[0].raw, long.as_bytes()[..1 << 20]);
+    assert_eq!(positions(&rejected), [format!("{}:2", path.display())]);
+
+    let path = write(dir.path().join("b/a.csv"), "id,name\n1,abcd\n2,abcdefgh\n");
+    let mut source = create(json!({
+        "path": path, "format": "csv", "schema": "id BIGINT, name STRING", "max_record_bytes": 7,
+    }))
+    .unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), [1]);
+    let rejected: Vec<_> = rejected
+        .iter()
+        .map(|r| (&r.raw[..], &r.reason[..]))
+        .collect();
+    let reason = "record of 10 bytes is longer than max_record_bytes (7); \
+                  the rejected bytes are its first 7";
+    assert_eq!(rejected, [(&b"2,abcde"[..], reason)]);
+    let size = create(json!({
+        "path": dir.path(), "format": "json", "schema": "id INT", "max_record_bytes": "2 KiB",
+    }));
+    assert!(size.is_ok());
+}
+
+#[test]
+fn multi_line_json_reads_documents_that_span_lines() {
+    let dir = TempDir::new().unwrap();
+    let object = write(
+        dir.path().join("a.json"),
+        "\u{feff}{\n  \"id\": 1,\n  \"name\": \"a\"\n}\n",
+    );
+    let array = write(
+        dir.path().join("b.json"),
+        "[\n  {\n    \"id\": 2\n  },\n  {\"id\": \"two\"},\n  {\"id\": 3, \"name\": \"c\"}\n]\n",
+    );
+    let broken = write(dir.path().join("c.json"), "{\n  \"id\": 4,\n");
+    set_mtime(&object, 1);
+    set_mtime(&array, 2);
+    set_mtime(&broken, 3);
+    for key in ["multiLine", "multi_line"] {
+        let mut source = json_source(dir.path(), json!({ key: true }));
+        let (batches, rejected) = drain(&mut source, 100);
+        let expected = "\
++----+------+
+| id | name |
++----+------+
+| 1  | a    |
+| 2  |      |
+| 3  | c    |
++----+------+";
+        assert_eq!(table(&batches), expected);
+        let got: Vec<_> = rejected
+            .iter()
+            .map(|r| (&r.position[..], &r.reason[..]))
+            .collect();
+        let (array, broken) = (
+            format!("{}:5", array.display()),
+            format!("{}:1", broken.display()),
+        );
+        assert_eq!(
+            got,
+            [
+                (&array[..], r#"field 'id': expected BIGINT, got "two""#),
+                (
+                    &broken[..],
+                    "malformed JSON: EOF while parsing a value at line 2 column 10"
+                ),
+            ]
+        );
+        assert_eq!(rejected[1].raw, b"{\n  \"id\": 4,");
+    }
+    // Without it, each line is a record.
+    let mut lines = json_source(&object, json!({}));
+    assert_eq!(drain(&mut lines, 100).1.len(), 4);
+}
+
+#[test]
+fn path_glob_filter_matches_file_names() {
+    let dir = TempDir::new().unwrap();
+    write_rows(dir.path().join("a.json"), [1]);
+    write_rows(dir.path().join("b.jsonl"), [2]);
+    write_rows(dir.path().join("c.txt"), [3]);
+    write_rows(dir.path().join("sub.json/d.txt"), [4]);
+    write_rows(dir.path().join("sub.json/e.json"), [5]);
+    for (key, filter, expected) in [
+        ("pathGlobFilter", "*.json", vec![1, 5]),
+        ("path_glob_filter", "*.{json,jsonl}", vec![1, 2, 5]),
+        ("path_glob_filter", "[bc].*", vec![2, 3]),
+    ] {
+        let mut source = json_source(dir.path(), json!({ key: filter }));
+        let mut got = ids(&drain(&mut source, 100).0);
+        got.sort();
+        assert_eq!(got, expected, "{filter}");
+    }
+    let err = create(json!({
+        "path": dir.path(), "format": "json", "schema": "id INT", "path_glob_filter": "*.{json",
+    }))
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "path_glob_filter '*.{json': '{' without '}'"
+    );
+}
+
+/// Writes files `0.json`, `1.json`… holding `sizes[i]` bytes each (one row, id = i,
+/// padded with spaces), modified i seconds apart.
+fn write_sized(dir: &Path, sizes: &[usize]) {
+    for (i, &size) in sizes.iter().enumerate() {
+        let row = format!("{{\"id\": {i}}}");
+        let path = write(
+            dir.join(format!("{i}.json")),
+            &format!("{row:<width$}\n", width = size - 1),
+        );
+        set_mtime(&path, i as u64);
+    }
+}
+
+#[test]
+fn max_bytes_per_trigger_admits_files_up_to_a_total_size() {
+    let dir = TempDir::new().unwrap();
+    write_sized(dir.path(), &[40, 60, 150, 10, 30, 30]);
+    for key in ["maxBytesPerTrigger", "max_bytes_per_trigger"] {
+        let mut source = json_source(dir.path(), json!({ key: 100 }));
+        let polls: Vec<Vec<i64>> = std::iter::from_fn(|| {
+            let polled = poll(&mut source, 1000);
+            (polled.status == SourceStatus::Ready).then(|| ids(&polled.batches))
+        })
+        .collect();
+        // 40 + 60 fit; 150 alone is over, but a trigger takes at least one file.
+        assert_eq!(polls, [vec![0, 1], vec![2], vec![3, 4, 5]]);
+    }
+    let mut both = json_source(
+        dir.path(),
+        json!({"max_bytes_per_trigger": "1 KB", "max_files_per_trigger": 2}),
+    );
+    assert_eq!(ids(&poll(&mut both, 1000).batches), [0, 1]);
+}
+
+#[test]
+fn max_file_age_ignores_files_older_than_the_newest_by_that_much() {
+    let dir = TempDir::new().unwrap();
+    let first = write_rows(dir.path().join("a.json"), [1]);
+    set_mtime(&first, 10);
+    let old = write_rows(dir.path().join("b.json"), [2]);
+    set_mtime(&old, 0);
+    let mut source = json_source(dir.path(), json!({"maxFileAge": "5s"}));
+    // The first listing admits every age, as Spark's first batch does.
+    assert_eq!(ids(&drain(&mut source, 100).0), [2, 1]);
+    for (name, id, age) in [("c.json", 3, 4), ("d.json", 4, 6), ("e.json", 5, 5)] {
+        set_mtime(&write_rows(dir.path().join(name), [id]), 10 - age);
+    }
+    assert_eq!(ids(&drain(&mut source, 100).0), [5, 3]);
+    // The newest time seen survives a restart.
+    let state = source.checkpoint(1).unwrap();
+    set_mtime(&write_rows(dir.path().join("f.json"), [6]), 1);
+    let mut restored = json_source(dir.path(), json!({"max_file_age": "5s"}));
+    restored.restore(&Restored::new(1, &state)).unwrap();
+    assert_eq!(drain(&mut restored, 100).0.len(), 0);
+    // Without the option nothing is ignored.
+    let mut all = json_source(dir.path(), json!({}));
+    assert_eq!(ids(&drain(&mut all, 100).0), [2, 6, 4, 5, 3, 1]);
 }
