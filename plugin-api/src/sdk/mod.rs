@@ -1,6 +1,7 @@
 //! The safe side of the plugin boundary: what a plugin author implements and uses.
 
 mod context;
+pub mod datetime;
 pub mod ddl;
 pub mod decode;
 pub mod defaults;
