@@ -64,3 +64,82 @@ colour = "red"
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("good.toml: ok"));
 }
+
+#[test]
+fn column_options_are_checked_against_the_schema_flowing_in() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        r#"[pipeline]
+name = "columns"
+
+[sources.gen]
+plugin = "datagen"
+generator = "messages"
+
+[transforms.dated]
+plugin = "filter_derive"
+inputs = ["gen"]
+not_empty = ["event_typ"]
+date_from = { date = "timestamp" }
+
+[transforms.clean]
+plugin = "filter_derive"
+inputs = ["gen"]
+date_from = { date = "timestamp" }
+
+[sinks.lake]
+plugin = "lake"
+inputs = ["clean"]
+path = "lake"
+partition_by = ["dat"]
+"#,
+    )
+    .unwrap();
+    let out = ferry(dir.path(), &["validate", "p.toml"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("[transforms.dated] plugin 'filter_derive': not_empty: no column 'event_typ' in the input (its columns: timestamp, value, event_type,"),
+        "{stderr}"
+    );
+    // The lake's input is filter_derive's output: the messages columns and `date`.
+    assert!(
+        stderr.contains("[sinks.lake] plugin 'lake': partition_by: no column 'dat' in the input (its columns: timestamp, value, event_type, message_id, channel, country_id, user_id, date)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_multi_input_node_with_an_input_without_a_watermark_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        r#"[pipeline]
+name = "union"
+
+[sources.a]
+plugin = "datagen"
+event_time = "timestamp"
+
+[sources.b]
+plugin = "datagen"
+
+[transforms.both]
+plugin = "passthrough"
+inputs = { a = "a", b = "b" }
+
+[sinks.out]
+plugin = "console"
+inputs = ["both"]
+"#,
+    )
+    .unwrap();
+    let out = ferry(dir.path(), &["validate", "p.toml"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "a warning, not an error: {stderr}");
+    assert!(
+        stderr.contains("warning: ") && stderr.contains("[transforms.both]: input 'b' carries no watermark"),
+        "{stderr}"
+    );
+}

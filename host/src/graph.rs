@@ -178,6 +178,41 @@ pub fn watermark_warnings(file: &PipelineFile) -> Vec<String> {
     warnings
 }
 
+/// Node indexes with every node after the nodes it reads (nodes on a cycle, which
+/// `check` reports, come last in file order).
+pub fn upstream_first(nodes: &[NodeConfig]) -> Vec<usize> {
+    let index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut placed = vec![false; nodes.len()];
+    let mut order = Vec::new();
+    loop {
+        let ready: Vec<usize> = (0..nodes.len())
+            .filter(|&i| !placed[i])
+            .filter(|&i| {
+                nodes[i]
+                    .inputs
+                    .iter()
+                    .all(|input| match index.get(input.node.as_str()) {
+                        Some(&p) => placed[p],
+                        None => true,
+                    })
+            })
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        for i in ready {
+            placed[i] = true;
+            order.push(i);
+        }
+    }
+    order.extend((0..nodes.len()).filter(|&i| !placed[i]));
+    order
+}
+
 /// The nodes of one cycle, if there is one (depth-first search over inputs).
 fn find_cycle(nodes: &[NodeConfig]) -> Option<Vec<String>> {
     let inputs: HashMap<&str, Vec<&str>> = nodes

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 
 use crate::config::{self, offending_key, NodeConfig, PipelineFile, Problems, Section};
 use crate::graph;
-use crate::plugins::{default_plugin_dirs, Instance, Ports, Registry};
-use crate::runtime::{node_setup, unknown_port};
+use crate::plugins::{default_plugin_dirs, Ports, Registry};
+use crate::runtime::{create_all, unknown_port, NotCreated};
 
 /// A file that passed every check, with the plugins it can use.
 pub struct Checked {
@@ -29,16 +29,26 @@ pub fn check(path: &Path) -> Result<Checked, Problems> {
     };
     graph::check(&file, &mut problems);
     let registry = Registry::discover(&plugin_dirs(&file));
-    let times = graph::event_times(&file.nodes);
+    let instances = create_all(&file, &registry, &std::env::temp_dir(), &NOT_CANCELLED);
     let mut ports = HashMap::new();
-    for node in &file.nodes {
-        let event_time = times.get(&node.id).cloned().flatten();
-        let Some(instance) = check_node(&file, node, event_time, &registry, &mut problems) else {
-            continue;
+    for (node, instance) in file.nodes.iter().zip(instances) {
+        let section = [node.kind.section(), node.id.as_str()];
+        let instance = match instance {
+            Ok(instance) => instance,
+            Err(NotCreated::Missing(e)) => {
+                problems.add(&section, Some("plugin"), e);
+                continue;
+            }
+            Err(NotCreated::Refused(e)) => {
+                let message = format!("{e:#}");
+                let at = offending_key(&message);
+                problems.add(&section, at, format!("plugin '{}': {message}", node.plugin));
+                continue;
+            }
         };
         if instance.tolerates_rejects() && !dead_letter_is_read(&file, node) {
             problems.add(
-                &[node.kind.section(), &node.id],
+                &section,
                 None,
                 format!("its rejected records go to the dead-letter output (errors.tolerance = \"all\" or the plugin's own mode), but no node reads them: add a sink with inputs = [\"$dead_letter\"] or [\"{}.dead_letter\"]; rejected records are never dropped silently", node.id),
             );
@@ -81,44 +91,6 @@ fn dead_letter_is_read(file: &PipelineFile, node: &NodeConfig) -> bool {
         i.is_dead_letter()
             || (i.node == node.id && i.port == ferry_plugin_api::abi::DEAD_LETTER_PORT)
     })
-}
-
-/// Creates the node's instance, if it can be.
-fn check_node(
-    file: &PipelineFile,
-    node: &NodeConfig,
-    event_time: Option<graph::EventTime>,
-    registry: &Registry,
-    problems: &mut Problems,
-) -> Option<Instance> {
-    let section = [node.kind.section(), node.id.as_str()];
-    let component = match registry.find(node.kind, &node.plugin) {
-        Ok(c) => c,
-        Err(e) => {
-            problems.add(&section, Some("plugin"), e);
-            return None;
-        }
-    };
-    let options = serde_json::Value::Object(node.options.clone()).to_string();
-    let setup = node_setup(
-        file,
-        node,
-        event_time,
-        &std::env::temp_dir(),
-        &NOT_CANCELLED,
-    );
-    match component.create(&options, &setup) {
-        Ok(instance) => Some(instance),
-        Err(e) => {
-            let message = e.to_string();
-            problems.add(
-                &section,
-                offending_key(&message),
-                format!("plugin '{}': {message}", node.plugin),
-            );
-            None
-        }
-    }
 }
 
 /// Every `inputs = ["node.port"]` names a port that node has.

@@ -251,6 +251,16 @@ pub enum Instance {
 }
 
 impl Instance {
+    /// The schema of a port's rows as Spark DDL, if known before any data.
+    pub fn output_schema(&self, port: &str) -> Option<String> {
+        let ddl = match self {
+            Instance::Source(s) => s.obj.output_schema(port.into()),
+            Instance::Transform(t) => t.obj.output_schema(port.into()),
+            Instance::Sink(_) => return None,
+        };
+        (!ddl.is_empty()).then(|| ddl.into_string())
+    }
+
     /// Whether its rejected records go to its `dead_letter` port.
     pub fn tolerates_rejects(&self) -> bool {
         match self {

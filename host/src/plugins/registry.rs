@@ -187,6 +187,19 @@ fn load(path: &Path) -> Result<PluginModuleRef, String> {
 
 /// Why a library was refused, in a line; abi_stable's full layout report goes to debug.
 fn refusal(e: &LibraryError) -> String {
+    use abi_stable::library::RootModule;
+
+    /// Where the library's root module type was declared, from abi_stable's report: it
+    /// describes the host's root module ("Compared <this>"), then the library's ("To
+    /// <other>"), each with the package and version that declared it, so for a plugin
+    /// the ferry-plugin-api it was built against.
+    fn declared_in(report: &str) -> Option<String> {
+        let (_, other) = report.split_once("To <other>:")?;
+        let (_, module) = other.split_once("type:PluginModule ")?;
+        let quoted = |key: &str| module.split_once(key)?.1.split_once('\'').map(|(v, _)| v);
+        Some(format!("{} {}", quoted("package:'")?, quoted("version:'")?))
+    }
+
     let full = e
         .to_string()
         .split_whitespace()
@@ -196,7 +209,11 @@ fn refusal(e: &LibraryError) -> String {
     match e {
         LibraryError::AbiInstability(_) => {
             let detail = full.rsplit("Error:").next().unwrap_or_default().trim();
-            format!("built against an incompatible ferry-plugin-api (type layouts differ: {detail})")
+            let ours = <PluginModuleRef as RootModule>::VERSION_STRINGS;
+            let theirs = declared_in(&full).unwrap_or_else(|| "an unknown package".to_string());
+            format!(
+                "built against an incompatible ferry-plugin-api: its root module comes from {theirs}, this ferry loads plugins built against ferry-plugin-api {ours} (type layouts differ: {detail})"
+            )
         }
         LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
             "built against ferry-plugin-api {actual_version}, but this ferry loads plugins built against ferry-plugin-api {expected_version}: rebuild it against that version"
@@ -242,6 +259,8 @@ pub struct NodeSetup {
     /// The event-time column and delay of the node's input.
     pub event_time: Option<(String, Duration)>,
     pub retain_checkpoints: usize,
+    /// Each input's schema as Spark DDL where known before any data, else empty.
+    pub input_schemas: Vec<String>,
     /// `errors.tolerance = "all"`: rejected records become dead-letter rows.
     pub tolerate_rejects: bool,
     /// Set when the pipeline is torn down.
@@ -272,6 +291,7 @@ impl NodeSetup {
             event_time,
             watermark_delay_us: delay,
             retain_checkpoints: self.retain_checkpoints as u32,
+            input_schemas: leak_all(&self.input_schemas),
             cancelled: self.cancelled,
         }
         .leak_into_prefix()

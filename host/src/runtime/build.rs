@@ -11,7 +11,10 @@ use anyhow::{anyhow, Context, Result};
 use crossbeam_channel::{bounded, unbounded, Sender};
 use ferry_plugin_api::abi::{RestoredWatermarks, DEAD_LETTER_PORT};
 
+use ferry_plugin_api::sdk::ddl::schema_to_ddl;
+
 use super::coordinator::Coordinator;
+use super::dead_letter;
 use super::inputs::{Edge, Inputs};
 use super::message::{Control, Event};
 use super::sink::{Recovery, SinkTask};
@@ -76,6 +79,7 @@ pub fn node_setup(
         outputs: read_ports(file, node),
         event_time,
         retain_checkpoints: file.settings.retain_checkpoints,
+        input_schemas: Vec::new(),
         tolerate_rejects: file.settings.errors.tolerance == Tolerance::All,
         cancelled,
     }
@@ -97,23 +101,59 @@ fn read_ports(file: &PipelineFile, node: &NodeConfig) -> Vec<String> {
     ports
 }
 
-/// Creates every node's instance, in file order.
-pub fn create_instances(
+/// Why a node has no instance.
+#[derive(Debug)]
+pub enum NotCreated {
+    /// No loaded library provides the component.
+    Missing(anyhow::Error),
+    /// The plugin refused its options or context.
+    Refused(anyhow::Error),
+}
+
+/// Creates every node's instance, upstream nodes first so that each is told the schemas
+/// its inputs are known to have. Results in file order; a node downstream of a failed
+/// one is told nothing of that input.
+pub fn create_all(
     file: &PipelineFile,
     registry: &Registry,
     state_dir: &Path,
     cancelled: &'static AtomicBool,
-) -> Result<Vec<Instance>> {
+) -> Vec<Result<Instance, NotCreated>> {
     let times = graph::event_times(&file.nodes);
-    file.nodes
+    let index: HashMap<&str, usize> = file
+        .nodes
         .iter()
-        .map(|node| {
-            let at = || at(node);
-            let component = registry.find(node.kind, &node.plugin).with_context(at)?;
-            let event_time = times.get(&node.id).cloned().flatten();
-            let setup = node_setup(file, node, event_time, state_dir, cancelled);
-            component.create(&options(node), &setup).with_context(at)
-        })
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    let mut created: Vec<Option<Result<Instance, NotCreated>>> =
+        file.nodes.iter().map(|_| None).collect();
+    for i in graph::upstream_first(&file.nodes) {
+        let node = &file.nodes[i];
+        let schemas = node.inputs.iter().map(|input| {
+            if input.is_dead_letter() {
+                return schema_to_ddl(&dead_letter::schema());
+            }
+            let producer = index
+                .get(input.node.as_str())
+                .and_then(|p| created[*p].as_ref());
+            let schema = producer.and_then(|r| r.as_ref().ok()?.output_schema(&input.port));
+            schema.unwrap_or_default()
+        });
+        let event_time = times.get(&node.id).cloned().flatten();
+        let mut setup = node_setup(file, node, event_time, state_dir, cancelled);
+        setup.input_schemas = schemas.collect();
+        let instance = match registry.find(node.kind, &node.plugin) {
+            Ok(component) => component
+                .create(&options(node), &setup)
+                .map_err(NotCreated::Refused),
+            Err(e) => Err(NotCreated::Missing(e)),
+        };
+        created[i] = Some(instance);
+    }
+    created
+        .into_iter()
+        .map(|c| c.expect("every node is created"))
         .collect()
 }
 
@@ -144,7 +184,16 @@ pub fn build(
     let first_epoch = restored.as_ref().map_or(1, |c| c.epoch + 1);
     // One flag per run, leaked: instances keep a reference to it.
     let cancelled: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-    let instances = create_instances(file, registry, &state_dir, cancelled)?;
+    let created = create_all(file, registry, &state_dir, cancelled);
+    let instances = file
+        .nodes
+        .iter()
+        .zip(created)
+        .map(|(node, c)| match c {
+            Ok(instance) => Ok(instance),
+            Err(NotCreated::Missing(e) | NotCreated::Refused(e)) => Err(e.context(at(node))),
+        })
+        .collect::<Result<Vec<_>>>()?;
     let ports: Vec<Ports> = instances.iter().map(Instance::ports).collect();
     let (mut edges, mut outputs) = wire(&file.nodes, &ports)?;
     let (events, events_rx) = unbounded();

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
-pub use build::{create_instances, node_setup, state_dir, unknown_port};
+pub use build::{create_all, state_dir, unknown_port, NotCreated};
 use message::Event;
 
 use crate::config::PipelineFile;

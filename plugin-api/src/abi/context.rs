@@ -33,6 +33,9 @@ pub struct NodeContext {
     pub watermark_delay_us: u64,
     /// How many checkpoints the host keeps; state files referenced by them must stay.
     pub retain_checkpoints: u32,
+    /// Each input's schema as a Spark DDL string, where it is known before any data
+    /// (`ferry validate` checks column-naming options against it); empty if not.
+    pub input_schemas: RSlice<'static, RStr<'static>>,
     /// Set by the host when the pipeline is being torn down: long calls may stop early.
     #[sabi(last_prefix_field)]
     pub cancelled: &'static AtomicBool,

@@ -18,6 +18,8 @@ pub trait SourceObject: Send {
     fn output_ports(&self) -> RVec<RString>;
     /// What happens to the records it rejects.
     fn reject_policy(&self) -> RejectPolicy;
+    /// The schema of a port's rows as Spark DDL, if known before any data; else empty.
+    fn output_schema(&self, port: RStr<'_>) -> RString;
     /// Resumes from the state the checkpoint of `epoch` holds.
     fn restore(
         &mut self,
@@ -46,6 +48,8 @@ pub trait TransformObject: Send {
     fn output_ports(&self) -> RVec<RString>;
     /// What happens to the records it rejects.
     fn reject_policy(&self) -> RejectPolicy;
+    /// The schema of a port's rows as Spark DDL, if known before any data; else empty.
+    fn output_schema(&self, port: RStr<'_>) -> RString;
     /// Resumes from the state the checkpoint of `epoch` holds.
     fn restore(
         &mut self,

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use arrow::datatypes::SchemaRef;
+
+use super::ddl::parse_ddl;
+use super::{Error, Result};
 use super::state::StateConfig;
 use crate::abi::NodeContextRef;
 
@@ -33,6 +37,9 @@ pub struct Context {
     pub watermark_delay: Duration,
     /// How many checkpoints the host keeps: state they reference must stay restorable.
     pub retain_checkpoints: usize,
+    /// Each input's schema where it is known before any data (by input index): check
+    /// column-naming options against it in `create`, so `ferry validate` reports them.
+    pub input_schemas: Vec<Option<SchemaRef>>,
     cancelled: &'static AtomicBool,
 }
 
@@ -49,6 +56,7 @@ impl Context {
             event_time: None,
             watermark_delay: Duration::ZERO,
             retain_checkpoints: 2,
+            input_schemas: Vec::new(),
             cancelled: &NEVER_CANCELLED,
         }
     }
@@ -57,6 +65,42 @@ impl Context {
     pub fn with_inputs(mut self, inputs: &[&str]) -> Self {
         self.inputs = inputs.iter().map(|s| s.to_string()).collect();
         self
+    }
+
+    /// The same context with these input schemas.
+    pub fn with_input_schemas(mut self, schemas: Vec<Option<SchemaRef>>) -> Self {
+        self.input_schemas = schemas;
+        self
+    }
+
+    /// The only input's schema, if the node has one input and it is known.
+    pub fn input_schema(&self) -> Option<&SchemaRef> {
+        match self.input_schemas.as_slice() {
+            [Some(schema)] => Some(schema),
+            _ => None,
+        }
+    }
+
+    /// Checks that the columns an option names are in the input, when its schema is
+    /// known: `ferry validate` then reports a misspelt column before any data flows.
+    pub fn check_columns<'a>(
+        &self,
+        option: &str,
+        columns: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
+        let Some(schema) = self.input_schema() else {
+            return Ok(());
+        };
+        for column in columns {
+            if schema.field_with_name(column).is_err() {
+                let known: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                return Err(Error::msg(format!(
+                    "{option}: no column '{column}' in the input (its columns: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The same context with this event time.
@@ -88,7 +132,20 @@ impl Context {
             event_time: ctx.event_time().map(|s| s.to_string()).into_option(),
             watermark_delay: Duration::from_micros(ctx.watermark_delay_us()),
             retain_checkpoints: ctx.retain_checkpoints().max(1) as usize,
+            input_schemas: ctx
+                .input_schemas()
+                .iter()
+                .map(|ddl| known_schema(ddl))
+                .collect(),
             cancelled: ctx.cancelled(),
         }
     }
+}
+
+/// A schema the host sent as DDL; empty means unknown.
+fn known_schema(ddl: &str) -> Option<SchemaRef> {
+    (!ddl.is_empty())
+        .then(|| parse_ddl(ddl).ok())
+        .flatten()
+        .map(std::sync::Arc::new)
 }

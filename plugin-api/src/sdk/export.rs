@@ -10,6 +10,7 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use arrow::array::RecordBatch;
 
+use super::ddl::schema_to_ddl;
 use super::{
     logging, options_schema, parse_options, Commit, Component, Context, Emit, Error, Output,
     Restored, Result,
@@ -17,8 +18,8 @@ use super::{
 use super::{Sink, Source, SourceStatus, Transform};
 use crate::abi::{
     BatchExporter, BatchImporter, ComponentInfo, ComponentKind, FfiBatch, HostLogger, HostOutput,
-    NodeContextRef, RejectPolicy, RestoredWatermarks, SinkBox, SinkObject, SinkObject_TO, SourceBox,
-    SourceObject, SourceObject_TO, TransformBox, TransformObject, TransformObject_TO,
+    NodeContextRef, RejectPolicy, RestoredWatermarks, SinkBox, SinkObject, SinkObject_TO,
+    SourceBox, SourceObject, SourceObject_TO, TransformBox, TransformObject, TransformObject_TO,
 };
 
 /// Runs `f`, turning an error or a panic into the message the host receives.
@@ -218,6 +219,11 @@ impl<S: Source> SourceObject for SourceAdapter<S> {
         self.inner.reject_policy()
     }
 
+    fn output_schema(&self, port: RStr<'_>) -> RString {
+        let schema = self.inner.output_schema(port.as_str());
+        schema.map(|s| schema_to_ddl(&s)).unwrap_or_default().into()
+    }
+
     fn restore(
         &mut self,
         epoch: u64,
@@ -270,6 +276,11 @@ impl<T: Transform> TransformObject for TransformAdapter<T> {
         self.inner.reject_policy()
     }
 
+    fn output_schema(&self, port: RStr<'_>) -> RString {
+        let schema = self.inner.output_schema(port.as_str());
+        schema.map(|s| schema_to_ddl(&s)).unwrap_or_default().into()
+    }
+
     fn restore(
         &mut self,
         epoch: u64,
@@ -282,7 +293,12 @@ impl<T: Transform> TransformObject for TransformAdapter<T> {
         })
     }
 
-    fn process(&mut self, input: u32, batch: FfiBatch, out: HostOutput<'_>) -> RResult<(), RString> {
+    fn process(
+        &mut self,
+        input: u32,
+        batch: FfiBatch,
+        out: HostOutput<'_>,
+    ) -> RResult<(), RString> {
         guard(|| {
             let (name, batch) = self.input.import(input, batch)?;
             let inner = &mut self.inner;

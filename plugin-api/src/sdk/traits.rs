@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
@@ -74,6 +75,13 @@ pub trait Component: Sized + Send + 'static {
     fn reject_policy(&self) -> RejectPolicy {
         RejectPolicy::Pipeline
     }
+
+    /// The schema of the rows it emits on `port`, if known before any data (a source's
+    /// declared schema, a transform's derived from `ctx.input_schemas`). `ferry validate`
+    /// hands it to the nodes downstream, which check their column options against it.
+    fn output_schema(&self, _port: &str) -> Option<SchemaRef> {
+        None
+    }
 }
 
 /// Produces records. Called from one host thread; may block up to `timeout` in `poll`.
@@ -87,8 +95,12 @@ pub trait Source: Component {
     /// included, are delivered. A source that knows its event time better than the
     /// maximum of its rows (per partition, say) sets `out.watermark(..)`; the host then
     /// uses that instead of the node's `event_time`.
-    fn poll(&mut self, max_rows: usize, timeout: Duration, out: &mut Output<'_>)
-        -> Result<SourceStatus>;
+    fn poll(
+        &mut self,
+        max_rows: usize,
+        timeout: Duration,
+        out: &mut Output<'_>,
+    ) -> Result<SourceStatus>;
 
     /// The position to resume from if the pipeline restarts after this epoch.
     fn checkpoint(&mut self, _epoch: u64) -> Result<Vec<u8>> {

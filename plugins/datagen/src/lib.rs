@@ -18,9 +18,12 @@ mod tests;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{info, warn};
-use ferry_plugin_api::sdk::{Component, Context, Output, Restored, Result, Source, SourceStatus};
+use ferry_plugin_api::sdk::{
+    Component, Context, Output, Restored, Result, Source, SourceStatus, MAIN_PORT,
+};
 
 use generators::Generator;
 pub use options::{GeneratorKind, Options};
@@ -63,6 +66,10 @@ impl Component for Datagen {
             pacer: None,
             restored: false,
         })
+    }
+
+    fn output_schema(&self, port: &str) -> Option<SchemaRef> {
+        (port == MAIN_PORT).then(|| self.generator.schema())
     }
 }
 

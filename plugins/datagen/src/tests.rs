@@ -8,7 +8,9 @@ use ferry_plugin_api::arrow::array::{
 };
 use ferry_plugin_api::arrow::compute::concat_batches;
 use ferry_plugin_api::arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit};
-use ferry_plugin_api::sdk::{parse_options, Collected, Component, Context, Restored, Source, SourceStatus};
+use ferry_plugin_api::sdk::{
+    parse_options, Collected, Component, Context, Restored, Source, SourceStatus,
+};
 
 use crate::{Datagen, Options};
 

@@ -12,9 +12,9 @@ use ferry_plugin_api::arrow::buffer::NullBuffer;
 use ferry_plugin_api::arrow::compute::kernels::boolean::and;
 use ferry_plugin_api::arrow::compute::kernels::cmp::{gt_eq, neq};
 use ferry_plugin_api::arrow::compute::{cast, filter_record_batch};
-use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema};
+use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use ferry_plugin_api::export_plugin;
-use ferry_plugin_api::sdk::{Component, Context, Error, Output, Result, Transform};
+use ferry_plugin_api::sdk::{Component, Context, Error, Output, Result, Transform, MAIN_PORT};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -39,6 +39,8 @@ pub struct FilterDeriveOptions {
 
 pub struct FilterDerive {
     o: FilterDeriveOptions,
+    /// The input's schema, when known before any data.
+    input: Option<SchemaRef>,
 }
 
 impl Component for FilterDerive {
@@ -47,8 +49,28 @@ impl Component for FilterDerive {
         "Drops rows with null/empty or too-small values and adds DATE columns from timestamps.";
     type Options = FilterDeriveOptions;
 
-    fn create(o: FilterDeriveOptions, _ctx: &Context) -> Result<Self> {
-        Ok(Self { o })
+    fn create(o: FilterDeriveOptions, ctx: &Context) -> Result<Self> {
+        ctx.check_columns("not_empty", o.not_empty.iter().map(String::as_str))?;
+        ctx.check_columns("at_least", o.at_least.keys().map(String::as_str))?;
+        ctx.check_columns("date_from", o.date_from.values().map(String::as_str))?;
+        let input = ctx.input_schema().cloned();
+        Ok(Self { o, input })
+    }
+
+    /// The input's schema with the DATE columns appended (unknown when flattening).
+    fn output_schema(&self, port: &str) -> Option<SchemaRef> {
+        let input = self
+            .input
+            .as_ref()
+            .filter(|_| port == MAIN_PORT && !self.o.flatten)?;
+        let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let dates = self
+            .o
+            .date_from
+            .keys()
+            .map(|name| Field::new(name, DataType::Date32, true));
+        fields.extend(dates);
+        Some(Arc::new(Schema::new(fields)))
     }
 }
 
@@ -203,7 +225,7 @@ mod tests {
         ])
         .unwrap();
         let o = parse_options(r#"{"not_empty": ["event_type"], "at_least": {"value": 1}, "date_from": {"date": "timestamp"}}"#).unwrap();
-        let mut t = FilterDerive { o };
+        let mut t = FilterDerive { o, input: None };
         let mut out = Collected::default();
         t.process("in", batch, &mut out.output()).unwrap();
         let b = &out.main()[0];

@@ -69,7 +69,6 @@ pub enum SchemaPolicy {
     Evolve,
 }
 
-
 /// Options of the `lake` sink.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +220,10 @@ impl Component for Lake {
     type Options = LakeOptions;
 
     fn create(options: LakeOptions, ctx: &Context) -> Result<Self> {
+        ctx.check_columns(
+            "partition_by",
+            options.partition_by.iter().map(String::as_str),
+        )?;
         let encoding = Encoding::new(&options)?;
         let partitioner = Partitioner::new(options.partition_by.clone())?;
         if options.row_group_rows == 0

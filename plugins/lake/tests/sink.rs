@@ -132,7 +132,8 @@ fn epochs_are_invisible_until_committed_then_published_once() {
         listing(&root).is_empty(),
         "prepared files are staged, not visible"
     );
-    sink.write("in", batch(10..15, |_| Some("k0".into()))).unwrap();
+    sink.write("in", batch(10..15, |_| Some("k0".into())))
+        .unwrap();
     let h2 = sink.prepare(2).unwrap();
     commit(&mut sink, 1, &h1);
     let files = listing(&root);
@@ -307,9 +308,10 @@ fn hostile_partition_values_stay_inside_the_lake() {
     let mut sink = lake(dir.path(), json!({"partition_by": ["k"]})).unwrap();
     sink.abort(1).unwrap();
     let values = ["../../escape", "/abs", "a\0b", "", ".", ".."];
-    sink.write("in", batch(0..7, |i| {
-        values.get(i as usize).map(|v| v.to_string())
-    }))
+    sink.write(
+        "in",
+        batch(0..7, |i| values.get(i as usize).map(|v| v.to_string())),
+    )
     .unwrap();
     let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
@@ -343,7 +345,8 @@ fn parquet_options_reach_the_file() {
     )
     .unwrap();
     sink.abort(1).unwrap();
-    sink.write("in", batch(0..10, |_| Some("v".into()))).unwrap();
+    sink.write("in", batch(0..10, |_| Some("v".into())))
+        .unwrap();
     let h = prepare_last(&mut sink, 1);
     commit(&mut sink, 1, &h);
     let file = File::open(root.join(&listing(&root)[0])).unwrap();
@@ -392,8 +395,11 @@ fn run_epochs(
     per: i64,
 ) -> i64 {
     for e in epochs {
-        sink.write("in", batch(id..id + 2 * per, |i| Some(format!("k{}", i % 2))))
-            .unwrap();
+        sink.write(
+            "in",
+            batch(id..id + 2 * per, |i| Some(format!("k{}", i % 2))),
+        )
+        .unwrap();
         id += 2 * per;
         let h = sink.prepare(e).unwrap();
         commit(sink, e, &h);
@@ -507,8 +513,11 @@ fn a_restart_continues_the_same_open_files_without_loss_or_duplicates() {
     sink.write("in", batch(id..id + 8, |i| Some(format!("k{}", i % 2))))
         .unwrap();
     let _h21 = sink.prepare(21).unwrap();
-    sink.write("in", batch(id + 8..id + 16, |i| Some(format!("k{}", i % 2))))
-        .unwrap();
+    sink.write(
+        "in",
+        batch(id + 8..id + 16, |i| Some(format!("k{}", i % 2))),
+    )
+    .unwrap();
     let before: Vec<String> = Handle::decode(&h20)
         .unwrap()
         .open

@@ -52,6 +52,11 @@ impl Generator {
         }
     }
 
+    /// The schema of every batch it makes.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
     pub fn kind(&self) -> GeneratorKind {
         self.kind
     }
