@@ -10,7 +10,8 @@ use std::thread;
 use clap::{Parser, Subcommand};
 
 use crate::config::Section;
-use crate::plugins::{default_plugin_dirs, Registered, Registry};
+use crate::listing;
+use crate::plugins::{default_plugin_dirs, Registry};
 use crate::validate::{self, Checked};
 
 #[derive(Parser)]
@@ -44,6 +45,9 @@ enum Command {
         /// Extra folders to search (also: FERRY_PLUGIN_PATH).
         #[arg(long)]
         plugin_path: Vec<PathBuf>,
+        /// Print each component's options as the Markdown table its README holds.
+        #[arg(long)]
+        markdown: bool,
     },
 }
 
@@ -58,7 +62,10 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run { files } => run(&files),
         Command::Validate { files } => validate_files(&files),
-        Command::Plugins { plugin_path } => list_plugins(plugin_path),
+        Command::Plugins {
+            plugin_path,
+            markdown,
+        } => list_plugins(plugin_path, markdown),
     }
 }
 
@@ -138,14 +145,17 @@ fn run(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn list_plugins(extra: Vec<PathBuf>) -> ExitCode {
+fn list_plugins(extra: Vec<PathBuf>, markdown: bool) -> ExitCode {
     let mut dirs = extra;
     dirs.extend(default_plugin_dirs());
     let registry = Registry::discover(&dirs);
     let mut components = registry.components.clone();
     components.sort_by(|a, b| (a.kind.section(), &a.name).cmp(&(b.kind.section(), &b.name)));
     for c in &components {
-        print_component(c);
+        match markdown {
+            true => print!("{}", listing::markdown(c)),
+            false => print!("{}", listing::text(c)),
+        }
     }
     for (path, reason) in &registry.refused {
         println!("refused {}: {reason}", path.display());
@@ -161,79 +171,4 @@ fn list_plugins(extra: Vec<PathBuf>) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
-}
-
-fn print_component(c: &Registered) {
-    println!(
-        "{} ({}, {} {})",
-        c.name,
-        c.kind.section().trim_end_matches('s'),
-        c.library.display(),
-        c.version
-    );
-    println!("  {}", c.description);
-    let required: Vec<&str> = c.options_schema["required"]
-        .as_array()
-        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
-    let Some(props) = c.options_schema["properties"].as_object() else {
-        return;
-    };
-    for (name, prop) in props {
-        let default = match (&prop["default"], required.contains(&name.as_str())) {
-            (_, true) => "required".to_string(),
-            (serde_json::Value::Null, false) => "optional".to_string(),
-            (d, false) => format!("default {d}"),
-        };
-        let description = prop["description"]
-            .as_str()
-            .unwrap_or("")
-            .replace('\n', " ");
-        println!(
-            "    {name:<24} {:<16} {default:<20} {description}",
-            type_name(prop, &c.options_schema)
-        );
-    }
-}
-
-/// A short type for an option's JSON schema: `string`, `integer`, `"a" | "b"`, `[string]`.
-fn type_name(prop: &serde_json::Value, root: &serde_json::Value) -> String {
-    if let Some(r) = prop["$ref"].as_str() {
-        let name = r.rsplit('/').next().unwrap_or(r);
-        return type_name(&root["$defs"][name], root);
-    }
-    if let Some(values) = prop["enum"].as_array() {
-        return values
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(" | ");
-    }
-    for key in ["oneOf", "anyOf"] {
-        if let Some(options) = prop[key].as_array() {
-            let names: Vec<String> = options
-                .iter()
-                .map(|o| {
-                    o.get("const")
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| type_name(o, root))
-                })
-                .filter(|t| t != "null")
-                .collect();
-            return names.join(" | ");
-        }
-    }
-    match &prop["type"] {
-        serde_json::Value::String(t) if t == "array" => {
-            format!("[{}]", type_name(&prop["items"], root))
-        }
-        serde_json::Value::String(t) => t.clone(),
-        serde_json::Value::Array(ts) => ts
-            .iter()
-            .filter_map(|t| t.as_str())
-            .filter(|t| *t != "null")
-            .collect::<Vec<_>>()
-            .join(" | "),
-        _ => "value".to_string(),
-    }
 }

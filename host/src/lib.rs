@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod graph;
+pub mod listing;
 pub mod plugins;
 pub mod runtime;
 pub mod validate;
