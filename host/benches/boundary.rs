@@ -136,6 +136,7 @@ fn main() {
         outputs: vec!["out".into()],
         event_time: None,
         retain_checkpoints: 2,
+        input_schemas: vec![String::new()],
         tolerate_rejects: false,
         cancelled: &NOT_CANCELLED,
     };
