@@ -1,10 +1,13 @@
 //! Plugin libraries: a third-party plugin built outside the workspace is loaded through
-//! `plugin_path`; a foreign `.so` and an incompatible plugin are refused with reasons;
-//! a panicking plugin fails its own pipeline while the host and other pipelines go on.
+//! `plugin_path`; a foreign `.so`, an incompatible plugin and a plugin built against the
+//! previous plugin ABI are refused with reasons; a panicking plugin fails its own
+//! pipeline while the host and other pipelines go on.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::{build_external, ferry, last_total, run_pipeline, Running};
+use ferry_tests::{build_external, ferry, last_total, root, run_pipeline, target_dir, Running};
 
 #[test]
 fn third_party_plugin_loads_from_its_own_folder_and_runs() {
@@ -58,7 +61,8 @@ num_rows = 50
 fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
-    build_external("incompatible-plugin", &plugins);
+    let abi = host_abi_version();
+    build_incompatible_at_host_abi(&abi, &plugins);
     std::fs::write(plugins.join("libnoise.so"), b"\x7fELF not really a library").unwrap();
     // A real shared library that is not a ferry plugin (libm ships with libc6).
     let libm = [
@@ -84,9 +88,16 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
     };
     assert!(refused("libnoise.so").contains("file too short"));
     assert!(refused("libm.so").contains("not a ferry plugin"));
+    // It declares the host's ABI version, so abi_stable gets past the version check and
+    // refuses it for its layout.
     let incompatible = refused("libferry_incompatible_plugin.so");
     assert!(
-        incompatible.contains("built against an incompatible ferry-plugin-api"),
+        incompatible.contains(&format!(
+            "built against an incompatible ferry-plugin-api: its root module comes from \
+             ferry-incompatible-plugin {abi}, this ferry loads plugins built against \
+             ferry-plugin-api {abi} (type layouts differ: mismatched package \
+             Expected: ferry-plugin-api Found: ferry-incompatible-plugin)"
+        )),
         "{incompatible}"
     );
     assert!(
@@ -133,6 +144,70 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
     assert!(
         stderr.contains("no source component named 'describe'")
             && stderr.contains("libferry_incompatible_plugin.so"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_plugin_built_against_plugin_api_0_1_is_refused_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    build_locked(
+        &root().join("tests/plugin-0.1"),
+        "ferry_plugin_0_1",
+        &target_dir().join("external-plugins"),
+        &plugins,
+    );
+    let reason = "built against ferry-plugin-api 0.1.0, but this ferry loads plugins built \
+                  against ferry-plugin-api 0.2.0: rebuild it against that version";
+
+    let out = ferry(dir.path(), &["plugins", "--plugin-path", "plugins"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == format!("refused plugins/libferry_plugin_0_1.so: {reason}")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("old_passthrough"), "{stdout}");
+
+    std::fs::write(
+        dir.path().join("old.toml"),
+        r#"
+[pipeline]
+name = "old"
+plugin_path = ["plugins"]
+
+[sources.gen]
+plugin = "datagen"
+rows_per_second = 0
+limit = 5
+
+[transforms.pass]
+plugin = "old_passthrough"
+inputs = ["gen"]
+
+[sinks.out]
+plugin = "console"
+inputs = ["pass"]
+mode = "count"
+"#,
+    )
+    .unwrap();
+    let out = ferry(dir.path(), &["validate", "old.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no transform component named 'old_passthrough'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("refused plugins/libferry_plugin_0_1.so: {reason}")),
         "{stderr}"
     );
 }
@@ -191,4 +266,65 @@ mode = "count"
         "the other pipeline completed: {}",
         run.stdout
     );
+}
+
+/// The plugin ABI this ferry loads: `ferry-plugin-api`'s own version.
+fn host_abi_version() -> String {
+    let manifest = std::fs::read_to_string(root().join("plugin-api/Cargo.toml")).unwrap();
+    manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("plugin-api/Cargo.toml states its version")
+        .to_string()
+}
+
+/// Builds `tests/incompatible-plugin` declaring the host's ABI version, so that its
+/// refusal is abi_stable's layout check (a version that differs is refused before
+/// layouts are compared). The copy differs from it only in the package's version.
+fn build_incompatible_at_host_abi(abi: &str, into: &Path) -> PathBuf {
+    let original = root().join("tests/incompatible-plugin");
+    let copy = target_dir().join(format!("external-plugins-src/incompatible-plugin-{abi}"));
+    for file in ["Cargo.toml", "Cargo.lock", "src/lib.rs"] {
+        let text = std::fs::read_to_string(original.join(file)).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if file != "src/lib.rs" {
+            let name = lines
+                .iter()
+                .position(|l| l == "name = \"ferry-incompatible-plugin\"")
+                .unwrap_or_else(|| panic!("{file} names the package"));
+            assert!(lines[name + 1].starts_with("version = "), "{file}");
+            lines[name + 1] = format!("version = \"{abi}\"");
+        }
+        let relabelled = lines.join("\n") + "\n";
+        let path = copy.join(file);
+        // Rewritten only when it changes, so cargo does not rebuild it every run.
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(relabelled.as_str()) {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, relabelled).unwrap();
+        }
+    }
+    build_locked(
+        &copy,
+        "ferry_incompatible_plugin",
+        &target_dir().join("external-plugins-at-host-abi"),
+        into,
+    )
+}
+
+/// Builds a standalone plugin project with the dependencies its Cargo.lock pins
+/// (`--locked`) in `target`, and copies `lib<lib_name>.so` into `into`.
+fn build_locked(project: &Path, lib_name: &str, target: &Path, into: &Path) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--locked", "--manifest-path"])
+        .arg(project.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {} failed", project.display());
+    let lib = format!("lib{lib_name}.so");
+    std::fs::create_dir_all(into).unwrap();
+    let copy = into.join(&lib);
+    std::fs::copy(target.join("debug").join(&lib), &copy).unwrap();
+    copy
 }
