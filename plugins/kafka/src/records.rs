@@ -12,7 +12,7 @@ use ferry_plugin_api::arrow::array::{
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use ferry_plugin_api::sdk::decode::{CsvDecoder, JsonDecoder};
 use ferry_plugin_api::sdk::{Error, Output, Result};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{Headers, Message};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -93,12 +93,24 @@ pub enum Decoder {
     Csv(Box<CsvDecoder>),
 }
 
+/// How much of an over-long value the dead-letter row keeps.
+const KEPT_PREFIX: usize = 1024;
+
 /// Turns polled messages into one batch.
 pub struct Records {
     decoder: Decoder,
     /// The value's columns (decoded formats) followed by the metadata columns.
     schema: SchemaRef,
     meta: Vec<Meta>,
+    /// Longer values are rejected before decoding.
+    max_record_bytes: usize,
+}
+
+/// A batch built from messages, with the index of the message each row came from (a
+/// JSON array gives several rows of one message; rejected messages give none).
+pub struct Built {
+    pub batch: RecordBatch,
+    pub rows: Vec<usize>,
 }
 
 impl Records {
@@ -107,6 +119,7 @@ impl Records {
         decoder: Decoder,
         value_schema: Option<SchemaRef>,
         mut meta: Vec<Meta>,
+        max_record_bytes: usize,
     ) -> Result<Self> {
         meta.sort();
         meta.dedup();
@@ -133,19 +146,33 @@ impl Records {
             decoder,
             schema: Arc::new(Schema::new(fields)),
             meta,
+            max_record_bytes,
         })
     }
 
-    /// Emits the rows of `messages` and rejects the values that do not decode.
-    pub fn build(&mut self, messages: &[BorrowedMessage<'_>], out: &mut Output<'_>) -> Result<()> {
-        if messages.is_empty() {
-            return Ok(());
-        }
+    /// The rows' schema: the value's columns, then the metadata ones.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Builds the rows of `messages`; rejects values over `max_record_bytes`, tombstones
+    /// where a value is decoded, and values that do not decode. `None` without rows.
+    pub fn build<M: Message>(
+        &mut self,
+        messages: &[M],
+        out: &mut Output<'_>,
+    ) -> Result<Option<Built>> {
+        let (admitted, mut refused) = self.admit(messages);
         let (mut columns, rows): (Vec<ArrayRef>, Vec<usize>) = match &mut self.decoder {
-            Decoder::Raw => (Vec::new(), (0..messages.len()).collect()),
-            Decoder::Json(d) => decoded(messages, |r| d.decode(r), out)?,
-            Decoder::Csv(d) => decoded(messages, |r| d.decode(r), out)?,
+            _ if admitted.is_empty() => (Vec::new(), Vec::new()),
+            Decoder::Raw => (Vec::new(), admitted),
+            Decoder::Json(d) => decoded(messages, &admitted, |r| d.decode(r), &mut refused)?,
+            Decoder::Csv(d) => decoded(messages, &admitted, |r| d.decode(r), &mut refused)?,
         };
+        reject_in_order(messages, refused, out)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
         let raw = matches!(self.decoder, Decoder::Raw);
         if raw && !self.meta.contains(&Meta::Key) {
             columns.push(values(messages, &rows));
@@ -156,47 +183,92 @@ impl Records {
                 columns.push(values(messages, &rows));
             }
         }
-        out.emit(RecordBatch::try_new(self.schema.clone(), columns)?)
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        Ok(Some(Built { batch, rows }))
+    }
+
+    /// The indices of the messages to decode, and those rejected here (so an over-long
+    /// value never reaches a decoder).
+    fn admit<M: Message>(&self, messages: &[M]) -> (Vec<usize>, Vec<Refused>) {
+        let decodes = !matches!(self.decoder, Decoder::Raw);
+        let mut admitted = Vec::with_capacity(messages.len());
+        let mut refused = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            match m.payload() {
+                Some(value) if value.len() > self.max_record_bytes => {
+                    let kept = value.len().min(KEPT_PREFIX).min(self.max_record_bytes);
+                    refused.push((i, value[..kept].to_vec(), self.too_long(value.len())));
+                }
+                None if decodes => refused.push((i, Vec::new(), TOMBSTONE.to_string())),
+                _ => admitted.push(i),
+            }
+        }
+        (admitted, refused)
+    }
+
+    fn too_long(&self, len: usize) -> String {
+        format!(
+            "value of {len} bytes is longer than max_record_bytes ({} bytes)",
+            self.max_record_bytes
+        )
     }
 }
 
+/// A message rejected: its index, the bytes kept for the dead-letter row, the reason.
+type Refused = (usize, Vec<u8>, String);
+
+const TOMBSTONE: &str = "the value is null (a tombstone)";
+
+/// Rejects in the messages' order, so that under `errors.tolerance = "none"` the task
+/// fails at the first bad message and dead-letter rows follow the partition's order.
+fn reject_in_order<M: Message>(
+    messages: &[M],
+    mut refused: Vec<Refused>,
+    out: &mut Output<'_>,
+) -> Result<()> {
+    refused.sort_by_key(|(i, _, _)| *i);
+    for (i, raw, reason) in refused {
+        out.reject(raw, reason, position(&messages[i]))?;
+    }
+    Ok(())
+}
+
 /// Where a message came from, as dead-letter positions name it.
-pub fn position(m: &BorrowedMessage<'_>) -> String {
+pub fn position<M: Message>(m: &M) -> String {
     format!("{}/{}@{}", m.topic(), m.partition(), m.offset())
 }
 
-/// Decodes the values; returns the value columns and each row's message index.
-fn decoded(
-    messages: &[BorrowedMessage<'_>],
+/// Decodes the `admitted` messages' values (none of them null); returns the value
+/// columns and each row's message index, and adds the values that do not decode to
+/// `refused`.
+fn decoded<M: Message>(
+    messages: &[M],
+    admitted: &[usize],
     decode: impl FnOnce(
         &[&[u8]],
     ) -> std::result::Result<
         ferry_plugin_api::sdk::decode::Decoded,
         ferry_plugin_api::arrow::error::ArrowError,
     >,
-    out: &mut Output<'_>,
+    refused: &mut Vec<Refused>,
 ) -> Result<(Vec<ArrayRef>, Vec<usize>)> {
-    let mut records = Vec::with_capacity(messages.len());
-    let mut sources = Vec::with_capacity(messages.len());
-    for (i, m) in messages.iter().enumerate() {
-        match m.payload() {
-            Some(value) => {
-                records.push(value);
-                sources.push(i);
-            }
-            None => out.reject([], "the value is null (a tombstone)", position(m))?,
-        }
-    }
+    let records: Vec<&[u8]> = admitted
+        .iter()
+        .map(|&i| messages[i].payload().unwrap_or_default())
+        .collect();
     let decoded = decode(&records)?;
     for r in decoded.rejected {
-        out.reject(r.raw, r.reason, position(&messages[sources[r.index]]))?;
+        refused.push((admitted[r.index], r.raw, r.reason));
     }
-    let rows = decoded.row_sources.iter().map(|&r| sources[r]).collect();
+    let rows = decoded.row_sources.iter().map(|&r| admitted[r]).collect();
     Ok((decoded.batch.columns().to_vec(), rows))
 }
 
-fn values(messages: &[BorrowedMessage<'_>], rows: &[usize]) -> ArrayRef {
-    let bytes: usize = rows.iter().map(|&i| messages[i].payload_len()).sum();
+fn values<M: Message>(messages: &[M], rows: &[usize]) -> ArrayRef {
+    let bytes: usize = rows
+        .iter()
+        .map(|&i| messages[i].payload().map_or(0, <[u8]>::len))
+        .sum();
     let mut b = BinaryBuilder::with_capacity(rows.len(), bytes);
     for &i in rows {
         b.append_option(messages[i].payload());
@@ -204,7 +276,7 @@ fn values(messages: &[BorrowedMessage<'_>], rows: &[usize]) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-fn metadata(meta: Meta, messages: &[BorrowedMessage<'_>], rows: &[usize]) -> ArrayRef {
+fn metadata<M: Message>(meta: Meta, messages: &[M], rows: &[usize]) -> ArrayRef {
     let each = || rows.iter().map(|&i| &messages[i]);
     match meta {
         Meta::Key => {
@@ -225,7 +297,7 @@ fn metadata(meta: Meta, messages: &[BorrowedMessage<'_>], rows: &[usize]) -> Arr
     }
 }
 
-fn headers<'a>(messages: impl Iterator<Item = &'a BorrowedMessage<'a>>) -> ArrayRef {
+fn headers<'a, M: Message + 'a>(messages: impl Iterator<Item = &'a M>) -> ArrayRef {
     let entry = StructBuilder::new(
         header_fields(),
         vec![
@@ -254,4 +326,91 @@ fn headers<'a>(messages: impl Iterator<Item = &'a BorrowedMessage<'a>>) -> Array
         list.append(true);
     }
     Arc::new(list.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use ferry_plugin_api::arrow::array::{Array, AsArray};
+    use ferry_plugin_api::arrow::datatypes::Int64Type;
+    use ferry_plugin_api::sdk::ddl::parse_ddl;
+    use ferry_plugin_api::sdk::Collected;
+    use rdkafka::message::OwnedMessage;
+    use rdkafka::Timestamp;
+
+    use super::*;
+
+    fn message(partition: i32, offset: i64, value: Option<&str>) -> OwnedMessage {
+        OwnedMessage::new(
+            value.map(|v| v.as_bytes().to_vec()),
+            None,
+            "t".into(),
+            Timestamp::CreateTime(1_000),
+            partition,
+            offset,
+            None,
+        )
+    }
+
+    fn json(max: usize) -> Records {
+        let schema = Arc::new(parse_ddl("id BIGINT").unwrap());
+        let decoder = Decoder::Json(Box::new(JsonDecoder::new(schema.clone())));
+        Records::new(decoder, Some(schema), vec![Meta::Offset], max).unwrap()
+    }
+
+    #[test]
+    fn values_over_max_record_bytes_are_rejected_before_decoding_in_offset_order() {
+        let long = format!("{{\"id\": 2, \"pad\": \"{}\"}}", "x".repeat(2000));
+        let messages = [
+            message(0, 0, Some(r#"{"id": 1}"#)),
+            message(0, 1, Some("nope")),
+            // Not JSON either: it must be rejected for its size, never reach the decoder.
+            message(0, 2, Some(&"{".repeat(25))),
+            message(0, 3, Some(&long)),
+            message(0, 4, None),
+            message(0, 5, Some(r#"[{"id": 4}, {"id": 5}]"#)),
+        ];
+        let mut c = Collected::default();
+        let built = json(24).build(&messages, &mut c.output()).unwrap().unwrap();
+        let ids = built.batch.column(0).as_primitive::<Int64Type>();
+        assert_eq!(ids.values().to_vec(), [1, 4, 5]);
+        assert_eq!(built.rows, [0, 5, 5]);
+        let positions: Vec<&str> = c.rejected.iter().map(|r| r.position.as_str()).collect();
+        assert_eq!(positions, ["t/0@1", "t/0@2", "t/0@3", "t/0@4"]);
+        assert_eq!(c.rejected[0].raw, b"nope");
+        let reasons: Vec<&str> = c.rejected[1..].iter().map(|r| r.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "value of 25 bytes is longer than max_record_bytes (24 bytes)",
+                "value of 2020 bytes is longer than max_record_bytes (24 bytes)",
+                "the value is null (a tombstone)",
+            ]
+        );
+        assert_eq!(c.rejected[1].raw, "{".repeat(24).as_bytes());
+        assert_eq!(c.rejected[2].raw, &long.as_bytes()[..24]);
+        assert!(c.rejected[3].raw.is_empty());
+    }
+
+    #[test]
+    fn raw_values_keep_tombstones_and_reject_only_long_values() {
+        let messages = [
+            message(0, 0, Some("short")),
+            message(0, 1, None),
+            message(0, 2, Some("much too long")),
+        ];
+        let mut records = Records::new(Decoder::Raw, None, vec![Meta::Offset], 5).unwrap();
+        let mut c = Collected::default();
+        let built = records.build(&messages, &mut c.output()).unwrap().unwrap();
+        let values = built.batch.column(0).as_binary::<i32>();
+        assert_eq!(values.value(0), b"short");
+        assert!(values.is_null(1));
+        assert_eq!(built.batch.num_rows(), 2);
+        assert_eq!(built.rows, [0, 1]);
+        assert_eq!(c.rejected.len(), 1);
+        assert_eq!(
+            c.rejected[0].reason,
+            "value of 13 bytes is longer than max_record_bytes (5 bytes)"
+        );
+        assert_eq!(c.rejected[0].raw, b"much ");
+    }
 }

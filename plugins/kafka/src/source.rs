@@ -10,6 +10,7 @@ use ferry_plugin_api::log::{info, warn};
 use ferry_plugin_api::sdk::ddl::DdlSchema;
 use ferry_plugin_api::sdk::decode::{CsvDecoder, JsonDecoder};
 use ferry_plugin_api::sdk::duration::HumanDuration;
+use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
     Component, Context, Error, ErrorContext, Output, Restored, Result, Source, SourceStatus,
 };
@@ -67,6 +68,10 @@ pub struct KafkaSourceOptions {
     /// Metadata columns added after the value's: any of "key", "topic", "partition",
     /// "offset", "timestamp", "headers". Default: all for raw, none for json and csv.
     pub include: Option<Vec<Meta>>,
+    /// The longest message value read, e.g. "64 KiB" (default 1 MiB): a longer one is
+    /// rejected to the dead-letter output with its size, never decoded.
+    #[serde(default = "one_mebibyte")]
+    pub max_record_bytes: ByteSize,
     /// csv: the field delimiter, one ASCII character.
     #[serde(default = "comma")]
     pub delimiter: char,
@@ -85,6 +90,10 @@ pub struct KafkaSourceOptions {
 
 fn comma() -> char {
     ','
+}
+
+fn one_mebibyte() -> ByteSize {
+    ByteSize::mib(1)
 }
 
 fn ten_seconds() -> HumanDuration {
@@ -194,7 +203,8 @@ impl Component for KafkaSource {
             ValueFormat::Raw => Meta::ALL.to_vec(),
             _ => Vec::new(),
         });
-        let records = Records::new(decoder, schema, include)?;
+        let max_record_bytes = usize::try_from(o.max_record_bytes.0).unwrap_or(usize::MAX);
+        let records = Records::new(decoder, schema, include, max_record_bytes)?;
         let group_id = o
             .group_id
             .unwrap_or_else(|| format!("ferry-{}-{}", ctx.pipeline, ctx.node));
@@ -443,7 +453,9 @@ impl Source for KafkaSource {
             wait = Duration::ZERO;
         }
         let got = !messages.is_empty();
-        records.build(&messages, out)?;
+        if let Some(built) = records.build(&messages, out)? {
+            out.emit(built.batch)?;
+        }
         drop(messages);
         let status = if got || self.catching_up() {
             SourceStatus::Ready
