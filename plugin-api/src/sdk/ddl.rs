@@ -15,11 +15,13 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
     one_line(.ddl), one_line(.ddl), caret(*.position, *.len)
 )]
 pub struct DdlError {
+    /// What is wrong.
     pub message: String,
     /// Where the offending token starts, in characters from 0.
     pub position: usize,
     /// The offending token's length in characters.
     pub len: usize,
+    /// The whole DDL string, for the caret under the token.
     pub ddl: String,
 }
 

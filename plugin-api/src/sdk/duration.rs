@@ -11,7 +11,9 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid duration \"{input}\": {problem}")]
 pub struct DurationError {
+    /// The string as written.
     pub input: String,
+    /// What is wrong with it.
     pub problem: String,
 }
 

@@ -43,9 +43,17 @@ pub enum RowFormat {
     /// Timestamps are ISO-8601 strings.
     Json,
     /// One CSV line per row (no header, no line terminator), fields in column order.
-    Csv { delimiter: u8, quote: u8 },
+    Csv {
+        /// The field delimiter.
+        delimiter: u8,
+        /// The quote character.
+        quote: u8,
+    },
     /// The bytes of one string or binary column; a null is a row without a value.
-    Raw { column: String },
+    Raw {
+        /// The column's name.
+        column: String,
+    },
 }
 
 /// The encoded rows of one batch, in one buffer.
@@ -57,10 +65,12 @@ pub struct EncodedRows {
 }
 
 impl EncodedRows {
+    /// How many rows.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

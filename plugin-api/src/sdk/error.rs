@@ -6,9 +6,11 @@ use std::fmt;
 #[derive(Debug)]
 pub struct Error(String);
 
+/// A result whose error is a plugin's [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An error with this message.
     pub fn msg(message: impl fmt::Display) -> Self {
         Self(message.to_string())
     }
@@ -33,7 +35,9 @@ impl<E: std::error::Error> From<E> for Error {
 
 /// `.context(..)` on any result whose error converts into [`Error`].
 pub trait ErrorContext<T> {
+    /// Prefixes an error's message with what was being done.
     fn context(self, context: impl fmt::Display) -> Result<T>;
+    /// The same, with the prefix made only when there is an error.
     fn with_context<D: fmt::Display>(self, context: impl FnOnce() -> D) -> Result<T>;
 }
 

@@ -135,6 +135,8 @@ pub struct BatchExporter {
 }
 
 impl BatchExporter {
+    /// Moves `batch` into the C Data Interface structs, with its schema if the stream
+    /// has not sent that schema yet.
     pub fn export(&mut self, batch: RecordBatch) -> Result<FfiBatch, ArrowError> {
         let schema = batch.schema();
         let same = self
