@@ -52,7 +52,9 @@ pub struct DateTimePattern {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid datetime pattern '{pattern}': {problem}")]
 pub struct PatternError {
+    /// The pattern as written.
     pub pattern: String,
+    /// What is wrong with it.
     pub problem: String,
 }
 
@@ -412,7 +414,7 @@ fn parse_one<'t>(token: &Token, text: &'t str, fields: &mut Fields) -> Result<&'
     match token {
         Token::Literal(literal) => match prefix(text, literal) {
             Some(rest) => Ok(rest),
-            None => Err(Mismatch(format!("expected '{literal}' at '{text}'"))),
+            None => Err(Mismatch(format!("expected '{literal}' {}", at(text)))),
         },
         Token::Number { field, min, max } => {
             let (n, rest) = digits(text, *min, *max)?;
@@ -455,6 +457,14 @@ fn parse_one<'t>(token: &Token, text: &'t str, fields: &mut Fields) -> Result<&'
     }
 }
 
+/// Where in the value a mismatch is: the text left there.
+fn at(text: &str) -> String {
+    match text {
+        "" => "at the end".into(),
+        text => format!("at '{text}'"),
+    }
+}
+
 /// `text` after `literal`, ignoring ASCII case (Spark's parser is case-insensitive).
 fn prefix<'t>(text: &'t str, literal: &str) -> Option<&'t str> {
     let head = text.get(..literal.len())?;
@@ -472,7 +482,7 @@ fn digits(text: &str, min: usize, max: usize) -> Result<(u32, &str), Mismatch> {
             true => format!("{min}"),
             false => format!("{min} to {max}"),
         };
-        return Err(Mismatch(format!("expected {wanted} digits at '{text}'")));
+        return Err(Mismatch(format!("expected {wanted} digits {}", at(text))));
     }
     let n = text[..len].parse().expect("at most 9 ASCII digits");
     Ok((n, &text[len..]))
@@ -489,7 +499,7 @@ fn name<'t>(
         let name = if long { full } else { &full[..3] };
         prefix(text, name).map(|rest| (i, rest))
     });
-    found.ok_or_else(|| Mismatch(format!("expected {what} at '{text}'")))
+    found.ok_or_else(|| Mismatch(format!("expected {what} {}", at(text))))
 }
 
 /// A zone offset at the start of `text`, in seconds east of UTC.
@@ -502,7 +512,7 @@ fn offset<'t>(text: &'t str, style: &Offset) -> Result<(i32, &'t str), Mismatch>
     let sign = match text.as_bytes().first() {
         Some(b'+') => 1,
         Some(b'-') => -1,
-        _ => return Err(Mismatch(format!("expected a zone offset at '{text}'"))),
+        _ => return Err(Mismatch(format!("expected a zone offset {}", at(text)))),
     };
     let (hours, mut rest) = digits(&text[1..], 2, 2)?;
     let part = |rest: &mut &'t str, required: bool| -> Result<u32, Mismatch> {
@@ -516,7 +526,7 @@ fn offset<'t>(text: &'t str, style: &Offset) -> Result<(i32, &'t str), Mismatch>
                 Ok(n)
             }
             Some(Err(e)) if required => Err(e),
-            None if required => Err(Mismatch(format!("expected ':' at '{rest}'"))),
+            None if required => Err(Mismatch(format!("expected ':' {}", at(rest)))),
             _ => Ok(0),
         }
     };

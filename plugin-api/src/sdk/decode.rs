@@ -4,12 +4,19 @@
 //! Each call feeds every record to one arrow-rs decoder and flushes once; only if that
 //! fails does it narrow down to the bad records, with a fresh decoder after each error.
 
-use arrow::array::RecordBatch;
-use arrow::compute::concat_batches;
-use arrow::datatypes::{FieldRef, SchemaRef};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, AsArray, BooleanArray, Date32Array, RecordBatch, RecordBatchOptions, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::compute::{concat_batches, filter};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use serde_json::Value;
 
+use super::datetime::DateTimePattern;
 use super::ddl::data_type_to_ddl;
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
@@ -20,52 +27,238 @@ const BATCH_ROWS: usize = 8192;
 pub struct Undecodable {
     /// The record's index in the input.
     pub index: usize,
+    /// The record's exact bytes.
     pub raw: Vec<u8>,
+    /// Why it was refused, naming the field or column at fault where one is.
     pub reason: String,
 }
 
 /// What a list of records decoded to.
 #[derive(Clone, Debug)]
 pub struct Decoded {
+    /// The rows of the records that decoded, in input order.
     pub batch: RecordBatch,
+    /// The records that did not, in input order.
     pub rejected: Vec<Undecodable>,
     /// For each row of `batch`, the index of the record it came from.
     pub row_sources: Vec<usize>,
 }
 
+/// Spark's `timestampFormat` and `dateFormat`: the patterns that top-level TIMESTAMP
+/// (not TIMESTAMP_NTZ) and DATE columns are written in. A column without one is read as
+/// the decoder reads it by default (ISO 8601).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DateTimeFormats {
+    /// For TIMESTAMP columns; a value without an offset is UTC.
+    pub timestamp: Option<DateTimePattern>,
+    /// For DATE columns.
+    pub date: Option<DateTimePattern>,
+}
+
 /// Decodes JSON records: each an object (one row) or an array of objects (a row each).
 ///
 /// Missing fields are null and unknown ones ignored; numbers and booleans are accepted as
-/// strings; ISO-8601 strings decode into TIMESTAMP and DATE columns.
-pub struct JsonDecoder(Engine<Json>);
+/// strings; ISO-8601 strings decode into TIMESTAMP and DATE columns, or strings in the
+/// [`DateTimeFormats`] given.
+pub struct JsonDecoder {
+    engine: Engine<Json>,
+    texts: Texts,
+}
 
 impl JsonDecoder {
+    /// A decoder into `schema`, reading dates and timestamps as ISO 8601.
     pub fn new(schema: SchemaRef) -> Self {
-        Self(Engine::new(Json { schema }))
+        Self::with_formats(schema, &DateTimeFormats::default())
+    }
+
+    /// A decoder into `schema`, reading dates and timestamps in `formats`.
+    pub fn with_formats(schema: SchemaRef, formats: &DateTimeFormats) -> Self {
+        let texts = Texts::new(schema, formats, "field");
+        let schema = texts.wire.clone();
+        Self {
+            engine: Engine::new(Json { schema }),
+            texts,
+        }
     }
 
     /// Errs only if the schema has a type the JSON reader does not support.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        self.0.decode(records)
+        let decoded = self.engine.decode(records)?;
+        self.texts.parse(decoded, records)
     }
 }
 
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.
 /// Empty fields are null.
-pub struct CsvDecoder(Engine<Csv>);
+pub struct CsvDecoder {
+    engine: Engine<Csv>,
+    texts: Texts,
+}
 
 impl CsvDecoder {
+    /// A decoder into `schema`, reading dates and timestamps as ISO 8601.
     pub fn new(schema: SchemaRef, delimiter: u8, quote: u8) -> Self {
-        Self(Engine::new(Csv {
-            schema,
-            delimiter,
-            quote,
-        }))
+        Self::with_formats(schema, delimiter, quote, &DateTimeFormats::default())
     }
 
-    pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        self.0.decode(records)
+    /// A decoder into `schema`, reading dates and timestamps in `formats`.
+    pub fn with_formats(
+        schema: SchemaRef,
+        delimiter: u8,
+        quote: u8,
+        formats: &DateTimeFormats,
+    ) -> Self {
+        let texts = Texts::new(schema, formats, "column");
+        let schema = texts.wire.clone();
+        Self {
+            engine: Engine::new(Csv {
+                schema,
+                delimiter,
+                quote,
+            }),
+            texts,
+        }
     }
+
+    /// Errs only if the schema has a type the CSV reader does not support.
+    pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        let decoded = self.engine.decode(records)?;
+        self.texts.parse(decoded, records)
+    }
+}
+
+/// The columns read as text and then parsed with a [`DateTimeFormats`] pattern: the
+/// format decoders see them as strings (the `wire` schema), and a value that does not
+/// match rejects its record.
+struct Texts {
+    /// The schema asked for.
+    schema: SchemaRef,
+    /// `schema` with the patterned columns as nullable-as-declared strings.
+    wire: SchemaRef,
+    /// Each patterned column's index, pattern and option name.
+    columns: Vec<(usize, DateTimePattern, &'static str)>,
+    /// How reasons name a column: "field" (JSON) or "column" (CSV).
+    noun: &'static str,
+}
+
+impl Texts {
+    fn new(schema: SchemaRef, formats: &DateTimeFormats, noun: &'static str) -> Self {
+        let mut columns = Vec::new();
+        let fields = schema.fields().iter().enumerate().map(|(i, field)| {
+            let pattern = match field.data_type() {
+                DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
+                    formats.timestamp.clone().map(|p| (p, "timestamp_format"))
+                }
+                DataType::Date32 => formats.date.clone().map(|p| (p, "date_format")),
+                _ => None,
+            };
+            match pattern {
+                Some((pattern, option)) => {
+                    columns.push((i, pattern, option));
+                    Arc::new(Field::new(
+                        field.name(),
+                        DataType::Utf8,
+                        field.is_nullable(),
+                    ))
+                }
+                None => field.clone(),
+            }
+        });
+        let wire = Schema::new_with_metadata(fields.collect::<Vec<_>>(), schema.metadata().clone());
+        Self {
+            wire: Arc::new(wire),
+            schema,
+            columns,
+            noun,
+        }
+    }
+
+    /// Parses the patterned columns of `decoded`; rejects the records with a value that
+    /// does not match (all of their rows: a JSON array record is one record).
+    fn parse(&self, decoded: Decoded, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        if self.columns.is_empty() {
+            return Ok(decoded);
+        }
+        let Decoded {
+            batch,
+            mut rejected,
+            mut row_sources,
+        } = decoded;
+        let mut columns = batch.columns().to_vec();
+        // The first reason found for each failing record, by record index.
+        let mut failed = BTreeMap::new();
+        for (i, pattern, option) in &self.columns {
+            let texts = columns[*i].as_string::<i32>();
+            let field = self.schema.field(*i);
+            let (parsed, failures) = parse_column(texts, field, pattern);
+            for (row, text, why) in failures {
+                let text: String = text.chars().take(80).collect();
+                let (noun, name) = (self.noun, field.name());
+                let reason =
+                    format!("{noun} '{name}': '{text}' does not match {option} '{pattern}': {why}");
+                failed.entry(row_sources[row]).or_insert(reason);
+            }
+            columns[*i] = parsed;
+        }
+        if !failed.is_empty() {
+            // Before the batch is built: a failed value is null, which a NOT NULL column
+            // refuses.
+            let keep: BooleanArray = (row_sources.iter())
+                .map(|source| Some(!failed.contains_key(source)))
+                .collect();
+            let kept = columns.iter().map(|column| filter(column, &keep));
+            columns = kept.collect::<Result<_, _>>()?;
+            row_sources.retain(|source| !failed.contains_key(source));
+            rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
+                index,
+                raw: records[index].to_vec(),
+                reason,
+            }));
+            rejected.sort_by_key(|r| r.index);
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(row_sources.len()));
+        let batch = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
+        Ok(Decoded {
+            batch,
+            rejected,
+            row_sources,
+        })
+    }
+}
+
+/// `texts` parsed with `pattern` into `field`'s type (TIMESTAMP or DATE), and the rows
+/// whose text did not match, with the text and why.
+fn parse_column<'a>(
+    texts: &'a StringArray,
+    field: &Field,
+    pattern: &DateTimePattern,
+) -> (ArrayRef, Vec<(usize, &'a str, String)>) {
+    let mut failures = Vec::new();
+    let mut each = |parse: &dyn Fn(&str) -> Result<i64, String>| -> Vec<Option<i64>> {
+        (texts.iter().enumerate())
+            .map(|(row, text)| {
+                let text = text?;
+                parse(text)
+                    .map_err(|why| failures.push((row, text, why)))
+                    .ok()
+            })
+            .collect()
+    };
+    let array: ArrayRef = match field.data_type() {
+        DataType::Date32 => {
+            let days = each(&|t| pattern.parse_date_days(t).map(i64::from).map_err(|e| e.0));
+            let days = days.into_iter().map(|d| d.map(|d| d as i32));
+            Arc::new(Date32Array::from_iter(days))
+        }
+        data_type => {
+            let micros = each(&|t| pattern.parse_timestamp_micros(t).map_err(|e| e.0));
+            let DataType::Timestamp(_, zone) = data_type else {
+                unreachable!("only TIMESTAMP and DATE columns have a pattern")
+            };
+            Arc::new(TimestampMicrosecondArray::from(micros).with_timezone_opt(zone.clone()))
+        }
+    };
+    (array, failures)
 }
 
 /// An arrow-rs push decoder.
@@ -714,6 +907,90 @@ mod tests {
                 (5, "column 'value' is NOT NULL but empty"),
                 (6, "column 'day': cannot parse 'someday' as DATE"),
                 (7, "empty record"),
+            ]
+        );
+    }
+
+    fn formats(timestamp: Option<&str>, date: Option<&str>) -> DateTimeFormats {
+        let pattern = |p: &str| DateTimePattern::new(p).unwrap();
+        DateTimeFormats {
+            timestamp: timestamp.map(pattern),
+            date: date.map(pattern),
+        }
+    }
+
+    #[test]
+    fn json_timestamps_and_dates_in_spark_patterns() {
+        let f = formats(Some("dd/MM/yyyy HH:mm[:ss]"), Some("dd.MM.yyyy"));
+        let mut decoder = JsonDecoder::with_formats(
+            schema("id BIGINT, ts TIMESTAMP, local TIMESTAMP_NTZ, day DATE"),
+            &f,
+        );
+        let records: [&[u8]; 5] = [
+            br#"{"id": 1, "ts": "05/03/2024 14:07:09", "local": "2024-03-05 14:07:09", "day": "05.03.2024"}"#,
+            br#"[{"id": 2, "ts": "05/03/2024 14:07"}, {"id": 3, "ts": "2024-03-05 14:07:09"}]"#,
+            br#"{"id": 4, "day": "2024-03-05"}"#,
+            br#"{"id": 5}"#,
+            br#"{"id": 6, "ts": 1709647629}"#,
+        ];
+        let d = decoder.decode(&records).unwrap();
+        let expected = "\
++----+----------------------+---------------------+------------+
+| id | ts                   | local               | day        |
++----+----------------------+---------------------+------------+
+| 1  | 2024-03-05T14:07:09Z | 2024-03-05T14:07:09 | 2024-03-05 |
+| 5  |                      |                     |            |
++----+----------------------+---------------------+------------+";
+        assert_eq!(table(&d.batch), expected);
+        assert_eq!(d.row_sources, [0, 3]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, "field 'ts': '2024-03-05 14:07:09' does not match timestamp_format 'dd/MM/yyyy HH:mm[:ss]': expected '/' at '24-03-05 14:07:09'"),
+                (2, "field 'day': '2024-03-05' does not match date_format 'dd.MM.yyyy': expected '.' at '24-03-05'"),
+                (4, "field 'ts': '1709647629' does not match timestamp_format 'dd/MM/yyyy HH:mm[:ss]': expected '/' at '09647629'"),
+            ]
+        );
+        assert_eq!(d.rejected[0].raw, records[1]);
+        // The decoder is reusable, and a clean call rejects nothing.
+        let d = decoder
+            .decode(&[br#"{"id": 7, "ts": "01/01/1970 00:00"}"#])
+            .unwrap();
+        let ts = d.batch.column(1).as_primitive::<TimestampMicrosecondType>();
+        assert_eq!((ts.value(0), d.rejected.len()), (0, 0));
+        assert_eq!(
+            d.batch.schema(),
+            schema("id BIGINT, ts TIMESTAMP, local TIMESTAMP_NTZ, day DATE")
+        );
+    }
+
+    #[test]
+    fn csv_timestamps_and_dates_in_spark_patterns() {
+        let f = formats(Some("yyyy-MM-dd'T'HH:mm:ss.SSSXXX"), Some("dd/MM/yyyy"));
+        let s = schema("id BIGINT, ts TIMESTAMP NOT NULL, day DATE");
+        let mut decoder = CsvDecoder::with_formats(s, b',', b'"', &f);
+        let d = decoder
+            .decode(&[
+                b"1,2024-03-05T16:07:09.5+02:00,05/03/2024",
+                b"2,2024-03-05 14:07:09,05/03/2024",
+                b"3,,",
+                b"4,2024-03-05T14:07:09.000Z,2024-03-05",
+                b"5,2024-03-05T14:07:09Z,",
+            ])
+            .unwrap();
+        let ts = d.batch.column(1).as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(ts.values().to_vec(), [1_709_647_629_500_000]);
+        assert_eq!(
+            d.batch.column(2).as_primitive::<Date32Type>().value(0),
+            19_787
+        );
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, "column 'ts': '2024-03-05 14:07:09' does not match timestamp_format 'yyyy-MM-dd'T'HH:mm:ss.SSSXXX': expected 'T' at ' 14:07:09'"),
+                (2, "column 'ts' is NOT NULL but empty"),
+                (3, "column 'day': '2024-03-05' does not match date_format 'dd/MM/yyyy': expected '/' at '24-03-05'"),
+                (4, "column 'ts': '2024-03-05T14:07:09Z' does not match timestamp_format 'yyyy-MM-dd'T'HH:mm:ss.SSSXXX': expected '.' at 'Z'"),
             ]
         );
     }

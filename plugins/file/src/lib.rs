@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
+use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use ferry_plugin_api::sdk::ddl::DdlSchema;
+use ferry_plugin_api::sdk::decode::DateTimeFormats;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
@@ -204,22 +206,22 @@ fn format(options: &FileOptions) -> Result<Format> {
             "format \"{format}\" needs a schema, e.g. schema = \"id BIGINT, name STRING\""
         ))
     };
+    let datetimes = datetime_formats(options)?;
     let text = match options.format {
         FileFormat::Json => TextFormat::Json {
             schema: schema.ok_or_else(|| needs_schema("json"))?,
             multi_line: options.multi_line,
+            datetimes,
         },
         FileFormat::Csv => TextFormat::Csv {
             schema: schema.ok_or_else(|| needs_schema("csv"))?,
+            datetimes,
             header: options.header,
             delimiter: ascii("delimiter", options.delimiter)?,
             quote: ascii("quote", options.quote)?,
         },
         FileFormat::Parquet => return Ok(Format::Parquet(schema)),
     };
-    if options.timestamp_format.is_some() || options.date_format.is_some() {
-        return Err(Error::msg("timestamp_format and date_format are not supported yet"));
-    }
     let max_record_bytes = usize::try_from(options.max_record_bytes.0).unwrap_or(usize::MAX);
     if max_record_bytes == 0 {
         return Err(Error::msg("max_record_bytes must be at least 1 byte"));
@@ -227,6 +229,18 @@ fn format(options: &FileOptions) -> Result<Format> {
     Ok(Format::Text {
         format: text,
         max_record_bytes,
+    })
+}
+
+/// `timestamp_format` and `date_format`, checked.
+fn datetime_formats(options: &FileOptions) -> Result<DateTimeFormats> {
+    let pattern = |option: &str, pattern: &Option<String>| {
+        let pattern = pattern.as_deref().map(DateTimePattern::new).transpose();
+        pattern.map_err(|e| Error::msg(format!("{option}: {e}")))
+    };
+    Ok(DateTimeFormats {
+        timestamp: pattern("timestamp_format", &options.timestamp_format)?,
+        date: pattern("date_format", &options.date_format)?,
     })
 }
 

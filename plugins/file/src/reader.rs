@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ferry_plugin_api::arrow::array::{new_null_array, ArrayRef, RecordBatch, StringArray};
 use ferry_plugin_api::arrow::compute::cast;
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use ferry_plugin_api::sdk::decode::{CsvDecoder, Decoded, JsonDecoder};
+use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, Decoded, JsonDecoder};
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
@@ -33,9 +33,14 @@ pub enum Format {
 pub enum TextFormat {
     /// JSON lines, or one array of objects; `multi_line`: top-level values that may span
     /// lines, as Spark's `multiLine`.
-    Json { schema: SchemaRef, multi_line: bool },
+    Json {
+        schema: SchemaRef,
+        multi_line: bool,
+        datetimes: DateTimeFormats,
+    },
     Csv {
         schema: SchemaRef,
+        datetimes: DateTimeFormats,
         /// Skip each file's first line.
         header: bool,
         delimiter: u8,
@@ -111,7 +116,7 @@ struct Text {
 }
 
 enum TextDecoder {
-    Json(JsonDecoder),
+    Json(Box<JsonDecoder>),
     Csv(Box<CsvDecoder>),
 }
 
@@ -119,25 +124,34 @@ impl Text {
     fn open(format: &TextFormat, max_record_bytes: usize, path: &str, skip: u64) -> Result<Self> {
         let data = fs::read(path).with_context(|| format!("reading '{path}'"))?;
         let (cursor, decoder, header) = match format {
-            TextFormat::Json { schema, multi_line } => (
+            TextFormat::Json {
+                schema,
+                multi_line,
+                datetimes,
+            } => (
                 match multi_line {
                     true => Cursor::documents(&data),
                     false => Cursor::json(&data),
                 },
-                TextDecoder::Json(JsonDecoder::new(schema.clone())),
+                TextDecoder::Json(Box::new(JsonDecoder::with_formats(
+                    schema.clone(),
+                    datetimes,
+                ))),
                 false,
             ),
             TextFormat::Csv {
                 schema,
+                datetimes,
                 header,
                 delimiter,
                 quote,
             } => (
                 Cursor::lines(&data),
-                TextDecoder::Csv(Box::new(CsvDecoder::new(
+                TextDecoder::Csv(Box::new(CsvDecoder::with_formats(
                     schema.clone(),
                     *delimiter,
                     *quote,
+                    datetimes,
                 ))),
                 *header,
             ),

@@ -762,3 +762,64 @@ fn max_file_age_ignores_files_older_than_the_newest_by_that_much() {
     let mut all = json_source(dir.path(), json!({}));
     assert_eq!(ids(&drain(&mut all, 100).0), [2, 6, 4, 5, 3, 1]);
 }
+
+#[test]
+fn timestamp_and_date_formats_read_spark_patterns() {
+    let dir = TempDir::new().unwrap();
+    let json = write(
+        dir.path().join("a.json"),
+        "{\"id\": 1, \"ts\": \"05/03/2024 14:07:09\", \"day\": \"05.03.2024\"}\n\
+         {\"id\": 2, \"ts\": \"2024-03-05T14:07:09Z\"}\n\
+         {\"id\": 3, \"day\": \"5.3.2024\"}\n",
+    );
+    let csv = write(
+        dir.path().join("b.csv"),
+        "id,ts,day\n4,05/03/2024 14:07:10,06.03.2024\n5,05/03/2024,06.03.2024\n",
+    );
+    let schema = "id BIGINT, ts TIMESTAMP, day DATE";
+    for (ts, day) in [
+        ("timestampFormat", "dateFormat"),
+        ("timestamp_format", "date_format"),
+    ] {
+        let options = |path: &Path, format: &str| {
+            json!({"path": path, "format": format, "schema": schema,
+                   ts: "dd/MM/yyyy HH:mm:ss", day: "dd.MM.yyyy"})
+        };
+        let (mut batches, mut rejected) = drain(&mut create(options(&json, "json")).unwrap(), 100);
+        let (more, more_rejected) = drain(&mut create(options(&csv, "csv")).unwrap(), 100);
+        batches.extend(more);
+        rejected.extend(more_rejected);
+        let expected = "\
++----+----------------------+------------+
+| id | ts                   | day        |
++----+----------------------+------------+
+| 1  | 2024-03-05T14:07:09Z | 2024-03-05 |
+| 4  | 2024-03-05T14:07:10Z | 2024-03-06 |
++----+----------------------+------------+";
+        assert_eq!(table(&batches), expected);
+        let got: Vec<_> = rejected
+            .iter()
+            .map(|r| (&r.position[..], &r.reason[..]))
+            .collect();
+        let at = |path: &Path, line: usize| format!("{}:{line}", path.display());
+        let (j2, j3, c3) = (at(&json, 2), at(&json, 3), at(&csv, 3));
+        assert_eq!(
+            got,
+            [
+                (&j2[..], "field 'ts': '2024-03-05T14:07:09Z' does not match timestamp_format 'dd/MM/yyyy HH:mm:ss': expected '/' at '24-03-05T14:07:09Z'"),
+                (&j3[..], "field 'day': '5.3.2024' does not match date_format 'dd.MM.yyyy': expected 2 digits at '5.3.2024'"),
+                (&c3[..], "column 'ts': '05/03/2024' does not match timestamp_format 'dd/MM/yyyy HH:mm:ss': expected ' ' at the end"),
+            ]
+        );
+    }
+    let err = create(json!({"path": dir.path(), "format": "json", "schema": schema, "timestampFormat": "yyyy-MM-ddTHH"}))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "timestamp_format: invalid datetime pattern 'yyyy-MM-ddTHH': pattern letter 'T'"
+        ),
+        "{err}"
+    );
+}

@@ -39,7 +39,9 @@ fn json_lines_throughput() {
     let mut rows = 0;
     loop {
         let mut out = Collected::default();
-        let status = source.poll(65_536, Duration::ZERO, &mut out.output()).unwrap();
+        let status = source
+            .poll(65_536, Duration::ZERO, &mut out.output())
+            .unwrap();
         rows += out.rows();
         if status == SourceStatus::Idle {
             break;
