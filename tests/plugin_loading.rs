@@ -62,7 +62,7 @@ fn foreign_and_incompatible_libraries_are_refused_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = dir.path().join("plugins");
     let abi = host_abi_version();
-    build_incompatible_at_host_abi(&abi, &plugins);
+    build_external("incompatible-plugin", &plugins);
     std::fs::write(plugins.join("libnoise.so"), b"\x7fELF not really a library").unwrap();
     // A real shared library that is not a ferry plugin (libm ships with libc6).
     let libm = [
@@ -277,39 +277,6 @@ fn host_abi_version() -> String {
         .and_then(|v| v.strip_suffix('"'))
         .expect("plugin-api/Cargo.toml states its version")
         .to_string()
-}
-
-/// Builds `tests/incompatible-plugin` declaring the host's ABI version, so that its
-/// refusal is abi_stable's layout check (a version that differs is refused before
-/// layouts are compared). The copy differs from it only in the package's version.
-fn build_incompatible_at_host_abi(abi: &str, into: &Path) -> PathBuf {
-    let original = root().join("tests/incompatible-plugin");
-    let copy = target_dir().join(format!("external-plugins-src/incompatible-plugin-{abi}"));
-    for file in ["Cargo.toml", "Cargo.lock", "src/lib.rs"] {
-        let text = std::fs::read_to_string(original.join(file)).unwrap();
-        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-        if file != "src/lib.rs" {
-            let name = lines
-                .iter()
-                .position(|l| l == "name = \"ferry-incompatible-plugin\"")
-                .unwrap_or_else(|| panic!("{file} names the package"));
-            assert!(lines[name + 1].starts_with("version = "), "{file}");
-            lines[name + 1] = format!("version = \"{abi}\"");
-        }
-        let relabelled = lines.join("\n") + "\n";
-        let path = copy.join(file);
-        // Rewritten only when it changes, so cargo does not rebuild it every run.
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(relabelled.as_str()) {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, relabelled).unwrap();
-        }
-    }
-    build_locked(
-        &copy,
-        "ferry_incompatible_plugin",
-        &target_dir().join("external-plugins-at-host-abi"),
-        into,
-    )
 }
 
 /// Builds a standalone plugin project with the dependencies its Cargo.lock pins
