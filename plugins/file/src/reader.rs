@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ferry_plugin_api::arrow::array::{new_null_array, ArrayRef, RecordBatch, StringArray};
 use ferry_plugin_api::arrow::compute::cast;
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, Decoded, JsonDecoder};
+use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, JsonDecoder};
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
@@ -168,57 +168,61 @@ impl Text {
         Ok(text)
     }
 
-    /// Decodes up to `max` records; rejected ones go to `out` as `path:line`. Returns
-    /// how many records were read and rejected, and the rows.
+    /// Decodes up to `max` records; rejected ones go to `out` as `path:line`, in file
+    /// order (under `errors.tolerance = "none"` the first is the one that fails the task).
+    /// Returns how many records were read and rejected, and the rows.
     fn read(
         &mut self,
         max: usize,
         path: &str,
         out: &mut Output<'_>,
     ) -> Result<(usize, usize, Option<RecordBatch>)> {
-        let (mut records, mut lines) = (Vec::new(), Vec::new());
-        let (mut read, mut oversized) = (0, 0);
-        while read < max {
+        // `lines` has every record read; `records` the ones to decode, and `ordinals`
+        // their place among all of them.
+        let (mut lines, mut records, mut ordinals) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rejects = Vec::new();
+        while lines.len() < max {
             let Some(record) = self.cursor.next(&self.data) else {
                 break;
             };
-            read += 1;
             let bytes = &self.data[record.bytes];
             if bytes.len() > self.max_record_bytes {
-                oversized += 1;
-                self.reject_oversized(bytes, &format!("{path}:{}", record.line), out)?;
-                continue;
+                rejects.push(self.oversized(lines.len(), bytes));
+            } else {
+                ordinals.push(lines.len());
+                records.push(bytes);
             }
-            records.push(bytes);
             lines.push(record.line);
         }
-        if records.is_empty() {
-            return Ok((read, oversized, None));
+        let mut batch = None;
+        if !records.is_empty() {
+            let decoded = match &mut self.decoder {
+                TextDecoder::Json(d) => d.decode(&records),
+                TextDecoder::Csv(d) => d.decode(&records),
+            };
+            let decoded = decoded.with_context(|| format!("decoding '{path}'"))?;
+            let rejected = decoded.rejected.into_iter();
+            rejects.extend(rejected.map(|r| (ordinals[r.index], r.raw, r.reason)));
+            batch = Some(decoded.batch);
         }
-        let decoded = match &mut self.decoder {
-            TextDecoder::Json(d) => d.decode(&records),
-            TextDecoder::Csv(d) => d.decode(&records),
-        };
-        let Decoded {
-            batch, rejected, ..
-        } = decoded.with_context(|| format!("decoding '{path}'"))?;
-        let count = rejected.len();
-        for r in rejected {
-            out.reject(r.raw, r.reason, format!("{path}:{}", lines[r.index]))?;
+        rejects.sort_by_key(|(ordinal, ..)| *ordinal);
+        let count = rejects.len();
+        for (ordinal, raw, reason) in rejects {
+            out.reject(raw, reason, format!("{path}:{}", lines[ordinal]))?;
         }
-        Ok((read, oversized + count, Some(batch)))
+        Ok((lines.len(), count, batch))
     }
 
-    /// Rejects a record longer than `max_record_bytes` with its first `max_record_bytes`
-    /// bytes: whole, it could be too large for the dead-letter sink (a Kafka message, a
-    /// console line) and fail the pipeline for a record the limit exists to keep out.
-    fn reject_oversized(&self, bytes: &[u8], position: &str, out: &mut Output<'_>) -> Result<()> {
+    /// The rejection of a record longer than `max_record_bytes`, with its first
+    /// `max_record_bytes` bytes: whole, it could be too large for the dead-letter sink (a
+    /// Kafka message, say) and fail the pipeline over a record the limit keeps out.
+    fn oversized(&self, ordinal: usize, bytes: &[u8]) -> (usize, Vec<u8>, String) {
         let (size, max) = (bytes.len(), self.max_record_bytes);
         let reason = format!(
             "record of {size} bytes is longer than max_record_bytes ({max}); \
              the rejected bytes are its first {max}"
         );
-        out.reject(&bytes[..max], reason, position)
+        (ordinal, bytes[..max].to_vec(), reason)
     }
 }
 

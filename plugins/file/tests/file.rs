@@ -603,6 +603,15 @@ fn records_longer_than_max_record_bytes_are_rejected_undecoded() {
     assert_eq!(rejected[0].raw, long.as_bytes()[..1 << 20]);
     assert_eq!(positions(&rejected), [format!("{}:2", path.display())]);
 
+    // Rejected records come in file order, whichever check refused them.
+    let path = write(
+        dir.path().join("c/a.json"),
+        &format!("{{\"id\": \"one\"}}\n{long}\n{{\"id\": 3\n"),
+    );
+    let (_, rejected) = drain(&mut json_source(&path, json!({})), 100);
+    let lines: Vec<_> = (1..=3).map(|n| format!("{}:{n}", path.display())).collect();
+    assert_eq!(positions(&rejected), lines);
+
     let path = write(dir.path().join("b/a.csv"), "id,name\n1,abcd\n2,abcdefgh\n");
     let mut source = create(json!({
         "path": path, "format": "csv", "schema": "id BIGINT, name STRING", "max_record_bytes": 7,
