@@ -454,3 +454,79 @@ fn starting_timestamp_skips_what_was_produced_before_it() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(last_total(&stop(run).stdout), Some(60));
 }
+
+/// The newest checkpoint manifest of pipeline `name`.
+fn manifest(dir: &Path, name: &str) -> serde_json::Value {
+    let folder = dir.join("state").join(name).join("checkpoints");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().expect("a checkpoint")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `count` messages `{"id": .., "ts": ".."}` into one partition, at `hour`:00:00 UTC
+/// and a second more each (`day` is `YYYY-MM-DD`).
+fn produce_times(broker: &Broker, topic: &str, partition: u32, day: &str, hour: u32, count: u32) {
+    let messages: Vec<String> = (0..count)
+        .map(|i| {
+            let value = format!(r#"{{"id": {i}, "ts": "{day}T{hour:02}:00:{i:02}Z"}}"#);
+            serde_json::json!({ "value": value, "partition": partition }).to_string()
+        })
+        .collect();
+    broker.produce(topic, &messages);
+}
+
+#[test]
+fn the_watermark_follows_the_partition_furthest_behind_and_survives_a_restart() {
+    /// 2030-01-01T00:00:00Z and 2020-01-01T00:00:00Z, in seconds.
+    const AHEAD: i64 = 1_893_456_000;
+    const BEHIND: i64 = 1_577_836_800;
+    const SECOND: i64 = 1_000_000;
+    let broker = Broker::start();
+    broker.create_topic("ev", 2);
+    produce_times(&broker, "ev", 0, "2030-01-01", 0, 50);
+    produce_times(&broker, "ev", 1, "2020-01-01", 0, 50);
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &format!(
+            "[pipeline]\nname = \"wm\"\ntrigger = \"available_now\"\n\n\
+             [sources.in]\nplugin = \"kafka\"\nbootstrap_servers = \"{}\"\ntopics = [\"ev\"]\n\
+             starting_offsets = \"earliest\"\nformat = \"json\"\nschema = \"id BIGINT, ts TIMESTAMP\"\n\
+             event_time = \"ts\"\nwatermark_delay = \"10s\"\n\n\
+             [sinks.out]\nplugin = \"console\"\ninputs = [\"in\"]\nmode = \"count\"\n",
+            broker.bootstrap()
+        ),
+    );
+    let run = |dir: &Path| {
+        let finished = start(dir).wait(Duration::from_secs(60));
+        assert!(finished.status.success(), "{finished:?}");
+        finished
+    };
+    assert_eq!(last_total(&run(dir.path()).stdout), Some(100));
+    let node = &manifest(dir.path(), "wm")["nodes"]["in"];
+    // Partition 1's maximum less the delay, not partition 0's.
+    assert_eq!(node["output"], (BEHIND + 49 - 10) * SECOND, "{node}");
+    assert_eq!(
+        node["state"],
+        serde_json::json!({
+            "offsets": { "ev": { "0": 50, "1": 50 } },
+            "max_event_time": { "ev": { "0": (AHEAD + 49) * SECOND, "1": (BEHIND + 49) * SECOND } },
+        })
+    );
+    // Partition 1 overtakes partition 0, which has nothing new: the restarted run knows
+    // partition 0's maximum from the checkpoint, so that one is now the slowest.
+    produce_times(&broker, "ev", 1, "2030-01-01", 1, 10);
+    // The console's count is checkpointed too: 10 new rows, none read again.
+    assert_eq!(last_total(&run(dir.path()).stdout), Some(110));
+    let node = &manifest(dir.path(), "wm")["nodes"]["in"];
+    assert_eq!(node["output"], (AHEAD + 49 - 10) * SECOND, "{node}");
+    assert_eq!(
+        node["state"]["max_event_time"]["ev"]["1"],
+        (AHEAD + 3600 + 9) * SECOND
+    );
+}

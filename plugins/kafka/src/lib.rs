@@ -3,6 +3,7 @@
 //! after each; the sink is idempotent, or transactional per epoch.
 
 mod client;
+mod event_time;
 mod offsets;
 mod records;
 mod sink;

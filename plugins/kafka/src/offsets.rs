@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use ferry_plugin_api::sdk::{Error, Result};
 use rdkafka::{Offset, TopicPartitionList};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::event_time::{Maxima, Partition};
 
 /// Spark's codes in offset maps: the first offset still in the partition, and the end.
 pub const EARLIEST: i64 = -2;
@@ -114,36 +116,91 @@ impl Positions {
         Ok(list)
     }
 
-    /// `{"topic": {"0": 42}}`, what ferry stores in its checkpoint.
+    /// `{"topic": {"0": 42}}`: Spark's offsets JSON.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut map: BTreeMap<&str, BTreeMap<String, i64>> = BTreeMap::new();
-        for ((topic, partition), &next) in &self.0 {
-            map.entry(topic)
-                .or_default()
-                .insert(partition.to_string(), next);
-        }
-        serde_json::to_vec(&map).expect("offsets serialize")
-    }
-
-    pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let map: Checkpoint = serde_json::from_slice(bytes)
-            .map_err(|e| Error::msg(format!("a Kafka source checkpoint is unreadable: {e}")))?;
-        let mut positions = Self::default();
-        for (topic, partitions) in map {
-            for (partition, next) in partitions {
-                let partition = partition.parse().map_err(|_| {
-                    Error::msg(format!(
-                        "a Kafka source checkpoint has partition '{partition}'"
-                    ))
-                })?;
-                positions.set(&topic, partition, next);
-            }
-        }
-        Ok(positions)
+        serde_json::to_vec(&by_topic(&self.0)).expect("offsets serialize")
     }
 }
 
-type Checkpoint = BTreeMap<String, BTreeMap<String, i64>>;
+/// What the source checkpoints. Without event time, Spark's offsets JSON
+/// (`{"topic": {"0": 42}}`); with it, `{"offsets": {..}, "max_event_time": {"topic":
+/// {"0": µs}}}`, each partition's maximum event time. Both shapes are read back.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceState {
+    pub positions: Positions,
+    pub max_event_time: Option<Maxima>,
+}
+
+impl SourceState {
+    pub fn to_json(&self) -> Vec<u8> {
+        let Some(maxima) = &self.max_event_time else {
+            return self.positions.to_json();
+        };
+        let state = Stored::WithTimes {
+            offsets: by_topic(&self.positions.0),
+            max_event_time: by_topic(maxima),
+        };
+        serde_json::to_vec(&state).expect("a checkpoint serializes")
+    }
+
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let stored: Stored = serde_json::from_slice(bytes)
+            .map_err(|e| Error::msg(format!("a Kafka source checkpoint is unreadable: {e}")))?;
+        Ok(match stored {
+            Stored::Offsets(offsets) => Self {
+                positions: Positions(by_partition(offsets)?),
+                max_event_time: None,
+            },
+            Stored::WithTimes {
+                offsets,
+                max_event_time,
+            } => Self {
+                positions: Positions(by_partition(offsets)?),
+                max_event_time: Some(by_partition(max_event_time)?),
+            },
+        })
+    }
+}
+
+/// `{"topic": {"0": n}}`, the shape of every per-partition map in a checkpoint.
+type ByTopic = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// The checkpoint's two shapes. An offsets map can never read as `WithTimes`: its
+/// "offsets" entry would be a topic, whose values are numbers, not maps.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    WithTimes {
+        offsets: ByTopic,
+        max_event_time: ByTopic,
+    },
+    Offsets(ByTopic),
+}
+
+fn by_topic(map: &BTreeMap<Partition, i64>) -> ByTopic {
+    let mut out = ByTopic::new();
+    for ((topic, partition), &n) in map {
+        out.entry(topic.clone())
+            .or_default()
+            .insert(partition.to_string(), n);
+    }
+    out
+}
+
+fn by_partition(map: ByTopic) -> Result<BTreeMap<Partition, i64>> {
+    let mut out = BTreeMap::new();
+    for (topic, partitions) in map {
+        for (partition, n) in partitions {
+            let partition = partition.parse().map_err(|_| {
+                Error::msg(format!(
+                    "a Kafka source checkpoint has partition '{partition}'"
+                ))
+            })?;
+            out.insert((topic.clone(), partition), n);
+        }
+    }
+    Ok(out)
+}
 
 #[cfg(test)]
 mod tests {
@@ -160,8 +217,40 @@ mod tests {
             String::from_utf8(json.clone()).unwrap(),
             r#"{"a":{"0":42,"1":-2},"b":{"0":7}}"#
         );
-        assert_eq!(Positions::from_json(&json).unwrap(), p);
+        let state = SourceState::from_json(&json).unwrap();
+        assert_eq!(state.positions, p);
+        assert_eq!(state.max_event_time, None);
         assert_eq!(p.committable().unwrap().count(), 2);
+    }
+
+    #[test]
+    fn with_event_time_the_checkpoint_keeps_each_partitions_maximum() {
+        let mut positions = Positions::default();
+        positions.set("a", 0, 42);
+        positions.set("a", 1, EARLIEST);
+        let state = SourceState {
+            positions,
+            max_event_time: Some(Maxima::from([(
+                ("a".to_string(), 0),
+                1_700_000_000_000_000,
+            )])),
+        };
+        let json = state.to_json();
+        assert_eq!(
+            String::from_utf8(json.clone()).unwrap(),
+            r#"{"offsets":{"a":{"0":42,"1":-2}},"max_event_time":{"a":{"0":1700000000000000}}}"#
+        );
+        assert_eq!(SourceState::from_json(&json).unwrap(), state);
+    }
+
+    #[test]
+    fn an_offsets_checkpoint_with_a_topic_named_offsets_stays_offsets() {
+        let old = br#"{"offsets":{"0":5},"max_event_time":{"0":6}}"#;
+        let state = SourceState::from_json(old).unwrap();
+        assert_eq!(state.positions.get("offsets", 0), Some(5));
+        assert_eq!(state.positions.get("max_event_time", 0), Some(6));
+        assert_eq!(state.max_event_time, None);
+        assert!(SourceState::from_json(b"[1]").is_err());
     }
 
     #[test]

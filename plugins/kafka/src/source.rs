@@ -22,7 +22,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::client::{self, check_reachable};
-use crate::offsets::{Positions, StartingOffsets, EARLIEST, LATEST};
+use crate::event_time::{Partition, PartitionTimes};
+use crate::offsets::{Positions, SourceState, StartingOffsets, EARLIEST, LATEST};
 use crate::records::{Decoder, Meta, Records};
 
 /// How message values are read.
@@ -141,9 +142,12 @@ pub struct KafkaSource {
     pending: BTreeMap<u64, TopicPartitionList>,
     /// When a transient consumer error was last logged, to keep the log readable.
     last_warning: Option<Instant>,
-    /// Partitions not yet read up to the end they had at start, with that end: until
-    /// they are, an empty poll is not idle (what `trigger = "available_now"` reads).
-    behind: Vec<(String, i32, i64)>,
+    /// Partitions not yet read up to the end they had when assigned, with that end:
+    /// until they are, an empty poll is not idle (what `trigger = "available_now"`
+    /// reads), and one without rows yet holds the watermark back.
+    behind: BTreeMap<Partition, i64>,
+    /// With `event_time`: each partition's maximum, which the watermark comes from.
+    times: Option<PartitionTimes>,
 }
 
 impl Component for KafkaSource {
@@ -205,6 +209,10 @@ impl Component for KafkaSource {
         });
         let max_record_bytes = usize::try_from(o.max_record_bytes.0).unwrap_or(usize::MAX);
         let records = Records::new(decoder, schema, include, max_record_bytes)?;
+        let times = ctx
+            .event_time
+            .as_deref()
+            .and_then(|column| PartitionTimes::new(records.schema(), column, ctx.watermark_delay));
         let group_id = o
             .group_id
             .unwrap_or_else(|| format!("ferry-{}-{}", ctx.pipeline, ctx.node));
@@ -238,7 +246,8 @@ impl Component for KafkaSource {
             next_discovery: None,
             pending: BTreeMap::new(),
             last_warning: None,
-            behind: Vec::new(),
+            behind: BTreeMap::new(),
+            times,
         })
     }
 }
@@ -259,33 +268,42 @@ impl KafkaSource {
                 .context("assigning partitions")?;
         }
         self.discover(!restored, self.connect_timeout)?;
-        self.note_ends()
+        let assigned = self.positions.partitions().collect();
+        self.note_ends(assigned)
     }
 
-    /// Notes each partition's end offset now, to know when the source has caught up.
-    fn note_ends(&mut self) -> Result<()> {
-        let assigned: Vec<(String, i32)> = self.positions.partitions().collect();
-        for (topic, partition) in assigned {
+    /// Notes the partitions' end offsets now, to know when the source has caught up.
+    fn note_ends(&mut self, partitions: Vec<Partition>) -> Result<()> {
+        for (topic, partition) in partitions {
             let (low, high) = self
                 .consumer
                 .fetch_watermarks(&topic, partition, self.connect_timeout)
                 .with_context(|| format!("finding the end of {topic}/{partition}"))?;
             if high > low {
-                self.behind.push((topic, partition, high));
+                self.behind.insert((topic, partition), high);
             }
         }
         Ok(())
     }
 
-    /// Whether some partition is still short of the end it had at start.
+    /// Whether some partition is still short of the end it had when assigned.
     fn catching_up(&mut self) -> bool {
         let positions = &self.positions;
-        self.behind.retain(|(topic, partition, end)| {
+        self.behind.retain(|(topic, partition), end| {
             positions
                 .get(topic, *partition)
                 .is_none_or(|next| next < *end)
         });
         !self.behind.is_empty()
+    }
+
+    /// Sets the watermark if the slowest partition moved it.
+    fn watermark(&mut self, out: &mut Output<'_>) {
+        if let Some(times) = &mut self.times {
+            if let Some(w) = times.advance(self.behind.keys()) {
+                out.watermark(w);
+            }
+        }
     }
 
     /// Looks up the topics' partitions and assigns any not yet read. At start (`first`,
@@ -335,6 +353,12 @@ impl KafkaSource {
                 other => other,
             };
             self.positions.set(topic, *partition, start);
+        }
+        if !first {
+            // Read from their earliest offset: what they hold holds the watermark back.
+            if let Err(e) = self.note_ends(added.clone()) {
+                warn!("{e}");
+            }
         }
         info!(
             "reading {} partitions: {}",
@@ -408,7 +432,12 @@ fn describe(offset: Option<i64>) -> String {
 
 impl Source for KafkaSource {
     fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
-        self.positions = Positions::from_json(restored.state)?;
+        let state = SourceState::from_json(restored.state)?;
+        self.positions = state.positions;
+        if let Some(times) = &mut self.times {
+            let maxima = state.max_event_time.unwrap_or_default();
+            times.restore(maxima, restored.output_watermark);
+        }
         info!(
             "resuming {} partitions from the checkpoint",
             self.positions.len()
@@ -454,10 +483,15 @@ impl Source for KafkaSource {
         }
         let got = !messages.is_empty();
         if let Some(built) = records.build(&messages, out)? {
+            if let Some(times) = &mut self.times {
+                times.observe(&built, &messages)?;
+            }
             out.emit(built.batch)?;
         }
         drop(messages);
-        let status = if got || self.catching_up() {
+        let catching_up = self.catching_up();
+        self.watermark(out);
+        let status = if got || catching_up {
             SourceStatus::Ready
         } else {
             SourceStatus::Idle
@@ -470,7 +504,11 @@ impl Source for KafkaSource {
 
     fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {
         self.pending.insert(epoch, self.positions.committable()?);
-        Ok(self.positions.to_json())
+        let state = SourceState {
+            positions: self.positions.clone(),
+            max_event_time: self.times.as_ref().map(|t| t.maxima().clone()),
+        };
+        Ok(state.to_json())
     }
 
     /// Commits the epoch's positions to the consumer group, for lag tools. Asynchronous:
