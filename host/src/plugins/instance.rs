@@ -42,6 +42,18 @@ struct Producer {
 }
 
 impl Producer {
+    fn new(
+        declared: RVec<RString>,
+        policy: RejectPolicy,
+        pipeline_tolerates: bool,
+    ) -> Result<Self> {
+        Ok(Self {
+            ports: ports(declared)?,
+            streams: Vec::new(),
+            tolerate_rejects: tolerates(policy, pipeline_tolerates),
+        })
+    }
+
     /// Makes a call with an output handle; a record refused under tolerance `none`
     /// becomes the call's error, typed so the runtime does not restart for it.
     fn call<T>(
@@ -97,25 +109,8 @@ fn tolerates(policy: RejectPolicy, pipeline_tolerates: bool) -> bool {
 
 impl SourceInstance {
     pub(super) fn new(obj: SourceBox, pipeline_tolerates: bool) -> Result<Self> {
-        let ports = ports(obj.output_ports())?;
-        let tolerate_rejects = tolerates(obj.reject_policy(), pipeline_tolerates);
-        Ok(Self {
-            obj,
-            producer: Producer {
-                ports,
-                streams: Vec::new(),
-                tolerate_rejects,
-            },
-        })
-    }
-
-    pub fn ports(&self) -> &Ports {
-        &self.producer.ports
-    }
-
-    /// Whether its rejected records go to its `dead_letter` port.
-    pub fn tolerates_rejects(&self) -> bool {
-        self.producer.tolerate_rejects
+        let producer = Producer::new(obj.output_ports(), obj.reject_policy(), pipeline_tolerates)?;
+        Ok(Self { obj, producer })
     }
 
     pub fn restore(&mut self, epoch: u64, state: &[u8], w: RestoredWatermarks) -> Result<()> {
@@ -148,26 +143,13 @@ pub struct TransformInstance {
 
 impl TransformInstance {
     pub(super) fn new(obj: TransformBox, inputs: usize, pipeline_tolerates: bool) -> Result<Self> {
-        let ports = ports(obj.output_ports())?;
-        let tolerate_rejects = tolerates(obj.reject_policy(), pipeline_tolerates);
+        let producer = Producer::new(obj.output_ports(), obj.reject_policy(), pipeline_tolerates)?;
+        let inputs = exporters(inputs);
         Ok(Self {
             obj,
-            inputs: exporters(inputs),
-            producer: Producer {
-                ports,
-                streams: Vec::new(),
-                tolerate_rejects,
-            },
+            inputs,
+            producer,
         })
-    }
-
-    pub fn ports(&self) -> &Ports {
-        &self.producer.ports
-    }
-
-    /// Whether its rejected records go to its `dead_letter` port.
-    pub fn tolerates_rejects(&self) -> bool {
-        self.producer.tolerate_rejects
     }
 
     pub fn restore(&mut self, epoch: u64, state: &[u8], w: RestoredWatermarks) -> Result<()> {
@@ -264,8 +246,8 @@ impl Instance {
     /// Whether its rejected records go to its `dead_letter` port.
     pub fn tolerates_rejects(&self) -> bool {
         match self {
-            Instance::Source(s) => s.tolerates_rejects(),
-            Instance::Transform(t) => t.tolerates_rejects(),
+            Instance::Source(s) => s.producer.tolerate_rejects,
+            Instance::Transform(t) => t.producer.tolerate_rejects,
             Instance::Sink(_) => false,
         }
     }
@@ -273,8 +255,8 @@ impl Instance {
     /// Its output ports (none for a sink).
     pub fn ports(&self) -> Ports {
         match self {
-            Instance::Source(s) => s.ports().clone(),
-            Instance::Transform(t) => t.ports().clone(),
+            Instance::Source(s) => s.producer.ports.clone(),
+            Instance::Transform(t) => t.producer.ports.clone(),
             Instance::Sink(_) => Ports::none(),
         }
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 
 use super::ddl::schema_to_ddl;
 use super::{
@@ -192,12 +193,23 @@ fn with_output<T>(
     f(&mut Output::new(&mut to_host))
 }
 
-fn restored(epoch: u64, state: &[u8], watermarks: RestoredWatermarks) -> Restored<'_> {
+/// Restores an instance from what the host sends, guarded.
+fn restore_with(
+    epoch: u64,
+    state: RSlice<'_, u8>,
+    watermarks: RestoredWatermarks,
+    restore: impl FnOnce(&Restored<'_>) -> Result<()>,
+) -> RResult<(), RString> {
     let known = |w: i64| (w != i64::MIN).then_some(w);
-    let mut restored = Restored::new(epoch, state);
+    let mut restored = Restored::new(epoch, state.as_slice());
     restored.input_watermark = known(watermarks.input);
     restored.output_watermark = known(watermarks.output);
-    restored
+    guard(|| restore(&restored))
+}
+
+/// A port's schema as the host reads it: Spark DDL, empty when unknown.
+fn ddl(schema: Option<SchemaRef>) -> RString {
+    schema.map(|s| schema_to_ddl(&s)).unwrap_or_default().into()
 }
 
 fn ports(list: Vec<String>) -> RVec<RString> {
@@ -220,8 +232,7 @@ impl<S: Source> SourceObject for SourceAdapter<S> {
     }
 
     fn output_schema(&self, port: RStr<'_>) -> RString {
-        let schema = self.inner.output_schema(port.as_str());
-        schema.map(|s| schema_to_ddl(&s)).unwrap_or_default().into()
+        ddl(self.inner.output_schema(port.as_str()))
     }
 
     fn restore(
@@ -230,10 +241,8 @@ impl<S: Source> SourceObject for SourceAdapter<S> {
         state: RSlice<'_, u8>,
         watermarks: RestoredWatermarks,
     ) -> RResult<(), RString> {
-        guard(|| {
-            let restored = restored(epoch, state.as_slice(), watermarks);
-            self.inner.restore(&restored)
-        })
+        let inner = &mut self.inner;
+        restore_with(epoch, state, watermarks, |r| inner.restore(r))
     }
 
     fn poll(
@@ -277,8 +286,7 @@ impl<T: Transform> TransformObject for TransformAdapter<T> {
     }
 
     fn output_schema(&self, port: RStr<'_>) -> RString {
-        let schema = self.inner.output_schema(port.as_str());
-        schema.map(|s| schema_to_ddl(&s)).unwrap_or_default().into()
+        ddl(self.inner.output_schema(port.as_str()))
     }
 
     fn restore(
@@ -287,10 +295,8 @@ impl<T: Transform> TransformObject for TransformAdapter<T> {
         state: RSlice<'_, u8>,
         watermarks: RestoredWatermarks,
     ) -> RResult<(), RString> {
-        guard(|| {
-            let restored = restored(epoch, state.as_slice(), watermarks);
-            self.inner.restore(&restored)
-        })
+        let inner = &mut self.inner;
+        restore_with(epoch, state, watermarks, |r| inner.restore(r))
     }
 
     fn process(
