@@ -68,7 +68,11 @@ fn tolerance_all_sends_the_bad_line_with_its_reason_to_the_dead_letter_sink() {
         dead[0]
     );
     assert!(dead[0].contains("| in "), "the node: {}", dead[0]);
-    let dead: Vec<&str> = run.stdout.lines().filter(|l| l.contains(&invalid)).collect();
+    let dead: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(&invalid))
+        .collect();
     assert_eq!(dead.len(), 1, "{}", run.stdout);
     assert!(dead[0].contains("in/events.json:5"), "{}", dead[0]);
     assert!(run.stderr.contains("2 rejected"), "{}", run.stderr);
@@ -91,8 +95,18 @@ fn one_nodes_dead_letter_port_is_an_input_like_any_other() {
     assert!(run.status.success(), "{run:?}");
     let counts: Vec<&str> = run.stdout.lines().filter(|l| l.contains("total")).collect();
     // good: 3 rows; bad and all_bad: the 2 rejected records each.
-    assert_eq!(counts.iter().filter(|l| l.ends_with(" 2 total")).count(), 2, "{}", run.stdout);
-    assert_eq!(counts.iter().filter(|l| l.ends_with(" 3 total")).count(), 1, "{}", run.stdout);
+    assert_eq!(
+        counts.iter().filter(|l| l.ends_with(" 2 total")).count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        counts.iter().filter(|l| l.ends_with(" 3 total")).count(),
+        1,
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -109,4 +123,45 @@ fn tolerance_none_fails_the_run_naming_file_line_and_reason() {
     );
     assert!(run.stderr.contains("in/events.json:3"), "{}", run.stderr);
     assert!(run.stderr.contains("{\"id\": oops}"), "{}", run.stderr);
+}
+
+/// Spark's `mode` on the file source overrides the pipeline's tolerance for that source.
+#[test]
+fn spark_mode_maps_onto_the_sources_tolerance() {
+    let dir = tempfile::tempdir().unwrap();
+    pipeline(
+        dir.path(),
+        "none",
+        "[sinks.bad]\nplugin = \"console\"\ninputs = [\"in.dead_letter\"]\nmode = \"count\"\n",
+    );
+    let toml = dir.path().join("p.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let with_mode = |mode: &str| {
+        text.replace(
+            "format = \"json\"",
+            &format!("format = \"json\"\nmode = \"{mode}\""),
+        )
+    };
+    std::fs::write(&toml, with_mode("DROPMALFORMED")).unwrap();
+    let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
+    assert!(
+        run.status.success(),
+        "DROPMALFORMED dead-letters despite tolerance none: {run:?}"
+    );
+    assert!(
+        run.stdout.contains(" 2 total"),
+        "the 2 bad records: {}",
+        run.stdout
+    );
+
+    std::fs::remove_dir_all(dir.path().join("state")).unwrap();
+    let failfast = with_mode("FAILFAST").replace("tolerance = \"none\"", "tolerance = \"all\"");
+    std::fs::write(&toml, failfast).unwrap();
+    let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "FAILFAST fails despite tolerance all: {run:?}"
+    );
+    assert!(run.stderr.contains("in/events.json:3"), "{}", run.stderr);
 }

@@ -13,6 +13,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
@@ -21,14 +22,15 @@ use ferry_plugin_api::sdk::decode::DateTimeFormats;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
-    Component, Context, Error, Output, Restored, Result, Source, SourceStatus,
+    Component, Context, Error, Output, RejectPolicy, Restored, Result, Source, SourceStatus,
+    MAIN_PORT,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use clean::Cleaner;
 use listing::{Limits, Listing};
-use reader::{FileReader, Format, TextFormat};
+use reader::{with_path_field, FileReader, Format, TextFormat};
 use state::State;
 
 /// How the files are encoded.
@@ -119,6 +121,25 @@ pub struct FileOptions {
     pub archive_dir: Option<PathBuf>,
     /// Adds a string column of this name holding each row's file path.
     pub file_column: Option<String>,
+    /// Spark's parse mode, mapped onto this source's errors.tolerance: "PERMISSIVE" and
+    /// "DROPMALFORMED" send malformed records to the dead-letter output (the row leaves
+    /// the data, never silently), "FAILFAST" fails the run at the first one. Default: the
+    /// pipeline's errors.tolerance.
+    pub mode: Option<ParseMode>,
+}
+
+/// Spark's `mode` option of its file readers.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
+pub enum ParseMode {
+    /// Spark keeps the row with nulls; ferry sends the record to the dead-letter output.
+    #[serde(rename = "PERMISSIVE", alias = "permissive")]
+    Permissive,
+    /// Spark drops the row; ferry sends the record to the dead-letter output.
+    #[serde(rename = "DROPMALFORMED", alias = "dropmalformed")]
+    DropMalformed,
+    /// The run fails at the first malformed record, naming it.
+    #[serde(rename = "FAILFAST", alias = "failfast")]
+    FailFast,
 }
 
 fn default_max_record_bytes() -> ByteSize {
@@ -129,6 +150,9 @@ fn default_max_record_bytes() -> ByteSize {
 /// checkpoints how far it got.
 pub struct FileSource {
     listing: Listing,
+    /// What reaches downstream, when known before any file is read.
+    schema: Option<SchemaRef>,
+    mode: Option<ParseMode>,
     format: Format,
     file_column: Option<String>,
     cleaner: Option<Cleaner>,
@@ -168,8 +192,14 @@ impl Component for FileSource {
             }),
             _ => None,
         };
+        let schema = options.schema.as_ref().map(|s| match &options.file_column {
+            Some(name) => with_path_field(&s.0, name),
+            None => s.0.clone(),
+        });
         Ok(Self {
             listing,
+            schema,
+            mode: options.mode,
             format,
             file_column: options.file_column,
             cleaner,
@@ -177,6 +207,18 @@ impl Component for FileSource {
             queue: VecDeque::new(),
             reader: None,
         })
+    }
+
+    fn output_schema(&self, port: &str) -> Option<SchemaRef> {
+        self.schema.clone().filter(|_| port == MAIN_PORT)
+    }
+
+    fn reject_policy(&self) -> RejectPolicy {
+        match self.mode {
+            None => RejectPolicy::Pipeline,
+            Some(ParseMode::FailFast) => RejectPolicy::Fail,
+            Some(ParseMode::Permissive | ParseMode::DropMalformed) => RejectPolicy::DeadLetter,
+        }
     }
 }
 

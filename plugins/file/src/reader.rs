@@ -304,11 +304,15 @@ fn with_file_column(batch: RecordBatch, name: &str, path: &str) -> Result<Record
         path,
         batch.num_rows(),
     )));
-    let schema = batch.schema();
-    let mut fields = schema.fields().to_vec();
-    fields.push(Arc::new(Field::new(name, DataType::Utf8, false)));
     let mut columns = batch.columns().to_vec();
     columns.push(paths);
-    let schema = Schema::new_with_metadata(fields, schema.metadata().clone());
-    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+    let schema = with_path_field(&batch.schema(), name);
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// `schema` with the file path column `name` appended.
+pub fn with_path_field(schema: &Schema, name: &str) -> SchemaRef {
+    let mut fields = schema.fields().to_vec();
+    fields.push(Arc::new(Field::new(name, DataType::Utf8, false)));
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
