@@ -83,13 +83,21 @@ fn late_rows_leave_by_the_late_port_and_a_restart_keeps_the_watermark() {
     let cp = manifest(dir.path());
     let start = 1_704_067_200 * SECOND; // 2024-01-01T00:00:00Z
     assert_eq!(cp["nodes"]["events"]["output"], start + 30 * SECOND, "{cp}");
-    assert_eq!(cp["nodes"]["split"]["inputs"][0], start + 30 * SECOND, "{cp}");
+    assert_eq!(
+        cp["nodes"]["split"]["inputs"][0],
+        start + 30 * SECOND,
+        "{cp}"
+    );
 
     // The second run starts at watermark 00:30: 00:20 is late, 00:50 is not.
     events(dir.path(), "b.json", &[(3, &t(20)), (4, &t(50))]);
     let second = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(second.status.success(), "{second:?}");
-    let on_time: Vec<&str> = second.stdout.lines().filter(|l| l.contains("| fresh ")).collect();
+    let on_time: Vec<&str> = second
+        .stdout
+        .lines()
+        .filter(|l| l.contains("| fresh "))
+        .collect();
     assert_eq!(on_time.len(), 1, "{}", second.stdout);
     assert!(on_time[0].contains("| 4 "), "{}", on_time[0]);
     let late: Vec<&str> = second
@@ -98,8 +106,16 @@ fn late_rows_leave_by_the_late_port_and_a_restart_keeps_the_watermark() {
         .filter(|l| l.contains("2024-01-01T00:00:20"))
         .collect();
     assert_eq!(late.len(), 1, "on `late` only: {}", second.stdout);
-    assert!(second.stdout.contains("2 rows, 4 total"), "`all` saw every row: {}", second.stdout);
-    assert!(second.stderr.contains("1 late"), "the node counts its late rows: {}", second.stderr);
+    assert!(
+        second.stdout.contains("2 rows, 4 total"),
+        "`all` saw every row: {}",
+        second.stdout
+    );
+    assert!(
+        second.stderr.contains("1 late"),
+        "the node counts its late rows: {}",
+        second.stderr
+    );
 }
 
 #[test]
@@ -140,7 +156,10 @@ mode = "count"
 fn validate_refuses_a_port_the_node_does_not_have() {
     let dir = tempfile::tempdir().unwrap();
     build_external("third-party-plugin", &dir.path().join("my-plugins"));
-    let text = PIPELINE.replace("inputs = [\"split.all\"]", "inputs = [\"split.everything\"]");
+    let text = PIPELINE.replace(
+        "inputs = [\"split.all\"]",
+        "inputs = [\"split.everything\"]",
+    );
     std::fs::write(dir.path().join("p.toml"), text).unwrap();
     let out = ferry(dir.path(), &["validate", "p.toml"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

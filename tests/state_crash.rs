@@ -53,8 +53,15 @@ fn final_counts(lake: &Path) -> String {
         "import duckdb; print(duckdb.sql(\"SELECT key, max(count) AS n FROM read_parquet('{}/**/*.parquet') GROUP BY key ORDER BY key\").fetchall())",
         lake.display()
     );
-    let out = Command::new("python3").args(["-c", &query]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .args(["-c", &query])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -65,7 +72,10 @@ fn running_counts_survive_kill_9_exactly() {
     let run = run_pipeline(calm.path(), "p.toml", Duration::from_secs(120));
     assert!(run.status.success(), "{run:?}");
     let expected = final_counts(&calm.path().join("lake"));
-    assert!(expected.matches("),").count() > 100, "many keys: {expected}");
+    assert!(
+        expected.matches("),").count() > 100,
+        "many keys: {expected}"
+    );
 
     let crashed = tempfile::tempdir().unwrap();
     pipeline(crashed.path(), "lake");
@@ -77,11 +87,17 @@ fn running_counts_survive_kill_9_exactly() {
             kills += 1;
         }
     }
-    assert!(kills >= KILLS - 1, "the input must outlast the kills ({kills} of {KILLS})");
+    assert!(
+        kills >= KILLS - 1,
+        "the input must outlast the kills ({kills} of {KILLS})"
+    );
     let run = run_pipeline(crashed.path(), "p.toml", Duration::from_secs(120));
     assert!(run.status.success(), "{run:?}");
     assert_eq!(final_counts(&crashed.path().join("lake")), expected);
     let state = crashed.path().join("state/counts/nodes/count/state/counts");
     let files = std::fs::read_dir(&state).unwrap().count();
-    assert!((1..=40).contains(&files), "old state files are collected: {files} in {state:?}");
+    assert!(
+        (1..=40).contains(&files),
+        "old state files are collected: {files} in {state:?}"
+    );
 }

@@ -139,7 +139,8 @@ inputs = ["both"]
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "a warning, not an error: {stderr}");
     assert!(
-        stderr.contains("warning: ") && stderr.contains("[transforms.both]: input 'b' carries no watermark"),
+        stderr.contains("warning: ")
+            && stderr.contains("[transforms.both]: input 'b' carries no watermark"),
         "{stderr}"
     );
 }
