@@ -8,6 +8,8 @@
 //! A plugin crate depends on this crate alone: the crates its code and derives need are
 //! re-exported here.
 
+#![deny(missing_docs)]
+
 pub mod abi;
 pub mod sdk;
 
