@@ -3,6 +3,7 @@
 
 mod build;
 mod coordinator;
+mod create;
 mod dead_letter;
 mod inputs;
 mod message;
@@ -21,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
-pub use build::{create_all, state_dir, unknown_port, NotCreated};
+pub use build::{state_dir, unknown_port};
+pub use create::{create_all, NotCreated};
 use message::Event;
 
 use crate::config::PipelineFile;
