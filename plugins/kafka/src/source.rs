@@ -533,3 +533,24 @@ impl Drop for KafkaSource {
         let _ = self.consumer.unassign();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ferry_plugin_api::sdk::parse_options;
+
+    use super::*;
+
+    #[test]
+    fn max_record_bytes_defaults_to_one_mebibyte_and_takes_sizes() {
+        let parse = |json: &str| parse_options::<KafkaSourceOptions>(json).unwrap();
+        let base = r#""bootstrap_servers": "k:9092", "topics": ["t"]"#;
+        assert_eq!(
+            parse(&format!("{{{base}}}")).max_record_bytes,
+            ByteSize(1 << 20)
+        );
+        let sized = parse(&format!(r#"{{{base}, "max_record_bytes": "64 KiB"}}"#));
+        assert_eq!(sized.max_record_bytes, ByteSize(64 << 10));
+        let plain = parse(&format!(r#"{{{base}, "max_record_bytes": 100}}"#));
+        assert_eq!(plain.max_record_bytes, ByteSize(100));
+    }
+}
