@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ferry_tests::{build_external, ferry, run_pipeline};
+use ferry_tests::{build_external, ferry, manifest, run_pipeline};
 
 const PIPELINE: &str = r#"
 [pipeline]
@@ -50,19 +50,6 @@ fn events(dir: &Path, file: &str, rows: &[(i64, &str)]) {
     std::fs::write(dir.join("in").join(file), text).unwrap();
 }
 
-/// The newest checkpoint manifest.
-fn manifest(dir: &Path) -> serde_json::Value {
-    let folder = dir.join("state/late/checkpoints");
-    let mut files: Vec<_> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().expect("a checkpoint")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 fn rows_with(stdout: &str, needle: &str) -> usize {
     stdout.lines().filter(|l| l.contains(needle)).count()
 }
@@ -80,7 +67,7 @@ fn late_rows_leave_by_the_late_port_and_a_restart_keeps_the_watermark() {
     assert!(first.status.success(), "{first:?}");
     // Nothing is late in the first epoch: the watermark moves at its barrier.
     assert_eq!(rows_with(&first.stdout, "| fresh "), 2, "{}", first.stdout);
-    let cp = manifest(dir.path());
+    let cp = manifest(dir.path(), "late");
     let start = 1_704_067_200 * SECOND; // 2024-01-01T00:00:00Z
     assert_eq!(cp["nodes"]["events"]["output"], start + 30 * SECOND, "{cp}");
     assert_eq!(
@@ -144,7 +131,7 @@ mode = "count"
     .unwrap();
     let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(run.status.success(), "{run:?}");
-    let cp = manifest(dir.path());
+    let cp = manifest(dir.path(), "late");
     let watermark = cp["nodes"]["gen"]["output"].as_i64().expect("a watermark");
     assert!(
         watermark < 4_102_444_800 * SECOND,

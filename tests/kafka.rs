@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferry_tests::kafka::Broker;
 use ferry_tests::socket::{free_port, LineCollector};
-use ferry_tests::{ferry, last_total, Running};
+use ferry_tests::{ferry, last_total, manifest, Running};
 
 fn write(dir: &Path, pipeline: &str) {
     std::fs::write(dir.join("p.toml"), pipeline).unwrap();
@@ -453,19 +453,6 @@ fn starting_timestamp_skips_what_was_produced_before_it() {
     wait_total(&mut run, 60, Duration::from_secs(60));
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(last_total(&stop(run).stdout), Some(60));
-}
-
-/// The newest checkpoint manifest of pipeline `name`.
-fn manifest(dir: &Path, name: &str) -> serde_json::Value {
-    let folder = dir.join("state").join(name).join("checkpoints");
-    let mut files: Vec<_> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    let text = std::fs::read_to_string(files.last().expect("a checkpoint")).unwrap();
-    serde_json::from_str(&text).unwrap()
 }
 
 /// `count` messages `{"id": .., "ts": ".."}` into one partition, at `hour`:00:00 UTC

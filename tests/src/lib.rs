@@ -193,6 +193,19 @@ pub fn run_and_kill(dir: &Path, pipeline: &str, delay: Duration) -> bool {
     true
 }
 
+/// The newest checkpoint manifest of pipeline `name` run in `dir` (default state folder).
+pub fn manifest(dir: &Path, name: &str) -> serde_json::Value {
+    let folder = dir.join("state").join(name).join("checkpoints");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().expect("a checkpoint")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Writes a file atomically (temp name, then rename), as a producer should.
 pub fn write_atomically(path: &Path, contents: &str) {
     let tmp = path.with_file_name(format!(
