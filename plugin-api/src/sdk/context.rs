@@ -7,8 +7,8 @@ use std::time::Duration;
 use arrow::datatypes::SchemaRef;
 
 use super::ddl::parse_ddl;
-use super::{Error, Result};
 use super::state::StateConfig;
+use super::{Error, Result};
 use crate::abi::NodeContextRef;
 
 /// The flag of contexts made outside a pipeline.

@@ -20,6 +20,6 @@ mod traits;
 pub use crate::abi::{RejectPolicy, SourceStatus, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT};
 pub use context::Context;
 pub use error::{Error, ErrorContext, Result};
-pub use options::{options_schema, parse_options};
+pub use options::{ascii_char, options_schema, parse_options};
 pub use output::{Collected, Emit, Output, Rejected};
 pub use traits::{Commit, Component, Restored, Sink, Source, Transform};

@@ -22,6 +22,17 @@ pub fn parse_options<T: DeserializeOwned>(json: &str) -> Result<T> {
     })
 }
 
+/// A one-character option such as a CSV delimiter or quote, as the byte the CSV code
+/// wants; `option` names it in the error.
+pub fn ascii_char(option: &str, c: char) -> Result<u8> {
+    match u8::try_from(c) {
+        Ok(byte) if byte.is_ascii() => Ok(byte),
+        _ => Err(Error::msg(format!(
+            "{option}: '{c}' is not an ASCII character"
+        ))),
+    }
+}
+
 /// The JSON schema of an options struct, as a JSON string.
 pub fn options_schema<T: JsonSchema>() -> String {
     serde_json::to_string(&schemars::schema_for!(T)).expect("a JSON schema serializes")

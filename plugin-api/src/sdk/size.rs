@@ -83,6 +83,8 @@ mod tests {
         assert_eq!(parse_size("1 MiB"), Ok(1 << 20));
         assert_eq!(parse_size("512k"), Ok(512_000));
         assert_eq!(parse_size("42"), Ok(42));
-        assert!(parse_size("5 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("5 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
     }
 }

@@ -22,8 +22,8 @@ use ferry_plugin_api::sdk::decode::DateTimeFormats;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
-    Component, Context, Error, Output, RejectPolicy, Restored, Result, Source, SourceStatus,
-    MAIN_PORT,
+    ascii_char, Component, Context, Error, Output, RejectPolicy, Restored, Result, Source,
+    SourceStatus, MAIN_PORT,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -259,8 +259,8 @@ fn format(options: &FileOptions) -> Result<Format> {
             schema: schema.ok_or_else(|| needs_schema("csv"))?,
             datetimes,
             header: options.header,
-            delimiter: ascii("delimiter", options.delimiter)?,
-            quote: ascii("quote", options.quote)?,
+            delimiter: ascii_char("delimiter", options.delimiter)?,
+            quote: ascii_char("quote", options.quote)?,
         },
         FileFormat::Parquet => return Ok(Format::Parquet(schema)),
     };
@@ -284,15 +284,6 @@ fn datetime_formats(options: &FileOptions) -> Result<DateTimeFormats> {
         timestamp: pattern("timestamp_format", &options.timestamp_format)?,
         date: pattern("date_format", &options.date_format)?,
     })
-}
-
-fn ascii(option: &str, c: char) -> Result<u8> {
-    match u8::try_from(c) {
-        Ok(byte) if byte.is_ascii() => Ok(byte),
-        _ => Err(Error::msg(format!(
-            "{option}: '{c}' is not an ASCII character"
-        ))),
-    }
 }
 
 impl FileSource {

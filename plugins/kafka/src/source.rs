@@ -12,7 +12,8 @@ use ferry_plugin_api::sdk::decode::{CsvDecoder, JsonDecoder};
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
-    Component, Context, Error, ErrorContext, Output, Restored, Result, Source, SourceStatus,
+    ascii_char, Component, Context, Error, ErrorContext, Output, Restored, Result, Source,
+    SourceStatus,
 };
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -192,10 +193,7 @@ impl Component for KafkaSource {
                 schema.clone().ok_or_else(needs_schema)?,
             ))),
             ValueFormat::Csv => {
-                let delimiter = u8::try_from(o.delimiter)
-                    .ok()
-                    .filter(u8::is_ascii)
-                    .ok_or_else(|| Error::msg("delimiter must be one ASCII character"))?;
+                let delimiter = ascii_char("delimiter", o.delimiter)?;
                 Decoder::Csv(Box::new(CsvDecoder::new(
                     schema.clone().ok_or_else(needs_schema)?,
                     delimiter,

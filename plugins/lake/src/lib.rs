@@ -141,15 +141,6 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-pub(crate) fn ascii(option: &str, c: char) -> Result<u8> {
-    match u8::try_from(c) {
-        Ok(b) if b.is_ascii() => Ok(b),
-        _ => Err(Error::msg(format!(
-            "{option}: '{c}' is not an ASCII character"
-        ))),
-    }
-}
-
 /// A file being written, possibly across checkpoints.
 struct OpenFile {
     writer: FileWriter,

@@ -14,7 +14,7 @@ use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::arrow::csv;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::arrow::json::LineDelimitedWriter;
-use ferry_plugin_api::sdk::{ErrorContext, Result};
+use ferry_plugin_api::sdk::{ascii_char, ErrorContext, Result};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as PqCompression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -60,8 +60,8 @@ impl Encoding {
             }
             Format::Csv => Encoding::Csv {
                 header: o.header,
-                delimiter: crate::ascii("delimiter", o.delimiter)?,
-                quote: crate::ascii("quote", o.quote)?,
+                delimiter: ascii_char("delimiter", o.delimiter)?,
+                quote: ascii_char("quote", o.quote)?,
             },
             Format::Json => Encoding::Json,
         })
