@@ -359,7 +359,14 @@ impl Parser<'_> {
         let upper = word.to_ascii_uppercase();
         let (data_type, max_params) = match upper.as_str() {
             "STRING" => (DataType::Utf8, 0),
-            "VARCHAR" | "CHAR" => (DataType::Utf8, 1),
+            // Read as STRING, their lengths would be silently ignored; Spark 4 refuses
+            // them outside table schemas too.
+            "VARCHAR" | "CHAR" => {
+                let message = format!(
+                    "{upper} is not supported: its length would not be checked; use STRING"
+                );
+                return self.fail(token, message);
+            }
             "BIGINT" | "LONG" => (DataType::Int64, 0),
             "INT" | "INTEGER" => (DataType::Int32, 0),
             "SMALLINT" | "SHORT" => (DataType::Int16, 0),
@@ -586,8 +593,6 @@ mod tests {
     fn maps_every_scalar_type_case_insensitively() {
         let cases = [
             ("string", DataType::Utf8),
-            ("VarChar(20)", DataType::Utf8),
-            ("CHAR(1)", DataType::Utf8),
             ("bigint", DataType::Int64),
             ("LONG", DataType::Int64),
             ("int", DataType::Int32),
@@ -705,6 +710,16 @@ mod tests {
             ),
             ("d DECIMAL(5, 6)", "DECIMAL scale 6 exceeds precision 5", 13),
             ("s STRING(3)", "too many parameters for STRING", 9),
+            (
+                "s VarChar(20)",
+                "VARCHAR is not supported: its length would not be checked; use STRING",
+                2,
+            ),
+            (
+                "a INT, s STRUCT<c: char(1)>",
+                "CHAR is not supported: its length would not be checked; use STRING",
+                19,
+            ),
             (
                 "m MAP<STRING>",
                 "expected ',' between MAP key and value types, found '>'",

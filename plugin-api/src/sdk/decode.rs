@@ -4,20 +4,21 @@
 //! Each call feeds every record to one arrow-rs decoder and flushes once; only if that
 //! fails does it narrow down to the bad records, with a fresh decoder after each error.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod columns;
+mod exact;
 
-use arrow::array::{
-    ArrayRef, AsArray, BooleanArray, Date32Array, RecordBatch, RecordBatchOptions, StringArray,
-    TimestampMicrosecondArray,
-};
-use arrow::compute::{concat_batches, filter};
-use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
+use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
+use arrow::datatypes::{FieldRef, SchemaRef};
 use arrow::error::ArrowError;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::datetime::DateTimePattern;
 use super::ddl::data_type_to_ddl;
+use columns::Columns;
+pub use exact::{excerpt, EXCERPT_CHARS};
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
 const BATCH_ROWS: usize = 8192;
@@ -44,25 +45,67 @@ pub struct Decoded {
     pub row_sources: Vec<usize>,
 }
 
-/// Spark's `timestampFormat` and `dateFormat`: the patterns that top-level TIMESTAMP
-/// (not TIMESTAMP_NTZ) and DATE columns are written in. A column without one is read as
-/// the decoder reads it by default (ISO 8601).
+/// How dates and times are written. Spark's `timestampFormat` and `dateFormat`: the
+/// patterns of top-level TIMESTAMP (not TIMESTAMP_NTZ) and DATE columns; a column without
+/// one is read as ISO 8601. And, for JSON, the unit of a number in a TIMESTAMP column.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DateTimeFormats {
     /// For TIMESTAMP columns; a value without an offset is UTC.
     pub timestamp: Option<DateTimePattern>,
     /// For DATE columns.
     pub date: Option<DateTimePattern>,
+    /// JSON: what a number in a TIMESTAMP column without a pattern counts since the epoch.
+    pub timestamp_unit: TimestampUnit,
+}
+
+/// What a JSON number in a TIMESTAMP column counts since 1970-01-01T00:00:00Z. Spark
+/// reads seconds and has no option for other units.
+#[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+pub enum TimestampUnit {
+    /// Seconds, as Spark reads them; a fraction is kept to the microsecond.
+    #[default]
+    #[serde(rename = "s")]
+    Seconds,
+    /// Milliseconds.
+    #[serde(rename = "ms")]
+    Milliseconds,
+    /// Microseconds, the precision of a TIMESTAMP.
+    #[serde(rename = "us")]
+    Microseconds,
+}
+
+impl TimestampUnit {
+    /// The power of ten that turns this unit into microseconds.
+    fn micros_exponent(self) -> i32 {
+        match self {
+            Self::Seconds => 6,
+            Self::Milliseconds => 3,
+            Self::Microseconds => 0,
+        }
+    }
+
+    /// The unit's name in reasons.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Seconds => "seconds",
+            Self::Milliseconds => "milliseconds",
+            Self::Microseconds => "microseconds",
+        }
+    }
 }
 
 /// Decodes JSON records: each an object (one row) or an array of objects (a row each).
 ///
 /// Missing fields are null and unknown ones ignored; numbers and booleans are accepted as
-/// strings; ISO-8601 strings decode into TIMESTAMP and DATE columns, or strings in the
-/// [`DateTimeFormats`] given.
+/// strings. A value is read exactly or its record rejected: an integer column takes a
+/// JSON integer within its range (not 1.5, 1e3 or 2^63); a number in a TIMESTAMP column
+/// is time since the epoch in [`DateTimeFormats::timestamp_unit`] (seconds by default,
+/// as Spark reads it), kept to the microsecond or refused; a DATE or TIMESTAMP_NTZ
+/// column takes ISO-8601 strings (or strings in the [`DateTimeFormats`] given), never a
+/// number; a number that is not valid JSON (`01`) rejects its record wherever it is.
 pub struct JsonDecoder {
     engine: Engine<Json>,
-    texts: Texts,
+    columns: Columns,
 }
 
 impl JsonDecoder {
@@ -73,26 +116,31 @@ impl JsonDecoder {
 
     /// A decoder into `schema`, reading dates and timestamps in `formats`.
     pub fn with_formats(schema: SchemaRef, formats: &DateTimeFormats) -> Self {
-        let texts = Texts::new(schema, formats, "field");
-        let schema = texts.wire.clone();
+        let columns = Columns::new(schema.clone(), formats, "field", true);
+        let json = Json {
+            schema: columns.wire.clone(),
+            declared: schema,
+        };
         Self {
-            engine: Engine::new(Json { schema }),
-            texts,
+            engine: Engine::new(json),
+            columns,
         }
     }
 
     /// Errs only if the schema has a type the JSON reader does not support.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
         let decoded = self.engine.decode(records)?;
-        self.texts.parse(decoded, records)
+        self.columns.convert(decoded, records)
     }
 }
 
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.
-/// Empty fields are null.
+/// Empty fields are null. A field is quoted whole (`"a, ""b"""`) or holds no quote
+/// character: one with a quote elsewhere (`"a"b`, `a"b"c`) rejects its record, as does
+/// one that is not UTF-8, each naming the column.
 pub struct CsvDecoder {
     engine: Engine<Csv>,
-    texts: Texts,
+    columns: Columns,
 }
 
 impl CsvDecoder {
@@ -108,157 +156,23 @@ impl CsvDecoder {
         quote: u8,
         formats: &DateTimeFormats,
     ) -> Self {
-        let texts = Texts::new(schema, formats, "column");
-        let schema = texts.wire.clone();
+        let columns = Columns::new(schema, formats, "column", false);
+        let schema = columns.wire.clone();
         Self {
             engine: Engine::new(Csv {
                 schema,
                 delimiter,
                 quote,
             }),
-            texts,
+            columns,
         }
     }
 
     /// Errs only if the schema has a type the CSV reader does not support.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
         let decoded = self.engine.decode(records)?;
-        self.texts.parse(decoded, records)
+        self.columns.convert(decoded, records)
     }
-}
-
-/// The columns read as text and then parsed with a [`DateTimeFormats`] pattern: the
-/// format decoders see them as strings (the `wire` schema), and a value that does not
-/// match rejects its record.
-struct Texts {
-    /// The schema asked for.
-    schema: SchemaRef,
-    /// `schema` with the patterned columns as nullable-as-declared strings.
-    wire: SchemaRef,
-    /// Each patterned column's index, pattern and option name.
-    columns: Vec<(usize, DateTimePattern, &'static str)>,
-    /// How reasons name a column: "field" (JSON) or "column" (CSV).
-    noun: &'static str,
-}
-
-impl Texts {
-    fn new(schema: SchemaRef, formats: &DateTimeFormats, noun: &'static str) -> Self {
-        let mut columns = Vec::new();
-        let fields = schema.fields().iter().enumerate().map(|(i, field)| {
-            let pattern = match field.data_type() {
-                DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
-                    formats.timestamp.clone().map(|p| (p, "timestamp_format"))
-                }
-                DataType::Date32 => formats.date.clone().map(|p| (p, "date_format")),
-                _ => None,
-            };
-            match pattern {
-                Some((pattern, option)) => {
-                    columns.push((i, pattern, option));
-                    Arc::new(Field::new(
-                        field.name(),
-                        DataType::Utf8,
-                        field.is_nullable(),
-                    ))
-                }
-                None => field.clone(),
-            }
-        });
-        let wire = Schema::new_with_metadata(fields.collect::<Vec<_>>(), schema.metadata().clone());
-        Self {
-            wire: Arc::new(wire),
-            schema,
-            columns,
-            noun,
-        }
-    }
-
-    /// Parses the patterned columns of `decoded`; rejects the records with a value that
-    /// does not match (all of their rows: a JSON array record is one record).
-    fn parse(&self, decoded: Decoded, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        if self.columns.is_empty() {
-            return Ok(decoded);
-        }
-        let Decoded {
-            batch,
-            mut rejected,
-            mut row_sources,
-        } = decoded;
-        let mut columns = batch.columns().to_vec();
-        // The first reason found for each failing record, by record index.
-        let mut failed = BTreeMap::new();
-        for (i, pattern, option) in &self.columns {
-            let texts = columns[*i].as_string::<i32>();
-            let field = self.schema.field(*i);
-            let (parsed, failures) = parse_column(texts, field, pattern);
-            for (row, text, why) in failures {
-                let text: String = text.chars().take(80).collect();
-                let (noun, name) = (self.noun, field.name());
-                let reason =
-                    format!("{noun} '{name}': '{text}' does not match {option} '{pattern}': {why}");
-                failed.entry(row_sources[row]).or_insert(reason);
-            }
-            columns[*i] = parsed;
-        }
-        if !failed.is_empty() {
-            // Before the batch is built: a failed value is null, which a NOT NULL column
-            // refuses.
-            let keep: BooleanArray = (row_sources.iter())
-                .map(|source| Some(!failed.contains_key(source)))
-                .collect();
-            let kept = columns.iter().map(|column| filter(column, &keep));
-            columns = kept.collect::<Result<_, _>>()?;
-            row_sources.retain(|source| !failed.contains_key(source));
-            rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
-                index,
-                raw: records[index].to_vec(),
-                reason,
-            }));
-            rejected.sort_by_key(|r| r.index);
-        }
-        let options = RecordBatchOptions::new().with_row_count(Some(row_sources.len()));
-        let batch = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
-        Ok(Decoded {
-            batch,
-            rejected,
-            row_sources,
-        })
-    }
-}
-
-/// `texts` parsed with `pattern` into `field`'s type (TIMESTAMP or DATE), and the rows
-/// whose text did not match, with the text and why.
-fn parse_column<'a>(
-    texts: &'a StringArray,
-    field: &Field,
-    pattern: &DateTimePattern,
-) -> (ArrayRef, Vec<(usize, &'a str, String)>) {
-    let mut failures = Vec::new();
-    let mut each = |parse: &dyn Fn(&str) -> Result<i64, String>| -> Vec<Option<i64>> {
-        (texts.iter().enumerate())
-            .map(|(row, text)| {
-                let text = text?;
-                parse(text)
-                    .map_err(|why| failures.push((row, text, why)))
-                    .ok()
-            })
-            .collect()
-    };
-    let array: ArrayRef = match field.data_type() {
-        DataType::Date32 => {
-            let days = each(&|t| pattern.parse_date_days(t).map(i64::from).map_err(|e| e.0));
-            let days = days.into_iter().map(|d| d.map(|d| d as i32));
-            Arc::new(Date32Array::from_iter(days))
-        }
-        data_type => {
-            let micros = each(&|t| pattern.parse_timestamp_micros(t).map_err(|e| e.0));
-            let DataType::Timestamp(_, zone) = data_type else {
-                unreachable!("only TIMESTAMP and DATE columns have a pattern")
-            };
-            Arc::new(TimestampMicrosecondArray::from(micros).with_timezone_opt(zone.clone()))
-        }
-    };
-    (array, failures)
 }
 
 /// An arrow-rs push decoder.
@@ -330,6 +244,9 @@ trait Format {
     ) -> Result<usize, ArrowError>;
     /// The reason to give for a record the decoder refused with `error`.
     fn explain(&self, record: &[u8], error: ArrowError) -> String;
+    /// Why `record` must be rejected before decoding, for what the decoder would read
+    /// inexactly rather than refuse.
+    fn check(&self, record: &[u8]) -> Option<String>;
 }
 
 /// Decodes records in one go, or, if that fails, in halves down to the bad records.
@@ -357,7 +274,18 @@ impl<F: Format> Engine<F> {
 
     fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
         let mut parts = Parts::default();
-        self.decode_range(records, 0, &mut parts)?;
+        let refused: Vec<Undecodable> = (records.iter().enumerate())
+            .filter_map(|(index, record)| {
+                let reason = self.format.check(record)?;
+                let raw = record.to_vec();
+                Some(Undecodable { index, raw, reason })
+            })
+            .collect();
+        if refused.is_empty() {
+            self.decode_range(records, 0, &mut parts)?;
+        } else {
+            self.decode_checked(records, refused, &mut parts)?;
+        }
         let batch = match parts.batches.len() {
             1 => parts.batches.swap_remove(0),
             _ => concat_batches(self.format.schema(), &parts.batches)?,
@@ -418,6 +346,38 @@ impl<F: Format> Engine<F> {
         Ok(())
     }
 
+    /// Decodes the records not `refused` and maps the results back to input indices.
+    fn decode_checked(
+        &mut self,
+        records: &[&[u8]],
+        refused: Vec<Undecodable>,
+        parts: &mut Parts,
+    ) -> Result<(), ArrowError> {
+        let mut refused = refused.into_iter().peekable();
+        let (mut kept, mut indices) = (Vec::new(), Vec::new());
+        for (index, record) in records.iter().enumerate() {
+            match refused.peek() {
+                Some(r) if r.index == index => parts.rejected.extend(refused.next()),
+                _ => {
+                    kept.push(*record);
+                    indices.push(index);
+                }
+            }
+        }
+        let mut decoded = Parts::default();
+        self.decode_range(&kept, 0, &mut decoded)?;
+        parts.batches = decoded.batches;
+        let sources = decoded.row_sources.iter().map(|&i| indices[i]);
+        parts.row_sources = sources.collect();
+        let rejected = decoded.rejected.into_iter().map(|mut r| {
+            r.index = indices[r.index];
+            r
+        });
+        parts.rejected.extend(rejected);
+        parts.rejected.sort_by_key(|r| r.index);
+        Ok(())
+    }
+
     fn take_decoder(&mut self) -> Result<F::Decoder, ArrowError> {
         match self.decoder.take() {
             Some(decoder) => Ok(decoder),
@@ -435,7 +395,10 @@ fn message(error: ArrowError) -> String {
 }
 
 struct Json {
+    /// What the decoder reads: the declared schema with some columns as text.
     schema: SchemaRef,
+    /// The schema asked for, whose types reasons name.
+    declared: SchemaRef,
 }
 
 impl Format for Json {
@@ -486,6 +449,17 @@ impl Format for Json {
             .find_map(|row| self.explain_row(row))
             .unwrap_or_else(|| message(error))
     }
+
+    fn check(&self, record: &[u8]) -> Option<String> {
+        let bad = exact::invalid_json_number(record)?;
+        // serde_json says where, in the same words as for other malformed JSON.
+        let why = match serde_json::from_slice::<serde::de::IgnoredAny>(record) {
+            Err(e) => e.to_string(),
+            Ok(_) => format!("invalid number at byte {}", bad.start + 1),
+        };
+        let number = excerpt(&record[bad], EXCERPT_CHARS);
+        Some(format!("malformed JSON: {why} ('{number}')"))
+    }
 }
 
 impl Json {
@@ -493,15 +467,16 @@ impl Json {
         let Value::Object(object) = row else {
             return Some(format!("expected a JSON object, got {}", json_kind(row)));
         };
-        self.schema.fields().iter().find_map(|field| {
+        let fields = self.schema.fields().iter().zip(self.declared.fields());
+        fields.into_iter().find_map(|(field, declared)| {
             let name = field.name();
             match object.get(name).unwrap_or(&Value::Null) {
                 Value::Null if field.is_nullable() => None,
                 Value::Null => Some(format!("field '{name}' is NOT NULL but missing or null")),
                 value if json_fits(field, value) => None,
                 value => {
-                    let expected = data_type_to_ddl(field.data_type());
-                    let got: String = value.to_string().chars().take(80).collect();
+                    let expected = data_type_to_ddl(declared.data_type());
+                    let got = excerpt(value.to_string().as_bytes(), EXCERPT_CHARS);
                     Some(format!("field '{name}': expected {expected}, got {got}"))
                 }
             }
@@ -569,7 +544,7 @@ impl Csv {
             .feed(&mut d, record, &mut Vec::new())
             .and_then(|_| d.flush());
         fits.is_err().then(|| {
-            let text = String::from_utf8_lossy(text);
+            let text = excerpt(text, EXCERPT_CHARS);
             let expected = data_type_to_ddl(column.data_type());
             format!("column '{name}': cannot parse '{text}' as {expected}")
         })
@@ -622,6 +597,20 @@ impl Format for Csv {
         pairs
             .find_map(|(i, (column, text))| self.explain_column(record, i, column, text))
             .unwrap_or_else(|| message(error))
+    }
+
+    fn check(&self, record: &[u8]) -> Option<String> {
+        // Most records have neither a quote nor a byte beyond ASCII: one fast scan each.
+        let plain = !record.contains(&self.quote) && record.is_ascii();
+        if plain {
+            return None;
+        }
+        let bad = exact::bad_csv_field(record, self.delimiter, self.quote)?;
+        let name = match self.schema.fields().get(bad.column) {
+            Some(field) => format!("column '{}'", field.name()),
+            None => format!("column {} (beyond the schema)", bad.column + 1),
+        };
+        Some(format!("{name}: {}", bad.why))
     }
 }
 
@@ -916,6 +905,7 @@ mod tests {
         DateTimeFormats {
             timestamp: timestamp.map(pattern),
             date: date.map(pattern),
+            ..DateTimeFormats::default()
         }
     }
 
@@ -993,5 +983,274 @@ mod tests {
                 (4, "column 'ts': '2024-03-05T14:07:09Z' does not match timestamp_format 'yyyy-MM-dd'T'HH:mm:ss.SSSXXX': expected '.' at 'Z'"),
             ]
         );
+    }
+
+    #[test]
+    fn json_integers_are_exact_or_rejected() {
+        let d = json(
+            "id INT, n BIGINT, t TINYINT",
+            &[
+                r#"{"id": 1, "n": 9223372036854775807, "t": -128}"#,
+                r#"{"id": 2, "n": 1.5}"#,
+                r#"{"id": 3, "n": 9223372036854775808}"#,
+                r#"{"id": 4, "n": -9223372036854775809}"#,
+                r#"{"id": 5, "t": 300}"#,
+                r#"{"id": 6, "n": 1e3}"#,
+                r#"{"id": 7, "n": 1.0}"#,
+                r#"{"id": 8, "n": 01}"#,
+                r#"{"id": 9, "other": -01.5}"#,
+                r#"{"id": 10, "n": "-9223372036854775808", "t": "127"}"#,
+                r#"{"id": 2147483648}"#,
+            ],
+        );
+        let expected = "\
++----+----------------------+------+
+| id | n                    | t    |
++----+----------------------+------+
+| 1  | 9223372036854775807  | -128 |
+| 10 | -9223372036854775808 | 127  |
++----+----------------------+------+";
+        assert_eq!(table(&d.batch), expected);
+        assert_eq!(d.row_sources, [0, 9]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, "field 'n': expected BIGINT, got 1.5 (not an integer)"),
+                (
+                    2,
+                    "field 'n': expected BIGINT, got 9223372036854775808 (out of range)"
+                ),
+                (
+                    3,
+                    "field 'n': expected BIGINT, got -9223372036854775809 (out of range)"
+                ),
+                (4, "field 't': expected TINYINT, got 300 (out of range)"),
+                (5, "field 'n': expected BIGINT, got 1e3 (not an integer)"),
+                (6, "field 'n': expected BIGINT, got 1.0 (not an integer)"),
+                (
+                    7,
+                    "malformed JSON: invalid number at line 1 column 17 ('01')"
+                ),
+                (
+                    8,
+                    "malformed JSON: invalid number at line 1 column 22 ('-01.5')"
+                ),
+                (
+                    10,
+                    "field 'id': expected INT, got 2147483648 (out of range)"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_integers_in_arrays_of_rows_reject_the_whole_record() {
+        let d = json(
+            "n SMALLINT",
+            &[r#"[{"n": 1}, {"n": 2.5}]"#, r#"[{"n": 3}]"#],
+        );
+        assert_eq!(longs_i16(&d.batch), [Some(3)]);
+        assert_eq!(d.row_sources, [1]);
+        assert_eq!(
+            reasons(&d),
+            [(0, "field 'n': expected SMALLINT, got 2.5 (not an integer)")]
+        );
+    }
+
+    fn longs_i16(batch: &RecordBatch) -> Vec<Option<i16>> {
+        let column = batch
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int16Type>();
+        column.iter().collect()
+    }
+
+    fn micros(batch: &RecordBatch, column: usize) -> Vec<Option<i64>> {
+        let column = batch
+            .column(column)
+            .as_primitive::<TimestampMicrosecondType>();
+        column.iter().collect()
+    }
+
+    #[test]
+    fn json_numbers_for_timestamps_are_epoch_seconds_kept_to_the_microsecond() {
+        let d = json(
+            "id INT, ts TIMESTAMP",
+            &[
+                r#"{"id": 1, "ts": 1709647629}"#,
+                r#"{"id": 2, "ts": 1.5}"#,
+                r#"{"id": 3, "ts": -0.000001}"#,
+                r#"{"id": 4, "ts": 1.0000001}"#,
+                r#"{"id": 5, "ts": 1e300}"#,
+                r#"{"id": 6, "ts": "2024-03-05T14:07:09.123456Z"}"#,
+                r#"{"id": 7, "ts": "2024-03-05T14:07:09.1234567Z"}"#,
+                r#"{"id": 8, "ts": "yesterday"}"#,
+                r#"{"id": 9, "ts": 1.7e9}"#,
+            ],
+        );
+        assert_eq!(
+            micros(&d.batch, 1),
+            [
+                Some(1_709_647_629_000_000),
+                Some(1_500_000),
+                Some(-1),
+                Some(1_709_647_629_123_456),
+                Some(1_700_000_000_000_000)
+            ]
+        );
+        assert_eq!(d.row_sources, [0, 1, 2, 5, 8]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (3, "field 'ts': expected TIMESTAMP, got 1.0000001 (seconds since the epoch: finer than the microseconds a TIMESTAMP holds)"),
+                (4, "field 'ts': expected TIMESTAMP, got 1e300 (seconds since the epoch: out of range)"),
+                (6, r#"field 'ts': expected TIMESTAMP, got "2024-03-05T14:07:09.1234567Z" (finer than the microseconds a TIMESTAMP holds)"#),
+                (7, r#"field 'ts': expected TIMESTAMP, got "yesterday""#),
+            ]
+        );
+    }
+
+    #[test]
+    fn timestamp_unit_sets_what_a_json_number_counts() {
+        let records: [&[u8]; 4] = [
+            br#"{"ts": 1709647629123}"#,
+            br#"{"ts": 1.5}"#,
+            br#"{"ts": 0.5}"#,
+            br#"{"ts": 10000000000000000}"#,
+        ];
+        let decode = |unit| {
+            let formats = DateTimeFormats {
+                timestamp_unit: unit,
+                ..DateTimeFormats::default()
+            };
+            let mut decoder = JsonDecoder::with_formats(schema("ts TIMESTAMP"), &formats);
+            decoder.decode(&records).unwrap()
+        };
+        let ms = decode(TimestampUnit::Milliseconds);
+        assert_eq!(
+            micros(&ms.batch, 0),
+            [Some(1_709_647_629_123_000), Some(1_500), Some(500)]
+        );
+        assert_eq!(reasons(&ms), [(3, "field 'ts': expected TIMESTAMP, got 10000000000000000 (milliseconds since the epoch: out of range)")]);
+        let us = decode(TimestampUnit::Microseconds);
+        assert_eq!(
+            micros(&us.batch, 0),
+            [Some(1_709_647_629_123), Some(10_000_000_000_000_000)]
+        );
+        assert_eq!(
+            reasons(&us),
+            [
+                (1, "field 'ts': expected TIMESTAMP, got 1.5 (microseconds since the epoch: finer than the microseconds a TIMESTAMP holds)"),
+                (2, "field 'ts': expected TIMESTAMP, got 0.5 (microseconds since the epoch: finer than the microseconds a TIMESTAMP holds)"),
+            ]
+        );
+        let s = decode(TimestampUnit::Seconds);
+        assert_eq!(micros(&s.batch, 0)[1..], [Some(1_500_000), Some(500_000)]);
+        assert_eq!(reasons(&s), [(3, "field 'ts': expected TIMESTAMP, got 10000000000000000 (seconds since the epoch: out of range)")]);
+        let unit: TimestampUnit = serde_json::from_str("\"ms\"").unwrap();
+        assert_eq!(unit, TimestampUnit::Milliseconds);
+    }
+
+    #[test]
+    fn json_numbers_are_not_dates_or_local_timestamps() {
+        let d = json(
+            "day DATE, local TIMESTAMP_NTZ",
+            &[
+                r#"{"day": 19723}"#,
+                r#"{"local": 0}"#,
+                r#"{"day": "2024-01-01", "local": "2024-01-01 10:00:00"}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [2]);
+        assert_eq!(
+            d.batch.column(0).as_primitive::<Date32Type>().value(0),
+            19_723
+        );
+        assert_eq!(
+            reasons(&d),
+            [
+                (
+                    0,
+                    r#"field 'day': expected DATE, got 19723 (a JSON number is not a DATE: write it as a string, e.g. "2024-03-05")"#
+                ),
+                (
+                    1,
+                    r#"field 'local': expected TIMESTAMP_NTZ, got 0 (a JSON number is not a TIMESTAMP_NTZ: write it as a string, e.g. "2024-03-05 14:07:09")"#
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_reasons_escape_and_cut_the_value() {
+        let long = format!(r#"{{"n": "{}\u0000"}}"#, "x".repeat(100));
+        let d = json("n BIGINT", &[r#"{"n": "a\nb"}"#, &long]);
+        assert_eq!(
+            d.rejected[0].reason,
+            r#"field 'n': expected BIGINT, got "a\nb""#
+        );
+        let reason = &d.rejected[1].reason;
+        assert_eq!(
+            reason,
+            &format!(r#"field 'n': expected BIGINT, got "{}…"#, "x".repeat(79))
+        );
+    }
+
+    #[test]
+    fn csv_fields_with_a_quote_inside_are_rejected_not_rewritten() {
+        let d = csv(
+            "id BIGINT, text STRING",
+            &[
+                r#"1,"a"b"#,
+                r#"2,a"b"c"#,
+                r#"3,"a ""quoted"" word""#,
+                r#"4,plain"#,
+                r#""5"x,y"#,
+            ],
+        );
+        let text = d.batch.column(1).as_string::<i32>();
+        assert_eq!(
+            text.iter().collect::<Vec<_>>(),
+            [Some(r#"a "quoted" word"#), Some("plain")]
+        );
+        assert_eq!(d.row_sources, [2, 3]);
+        let hint = r#"; a field with a quote must be quoted whole, the quote doubled: "a""b""#;
+        assert_eq!(
+            reasons(&d),
+            [
+                (
+                    0,
+                    format!(r#"column 'text': text after the closing quote in '"a"b'{hint}"#)
+                        .as_str()
+                ),
+                (
+                    1,
+                    format!(
+                        r#"column 'text': quote character inside the unquoted field 'a"b"c'{hint}"#
+                    )
+                    .as_str()
+                ),
+                (
+                    4,
+                    format!(r#"column 'id': text after the closing quote in '"5"x'{hint}"#)
+                        .as_str()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_invalid_utf8_names_its_column() {
+        let records: [&[u8]; 3] = [b"1,caf\xe9,2", b"2,ok,3", b"x\xff,ok,4"];
+        let mut decoder = CsvDecoder::new(schema("id BIGINT, name STRING, n INT"), b',', b'"');
+        let d = decoder.decode(&records).unwrap();
+        assert_eq!(longs(&d.batch, 0), [Some(2)]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (0, "column 'name': invalid UTF-8 (byte 4 of the field: e9)"),
+                (2, "column 'id': invalid UTF-8 (byte 2 of the field: ff)"),
+            ]
+        );
+        assert_eq!(d.rejected[0].raw, records[0]);
     }
 }

@@ -18,7 +18,7 @@ use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use ferry_plugin_api::sdk::ddl::DdlSchema;
-use ferry_plugin_api::sdk::decode::DateTimeFormats;
+use ferry_plugin_api::sdk::decode::{DateTimeFormats, TimestampUnit};
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
@@ -95,6 +95,10 @@ pub struct FileOptions {
     /// (default: "yyyy-MM-dd").
     #[serde(alias = "dateFormat")]
     pub date_format: Option<String>,
+    /// json: what a number in a TIMESTAMP column counts since the epoch: "s" (Spark's
+    /// rule), "ms" or "us"; kept exactly to the microsecond, or the record is rejected.
+    #[serde(default)]
+    pub timestamp_unit: TimestampUnit,
     /// Only files whose name (not path) matches this glob are read, e.g. "*.{json,jsonl}".
     #[serde(alias = "pathGlobFilter")]
     pub path_glob_filter: Option<String>,
@@ -283,6 +287,7 @@ fn datetime_formats(options: &FileOptions) -> Result<DateTimeFormats> {
     Ok(DateTimeFormats {
         timestamp: pattern("timestamp_format", &options.timestamp_format)?,
         date: pattern("date_format", &options.date_format)?,
+        timestamp_unit: options.timestamp_unit,
     })
 }
 
