@@ -38,12 +38,10 @@ impl RejectedRecord {
     }
 }
 
+/// The record as the refusal message quotes it: escaped (a NUL or newline in the data
+/// cannot break or forge a log line) and cut short; the dead-letter output keeps it whole.
 fn preview(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    match text.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.into_owned(),
-    }
+    ferry_plugin_api::sdk::decode::excerpt(raw, ferry_plugin_api::sdk::decode::EXCERPT_CHARS)
 }
 
 /// Collects one call's output; the `OutputObject` the plugin sees.

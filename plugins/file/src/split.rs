@@ -39,11 +39,19 @@ impl Cursor {
 
     /// Records are the elements if the buffer opens a JSON array, else its lines. Lines
     /// after the array's end are records again (a line holding an array decodes to a
-    /// row per element).
+    /// row per element). An array that is never closed is not entered: its first line
+    /// is then a (bad) record of its own and the lines after it are read as lines, so
+    /// one unclosed line cannot swallow the rest of a JSON-lines file.
     pub fn json(buf: &[u8]) -> Self {
         let mut cursor = Self::lines(buf);
+        let line = cursor.line;
         cursor.skip_space(buf);
-        cursor.open_array(buf);
+        if closes(&buf[cursor.pos..]) {
+            cursor.open_array(buf);
+        } else {
+            // Back to the start, so the line numbers and the first record stay whole.
+            (cursor.pos, cursor.line) = (Self::lines(buf).pos, line);
+        }
         cursor
     }
 
@@ -162,6 +170,32 @@ impl Cursor {
     }
 }
 
+/// Whether `buf` opens an array that it also closes: its brackets and braces balance
+/// (outside strings) before the end.
+fn closes(buf: &[u8]) -> bool {
+    if buf.first() != Some(&b'[') {
+        return false;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in buf {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            _ if in_string => {}
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +233,27 @@ mod tests {
     fn json_lines_stay_lines() {
         let buf = "{\"a\":1}\n{\"a\":\n";
         let expected = [(r#"{"a":1}"#, 1), (r#"{"a":"#, 2)];
+        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+    }
+
+    #[test]
+    fn an_unclosed_array_line_is_one_record_and_the_next_lines_are_read() {
+        let buf = "[{\"a\": 1}\n{\"a\": 2}\n{\"a\": [3]}\n";
+        let expected = [
+            (r#"[{"a": 1}"#, 1),
+            (r#"{"a": 2}"#, 2),
+            (r#"{"a": [3]}"#, 3),
+        ];
+        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+        let buf = "\u{feff}\n  [{\"a\": \"]\"},\n{\"a\": 2}";
+        let expected = [(r#"  [{"a": "]"},"#, 2), (r#"{"a": 2}"#, 3)];
+        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+    }
+
+    #[test]
+    fn an_unclosed_object_line_is_one_record() {
+        let buf = "{\"a\": 1\n{\"a\": 2}\n[{\"a\": 3}\n";
+        let expected = [(r#"{"a": 1"#, 1), (r#"{"a": 2}"#, 2), (r#"[{"a": 3}"#, 3)];
         assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
     }
 
