@@ -13,6 +13,8 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
+use super::decode::{excerpt, EXCERPT_CHARS};
+
 /// The letters this module reads; any other ASCII letter outside quotes is refused.
 const SUPPORTED: &str = "y M L d D E a h K k H m s S X x Z";
 
@@ -172,6 +174,7 @@ impl DateTimePattern {
         let mut fields = Fields::default();
         let rest = parse(&self.tokens, text, &mut fields)?;
         if !rest.is_empty() {
+            let rest = excerpt(rest.as_bytes(), EXCERPT_CHARS);
             return Err(Mismatch(format!("unexpected '{rest}' at the end")));
         }
         Ok(fields)
@@ -461,7 +464,8 @@ fn parse_one<'t>(token: &Token, text: &'t str, fields: &mut Fields) -> Result<&'
 fn at(text: &str) -> String {
     match text {
         "" => "at the end".into(),
-        text => format!("at '{text}'"),
+        // Escaped and cut: the text is record data, quoted into reasons and logs.
+        text => format!("at '{}'", excerpt(text.as_bytes(), EXCERPT_CHARS)),
     }
 }
 
@@ -714,5 +718,16 @@ mod tests {
             days("dd/MM/yyyy", "2024-01-01"),
             Err("expected '/' at '24-01-01'".into())
         );
+    }
+
+    #[test]
+    fn mismatches_quote_the_text_escaped_and_cut() {
+        assert_eq!(
+            days("yyyy-MM-dd", "2024-01-01\n\u{1b}[2J"),
+            Err("unexpected '\\n\\u{1b}[2J' at the end".into())
+        );
+        let long = format!("01/{}", "x".repeat(200));
+        let expected = format!("expected 2 digits at '{}…'", "x".repeat(80));
+        assert_eq!(days("dd/MM/yyyy", &long), Err(expected));
     }
 }
