@@ -1253,4 +1253,32 @@ mod tests {
         );
         assert_eq!(d.rejected[0].raw, records[0]);
     }
+
+    #[test]
+    fn csv_numbers_are_parsed_exactly() {
+        let d = csv(
+            "t TINYINT, n BIGINT",
+            &[
+                "1.5,1",
+                "300,2",
+                "-128,01",
+                "127,9223372036854775808",
+                "1,2.0",
+            ],
+        );
+        assert_eq!(longs(&d.batch, 1), [Some(1)]);
+        assert_eq!(d.row_sources, [2]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (0, "column 't': cannot parse '1.5' as TINYINT"),
+                (1, "column 't': cannot parse '300' as TINYINT"),
+                (
+                    3,
+                    "column 'n': cannot parse '9223372036854775808' as BIGINT"
+                ),
+                (4, "column 'n': cannot parse '2.0' as BIGINT"),
+            ]
+        );
+    }
 }
