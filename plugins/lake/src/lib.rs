@@ -54,6 +54,10 @@ pub enum Compression {
     Snappy,
     /// LZ4 raw (Parquet's LZ4_RAW, which every current reader supports).
     Lz4,
+    /// Gzip (Parquet's GZIP), for readers that know no newer codec.
+    Gzip,
+    /// Brotli: smaller files than zstd at a higher cost to write.
+    Brotli,
     None,
 }
 
@@ -83,10 +87,11 @@ pub struct LakeOptions {
     /// are not repeated inside the files.
     #[serde(default)]
     pub partition_by: Vec<String>,
-    /// parquet: "zstd", "snappy", "lz4" or "none".
+    /// parquet: "zstd", "snappy", "lz4", "gzip", "brotli" or "none".
     #[serde(default)]
     pub compression: Compression,
-    /// parquet: zstd level, 1 (fast) to 22 (small).
+    /// parquet: the codec's level: zstd 1 (fast) to 22 (small), gzip 0 to 9, brotli 0 to
+    /// 11 (default: zstd 1, gzip 6, brotli 1).
     pub compression_level: Option<i32>,
     /// parquet: most rows per row group.
     #[serde(default = "default_row_group_rows")]

@@ -14,9 +14,9 @@ use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::arrow::csv;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::arrow::json::LineDelimitedWriter;
-use ferry_plugin_api::sdk::{ascii_char, ErrorContext, Result};
+use ferry_plugin_api::sdk::{ascii_char, Error, ErrorContext, Result};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression as PqCompression, ZstdLevel};
+use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::{Compression, Format, LakeOptions};
@@ -43,6 +43,14 @@ impl Encoding {
                     }
                     Compression::Snappy => PqCompression::SNAPPY,
                     Compression::Lz4 => PqCompression::LZ4_RAW,
+                    Compression::Gzip => {
+                        let level = level(o.compression_level, 6)?;
+                        PqCompression::GZIP(GzipLevel::try_new(level)?)
+                    }
+                    Compression::Brotli => {
+                        let level = level(o.compression_level, 1)?;
+                        PqCompression::BROTLI(BrotliLevel::try_new(level)?)
+                    }
                     Compression::None => PqCompression::UNCOMPRESSED,
                 };
                 let props = WriterProperties::builder()
@@ -74,6 +82,15 @@ impl Encoding {
             Encoding::Json => "json",
         }
     }
+}
+
+/// `compression_level`, or the codec's `default`; a negative level is refused here, a
+/// level too high by the codec.
+fn level(level: Option<i32>, default: u32) -> Result<u32> {
+    let Some(level) = level else {
+        return Ok(default);
+    };
+    u32::try_from(level).map_err(|_| Error::msg(format!("compression_level {level} is negative")))
 }
 
 /// Counts the bytes that pass through.

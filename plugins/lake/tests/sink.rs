@@ -597,3 +597,44 @@ fn a_roll_whose_checkpoint_was_lost_is_rolled_again_once() {
     assert_eq!(ids["k=k1"], (1..24).step_by(2).collect::<Vec<_>>());
     assert!(walkdir(&root.join("_ferry_staging")).is_empty());
 }
+
+/// gzip and brotli files (what older Spark and Hive jobs read and write) are written
+/// with the level asked for, and read back whole.
+#[test]
+fn gzip_and_brotli_parquet_files_are_written_and_read_back() {
+    let cases = [("gzip", Some(9), "GZIP("), ("brotli", None, "BROTLI(")];
+    for (codec, level, expected) in cases {
+        let dir = TempDir::new().unwrap();
+        let root = dir.path().join("lake");
+        let options = json!({"compression": codec, "compression_level": level});
+        let mut sink = lake(dir.path(), options).unwrap();
+        sink.abort(1).unwrap();
+        sink.write("in", batch(0..5, |_| Some("v".into()))).unwrap();
+        let h = prepare_last(&mut sink, 1);
+        commit(&mut sink, 1, &h);
+        let file = File::open(root.join(&listing(&root)[0])).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let column = reader.metadata().row_group(0).column(0).clone();
+        // The level is not stored in the file: the codec is.
+        let written = column.compression().to_string();
+        assert!(written.starts_with(expected), "{codec}: {written}");
+        let ids: Vec<i64> = (reader.build().unwrap())
+            .flat_map(|b| {
+                b.unwrap()
+                    .column(0)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(ids, [0, 1, 2, 3, 4], "{codec}");
+    }
+    let err = lake(
+        TempDir::new().unwrap().path(),
+        json!({"compression": "gzip", "compression_level": -1}),
+    );
+    assert_eq!(
+        err.err().unwrap().to_string(),
+        "compression_level -1 is negative"
+    );
+}
