@@ -185,37 +185,41 @@ fn convert_column(
 }
 
 /// One text as the value (days, microseconds, the integer) of `data_type`, or why not.
+/// The reason is only built for a value that fails: this runs for every value.
 fn convert_value(text: &str, data_type: &DataType, conversion: &Conversion) -> Result<i64, String> {
-    let expected = data_type_to_ddl(data_type);
     let number = is_json_number(text.as_bytes());
-    let got = shown(text, number);
+    let mismatch = |why: &str| {
+        let expected = data_type_to_ddl(data_type);
+        format!("expected {expected}, got {}{why}", shown(text, number))
+    };
     match conversion {
         Conversion::Pattern(pattern, option) => {
             let parsed = match data_type {
                 DataType::Date32 => pattern.parse_date_days(text).map(i64::from),
                 _ => pattern.parse_timestamp_micros(text),
             };
-            let text = excerpt(text.as_bytes(), EXCERPT_CHARS);
-            parsed.map_err(|e| format!("'{text}' does not match {option} '{pattern}': {}", e.0))
+            parsed.map_err(|e| {
+                let text = excerpt(text.as_bytes(), EXCERPT_CHARS);
+                format!("'{text}' does not match {option} '{pattern}': {}", e.0)
+            })
         }
-        Conversion::Integer => integer(text, data_type).map_err(|why| {
-            let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
-            format!("expected {expected}, got {got}{why}")
-        }),
-        Conversion::Timestamp(unit) if number => epoch_micros(text, *unit).map_err(|why| {
-            let unit = unit.name();
-            format!("expected {expected}, got {got} ({unit} since the epoch: {why})")
-        }),
-        _ if number => Err(format!(
-            "expected {expected}, got {got} (a JSON number is not a {expected}: write it as a \
-             string, e.g. \"{}\")",
-            example(data_type)
-        )),
-        _ => iso(text, data_type).map_err(|why| {
-            let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
-            format!("expected {expected}, got {got}{why}")
-        }),
+        Conversion::Integer => integer(text, data_type).map_err(|why| mismatch(&detail(why))),
+        Conversion::Timestamp(unit) if number => epoch_micros(text, *unit)
+            .map_err(|why| mismatch(&format!(" ({} since the epoch: {why})", unit.name()))),
+        _ if number => {
+            let expected = data_type_to_ddl(data_type);
+            let example = example(data_type);
+            Err(mismatch(&format!(
+                " (a JSON number is not a {expected}: write it as a string, e.g. \"{example}\")"
+            )))
+        }
+        _ => iso(text, data_type).map_err(|why| mismatch(&detail(why))),
     }
+}
+
+/// `why` in parentheses, if there is one.
+fn detail(why: Option<&str>) -> String {
+    why.map(|why| format!(" ({why})")).unwrap_or_default()
 }
 
 /// A JSON integer text as `data_type`; the error says why when it is more than "not an
@@ -227,7 +231,8 @@ fn integer(text: &str, data_type: &DataType) -> Result<i64, Option<&'static str>
         return Err(number.then_some("not an integer"));
     }
     let out_of_range = Some("out of range");
-    let value = scaled_integer(text, 0).map_err(|_| out_of_range)?;
+    // Only digits are left: the parse fails only out of range.
+    let value: i64 = text.parse().map_err(|_| out_of_range)?;
     let fits = match data_type {
         DataType::Int8 => i8::try_from(value).is_ok(),
         DataType::Int16 => i16::try_from(value).is_ok(),
