@@ -98,10 +98,8 @@ fn datagen_console_prints_generated_batches_and_exits_cleanly() {
         line.contains("plugin=\"ferry_datagen\"") && line.contains("node=messages"),
         "{line}"
     );
-    assert!(dir
-        .path()
-        .join("state/datagen-console/checkpoint.json")
-        .exists());
+    let checkpoint = ferry_tests::manifest(dir.path(), "datagen-console");
+    assert_eq!(checkpoint["pipeline"], "datagen-console", "{checkpoint}");
 
     // Run again: it resumes after the last checkpoint, so no row is produced twice.
     let again = run_pipeline(
