@@ -248,3 +248,35 @@ fn sink_refuses_to_start_without_a_server() {
         finished.stderr
     );
 }
+
+#[test]
+fn tolerance_none_fails_at_a_bad_line_without_restarting_into_a_silent_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = LineCollector::start();
+    let port = serve_once(b"good 1\nbad \xff\ngood 2\n".to_vec());
+    std::fs::write(
+        dir.path().join("p.toml"),
+        format!(
+            "[pipeline]\nname = \"sock\"\ncheckpoint_interval = \"200ms\"\n\
+             [sources.in]\nplugin = \"socket\"\nport = {port}\n\
+             [sinks.out]\nplugin = \"socket\"\ninputs = [\"in\"]\nport = {}\nformat = \"json\"\n",
+            out.port
+        ),
+    )
+    .unwrap();
+    let finished =
+        Running::start(ferry(dir.path(), &["run", "p.toml"])).wait(Duration::from_secs(30));
+    assert_eq!(finished.status.code(), Some(1), "{finished:?}");
+    let place = format!("127.0.0.1:{port} line 2");
+    assert!(finished.stderr.contains(&place), "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("not valid UTF-8"),
+        "{}",
+        finished.stderr
+    );
+    assert!(
+        !finished.stderr.contains("restarting"),
+        "{}",
+        finished.stderr
+    );
+}
