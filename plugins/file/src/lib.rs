@@ -3,10 +3,13 @@
 //! restarts, and can be archived or deleted once the epoch that finished it commits.
 
 mod clean;
+mod columnar;
+mod convert;
 mod listing;
 mod reader;
 mod split;
 mod state;
+mod unreadable;
 
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
@@ -32,6 +35,7 @@ use clean::Cleaner;
 use listing::{Limits, Listing};
 use reader::{with_path_field, FileReader, Format, TextFormat};
 use state::State;
+use unreadable::{GaveUp, OnFailure};
 
 /// How the files are encoded.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -130,6 +134,20 @@ pub struct FileOptions {
     /// the data, never silently), "FAILFAST" fails the run at the first one. Default: the
     /// pipeline's errors.tolerance.
     pub mode: Option<ParseMode>,
+    /// A file that cannot be read (damaged, truncated or empty Parquet, not the format
+    /// its name says, a column the schema cannot read): unset or true, it is one rejected
+    /// record naming it (dead-letter output, or a failed run under errors.tolerance
+    /// "none") and the source goes on; false, the run fails naming it whatever the
+    /// tolerance. Spark's ignoreCorruptFiles.
+    #[serde(alias = "ignoreCorruptFiles")]
+    pub ignore_corrupt_files: Option<bool>,
+    /// A file removed between listing and reading is skipped with a warning; false: the
+    /// run fails naming it. Spark's ignoreMissingFiles.
+    #[serde(
+        default = "ferry_plugin_api::sdk::defaults::yes",
+        alias = "ignoreMissingFiles"
+    )]
+    pub ignore_missing_files: bool,
 }
 
 /// Spark's `mode` option of its file readers.
@@ -165,6 +183,8 @@ pub struct FileSource {
     queue: VecDeque<String>,
     /// The open current file.
     reader: Option<FileReader>,
+    /// What becomes of a file that cannot be read to its end.
+    on_failure: OnFailure,
 }
 
 impl Component for FileSource {
@@ -210,6 +230,10 @@ impl Component for FileSource {
             state: State::default(),
             queue: VecDeque::new(),
             reader: None,
+            on_failure: OnFailure {
+                corrupt: options.ignore_corrupt_files,
+                missing: options.ignore_missing_files,
+            },
         })
     }
 
@@ -292,9 +316,15 @@ fn datetime_formats(options: &FileOptions) -> Result<DateTimeFormats> {
 }
 
 impl FileSource {
-    /// The file being read, or else the next one; `None` when nothing new has arrived.
-    fn reader(&mut self, may_list: &mut bool) -> Result<Option<&mut FileReader>> {
-        if self.reader.is_none() {
+    /// The file being read, or else the next one that opens; `None` when nothing new
+    /// has arrived. Files that do not open are given up on, counted in `gave_up`.
+    fn reader(
+        &mut self,
+        may_list: &mut bool,
+        gave_up: &mut usize,
+        out: &mut Output<'_>,
+    ) -> Result<Option<&mut FileReader>> {
+        while self.reader.is_none() {
             let Some((path, skip)) = self.next_file(may_list)? else {
                 return Ok(None);
             };
@@ -302,10 +332,30 @@ impl FileSource {
                 0 => info!("reading {path}"),
                 _ => info!("reading {path} after its first {skip} records"),
             }
-            let reader = FileReader::open(&self.format, &path, skip, self.file_column.as_deref())?;
-            self.reader = Some(reader);
+            match FileReader::open(&self.format, &path, skip, self.file_column.as_deref()) {
+                Ok(reader) => self.reader = Some(reader),
+                Err(failure) => {
+                    self.give_up(failure, out)?;
+                    *gave_up += 1;
+                }
+            }
         }
         Ok(self.reader.as_mut())
+    }
+
+    /// The current file cannot be read to its end: it is rejected, or forgotten if gone.
+    fn give_up(&mut self, failure: reader::Failure, out: &mut Output<'_>) -> Result<()> {
+        self.reader = None;
+        let Some(current) = self.state.current() else {
+            return Ok(());
+        };
+        let (path, records) = (current.path.clone(), current.records);
+        match self.on_failure.handle(&path, records, failure, out)? {
+            // Never cleaned up: the dead-letter record names it, for someone to look at.
+            GaveUp::Rejected => self.state.finish(false),
+            GaveUp::Forgotten => self.state.forget(),
+        }
+        Ok(())
     }
 
     /// The file to read and how many of its records to skip: the one a restored
@@ -362,15 +412,22 @@ impl Source for FileSource {
         let mut may_list = true;
         let (mut consumed, mut finished) = (0, 0);
         while consumed < max_rows {
-            let Some(reader) = self.reader(&mut may_list)? else {
+            let Some(reader) = self.reader(&mut may_list, &mut finished, out)? else {
                 break;
             };
-            let records = reader.read(max_rows - consumed, out)?;
-            self.state.consumed(records);
-            consumed += records;
-            if records == 0 {
-                self.finish_file();
-                finished += 1;
+            match reader.read(max_rows - consumed, out) {
+                Ok(0) => {
+                    self.finish_file();
+                    finished += 1;
+                }
+                Ok(records) => {
+                    self.state.consumed(records);
+                    consumed += records;
+                }
+                Err(failure) => {
+                    self.give_up(failure, out)?;
+                    finished += 1;
+                }
             }
         }
         // Idle only when there was nothing at all: files left unlisted may follow.

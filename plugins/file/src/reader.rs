@@ -1,20 +1,44 @@
 //! Reading one file's records, per format, a bounded number at a time.
 
-use std::fs::{self, File};
+use std::fs;
+use std::io;
 use std::sync::Arc;
 
-use ferry_plugin_api::arrow::array::{new_null_array, ArrayRef, RecordBatch, StringArray};
-use ferry_plugin_api::arrow::compute::cast;
+use ferry_plugin_api::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, JsonDecoder};
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::ProjectionMask;
 
+use crate::columnar::Parquet;
 use crate::split::Cursor;
 
-/// Rows per batch read from a Parquet file.
-const PARQUET_BATCH: usize = 8192;
+/// Why a file was not read to its end.
+#[derive(Debug)]
+pub enum Failure {
+    /// It is not there (removed since it was listed): the OS's reason.
+    Missing(String),
+    /// It cannot be read as its format: damaged, truncated, empty Parquet, not the
+    /// format its name says, a column of a type the schema cannot read, an I/O error.
+    Unreadable(String),
+    /// Anything else, e.g. a rejected record under `errors.tolerance = "none"`.
+    Fatal(Error),
+}
+
+impl Failure {
+    /// An I/O error opening or reading the file.
+    pub fn io(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::NotFound => Failure::Missing(e.to_string()),
+            _ => Failure::Unreadable(e.to_string()),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Fatal(e)
+    }
+}
 
 /// How a file's bytes become rows.
 #[derive(Clone, Debug)]
@@ -66,7 +90,12 @@ enum Records {
 
 impl FileReader {
     /// Opens `path` past its first `skip` records.
-    pub fn open(format: &Format, path: &str, skip: u64, file_column: Option<&str>) -> Result<Self> {
+    pub fn open(
+        format: &Format,
+        path: &str,
+        skip: u64,
+        file_column: Option<&str>,
+    ) -> Result<Self, Failure> {
         let records = match format {
             Format::Parquet(schema) => Records::Parquet(Parquet::open(path, skip, schema.clone())?),
             Format::Text {
@@ -84,16 +113,14 @@ impl FileReader {
     }
 
     /// Reads up to `max` records into `out`; returns how many, 0 at the end of the file.
-    pub fn read(&mut self, max: usize, out: &mut Output<'_>) -> Result<usize> {
+    pub fn read(&mut self, max: usize, out: &mut Output<'_>) -> Result<usize, Failure> {
         let (consumed, batch) = match &mut self.records {
             Records::Text(text) => {
                 let (consumed, rejected, batch) = text.read(max, &self.path, out)?;
                 self.rejected += rejected;
                 (consumed, batch)
             }
-            Records::Parquet(parquet) => {
-                (parquet.read(max)).with_context(|| format!("reading '{}'", self.path))?
-            }
+            Records::Parquet(parquet) => parquet.read(max, out)?,
         };
         let Some(batch) = batch else {
             return Ok(consumed);
@@ -121,8 +148,13 @@ enum TextDecoder {
 }
 
 impl Text {
-    fn open(format: &TextFormat, max_record_bytes: usize, path: &str, skip: u64) -> Result<Self> {
-        let data = fs::read(path).with_context(|| format!("reading '{path}'"))?;
+    fn open(
+        format: &TextFormat,
+        max_record_bytes: usize,
+        path: &str,
+        skip: u64,
+    ) -> Result<Self, Failure> {
+        let data = fs::read(path).map_err(Failure::io)?;
         let (cursor, decoder, header) = match format {
             TextFormat::Json {
                 schema,
@@ -224,78 +256,6 @@ impl Text {
         );
         (ordinal, bytes[..max].to_vec(), reason)
     }
-}
-
-struct Parquet {
-    reader: ParquetRecordBatchReader,
-    /// Rows read but not yet emitted.
-    pending: Option<RecordBatch>,
-    schema: Option<SchemaRef>,
-}
-
-impl Parquet {
-    fn open(path: &str, skip: u64, schema: Option<SchemaRef>) -> Result<Self> {
-        let context = || format!("reading '{path}'");
-        let file = File::open(path).with_context(context)?;
-        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(context)?
-            .with_batch_size(PARQUET_BATCH)
-            .with_offset(usize::try_from(skip)?);
-        if let Some(schema) = &schema {
-            let wanted = (builder.schema().fields().iter().enumerate())
-                .filter(|(_, f)| schema.field_with_name(f.name()).is_ok())
-                .map(|(i, _)| i);
-            let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.collect::<Vec<_>>());
-            builder = builder.with_projection(mask);
-        }
-        Ok(Self {
-            reader: builder.build().with_context(context)?,
-            pending: None,
-            schema,
-        })
-    }
-
-    fn read(&mut self, max: usize) -> Result<(usize, Option<RecordBatch>)> {
-        let batch = match self.pending.take() {
-            Some(batch) => batch,
-            None => match self.reader.next() {
-                Some(batch) => batch?,
-                None => return Ok((0, None)),
-            },
-        };
-        let rows = max.min(batch.num_rows());
-        if rows < batch.num_rows() {
-            self.pending = Some(batch.slice(rows, batch.num_rows() - rows));
-        }
-        let batch = batch.slice(0, rows);
-        let batch = match &self.schema {
-            Some(schema) => conform(&batch, schema)?,
-            None => batch,
-        };
-        Ok((rows, Some(batch)))
-    }
-}
-
-/// The batch's columns named in `schema`, cast to its types; missing ones are null.
-fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    let columns = schema.fields().iter().map(|field| {
-        let column = match batch.column_by_name(field.name()) {
-            Some(column) => cast(column, field.data_type())
-                .with_context(|| format!("column '{}'", field.name()))?,
-            None if field.is_nullable() => new_null_array(field.data_type(), batch.num_rows()),
-            None => {
-                return Err(Error::msg(format!(
-                    "NOT NULL column '{}' is missing",
-                    field.name()
-                )))
-            }
-        };
-        Ok(column)
-    });
-    Ok(RecordBatch::try_new(
-        schema.clone(),
-        columns.collect::<Result<_>>()?,
-    )?)
 }
 
 /// Appends a Utf8 column `name` holding `path` on every row.

@@ -87,6 +87,12 @@ impl State {
         }
     }
 
+    /// The current file is gone before its end: neither read nor to read again, so a
+    /// new file of that name is read when it comes.
+    pub fn forget(&mut self) {
+        self.current = None;
+    }
+
     /// Files whose cleanup is due once `epoch` has committed.
     pub fn due(&self, epoch: u64) -> impl Iterator<Item = &String> {
         self.to_clean.range(..=epoch).flat_map(|(_, files)| files)

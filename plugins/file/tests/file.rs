@@ -5,16 +5,22 @@ use std::time::{Duration, SystemTime};
 
 use ferry_file::FileSource;
 use ferry_plugin_api::arrow::array::{
-    Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, BinaryArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
+    ListArray, RecordBatch, StringArray, StructArray, TimestampNanosecondArray,
+    TimestampSecondArray, UInt32Array, UInt64Array,
 };
 use ferry_plugin_api::arrow::compute::concat_batches;
-use ferry_plugin_api::arrow::datatypes::Int64Type;
+use ferry_plugin_api::arrow::datatypes::{
+    DataType, Field, Float32Type, Int64Type, TimestampMicrosecondType,
+};
 use ferry_plugin_api::arrow::util::pretty::pretty_format_batches;
 use ferry_plugin_api::sdk::{
     parse_options, Collected, Component, Context, Rejected, Restored, Result, Source, SourceStatus,
 };
 use ferry_plugin_api::serde_json::{json, Value};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
 use tempfile::TempDir;
 
 fn create(options: Value) -> Result<FileSource> {
@@ -506,25 +512,39 @@ fn options_are_checked_at_create() {
     assert_eq!(poll(&mut empty, 10).status, SourceStatus::Idle);
 }
 
+/// Spark's `ignoreMissingFiles`: a file removed between listing and reading is skipped
+/// with a warning and the next one read; with `ignore_missing_files = false` the poll
+/// fails naming it.
 #[test]
-fn a_vanished_file_fails_the_poll_naming_it() {
-    let dir = TempDir::new().unwrap();
-    let a = write_rows(dir.path().join("a.json"), [1]);
-    let b = write_rows(dir.path().join("b.json"), [2]);
-    set_mtime(&a, 1);
-    set_mtime(&b, 2);
-    let mut source = json_source(dir.path(), json!({}));
-    assert_eq!(ids(&poll(&mut source, 1).batches), [1]);
-    fs::remove_file(&b).unwrap();
-    let err = source
-        .poll(1, Duration::ZERO, &mut Collected::default().output())
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        err.contains(&b.display().to_string()) && err.contains("No such file"),
-        "{err}"
-    );
+fn a_file_removed_before_it_is_read_is_skipped_or_fails_the_poll() {
+    for ignore in [true, false] {
+        let dir = TempDir::new().unwrap();
+        let a = write_rows(dir.path().join("a.json"), [1]);
+        let b = write_rows(dir.path().join("b.json"), [2]);
+        let c = write_rows(dir.path().join("c.json"), [3]);
+        for (n, path) in [&a, &b, &c].into_iter().enumerate() {
+            set_mtime(path, n as u64);
+        }
+        let mut source = json_source(dir.path(), json!({"ignoreMissingFiles": ignore}));
+        assert_eq!(ids(&poll(&mut source, 1).batches), [1]);
+        fs::remove_file(&b).unwrap();
+        if ignore {
+            let (batches, rejected) = drain(&mut source, 10);
+            assert_eq!(ids(&batches), [3]);
+            assert!(rejected.is_empty(), "{rejected:?}");
+            continue;
+        }
+        let err = source
+            .poll(10, Duration::ZERO, &mut Collected::default().output())
+            .err()
+            .unwrap()
+            .to_string();
+        let expected = format!(
+            "reading '{}': No such file or directory (os error 2) (ignore_missing_files = false)",
+            b.display()
+        );
+        assert_eq!(err, expected);
+    }
 }
 
 #[test]
@@ -831,4 +851,412 @@ fn timestamp_and_date_formats_read_spark_patterns() {
         ),
         "{err}"
     );
+}
+
+// ---- Parquet: unreadable files, values checked one by one, INT96, codecs, schemas ----
+
+fn write_parquet_with(path: &Path, batches: &[RecordBatch], props: Option<WriterProperties>) {
+    let file = File::create(path).unwrap();
+    let mut writer = ArrowWriter::try_new(file, batches[0].schema(), props).unwrap();
+    for batch in batches {
+        writer.write(batch).unwrap();
+        // One row group per batch.
+        writer.flush().unwrap();
+    }
+    writer.close().unwrap();
+}
+
+fn id_batch(ids: impl IntoIterator<Item = i64>) -> RecordBatch {
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(ids));
+    RecordBatch::try_from_iter([("id", id)]).unwrap()
+}
+
+fn reasons(rejected: &[Rejected]) -> Vec<(String, String)> {
+    (rejected.iter())
+        .map(|r| (r.position.clone(), r.reason.clone()))
+        .collect()
+}
+
+/// A Parquet file whose second row group's first page header is overwritten: it opens,
+/// its first row group reads, then the damaged page fails.
+fn write_damaged(path: &Path) {
+    write_parquet_with(path, &[id_batch([10, 11]), id_batch([12, 13])], None);
+    let metadata = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+        .unwrap()
+        .metadata()
+        .clone();
+    let page = metadata.row_group(1).column(0).data_page_offset() as usize;
+    let mut bytes = fs::read(path).unwrap();
+    bytes[page..page + 8].fill(0xff);
+    fs::write(path, bytes).unwrap();
+}
+
+/// Truncated, empty, mislabelled and damaged Parquet files are each one rejected record
+/// (the path as raw bytes and position, the size and parquet's reason), and the rows of
+/// the good files before and after them, and of the damaged file before its damage, are
+/// all delivered in order.
+#[test]
+fn unreadable_parquet_files_are_one_rejected_record_each_and_the_source_goes_on() {
+    let dir = TempDir::new().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    write_parquet_with(&path("a.parquet"), &[id_batch([1, 2])], None);
+    write_parquet_with(&path("b.parquet"), &[id_batch([3])], None);
+    let whole = fs::read(path("b.parquet")).unwrap();
+    fs::write(path("b.parquet"), &whole[..whole.len() / 2]).unwrap();
+    fs::write(path("c.parquet"), b"").unwrap();
+    fs::write(path("d.parquet"), b"{\"id\": 4}\n").unwrap();
+    write_damaged(&path("e.parquet"));
+    write_parquet_with(&path("f.parquet"), &[id_batch([5])], None);
+    let names = ["a", "b", "c", "d", "e", "f"];
+    for (n, name) in names.iter().enumerate() {
+        set_mtime(&path(&format!("{name}.parquet")), n as u64);
+    }
+    let mut source = create(json!({"path": dir.path(), "format": "parquet"})).unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), [1, 2, 5]);
+    let at = |name: &str| path(name).display().to_string();
+    let half = whole.len() / 2;
+    let size = fs::metadata(path("e.parquet")).unwrap().len();
+    let expected = [
+        (at("b.parquet"), format!("cannot read the file ({half} bytes): Parquet error: Invalid Parquet file. Corrupt footer")),
+        (at("c.parquet"), "cannot read the file (0 bytes): EOF: Parquet file too small. Size is 0 but need 8".to_string()),
+        (at("d.parquet"), "cannot read the file (10 bytes): Parquet error: Invalid Parquet file. Corrupt footer".to_string()),
+        (at("e.parquet"), format!("cannot read the file ({size} bytes): Parquet argument error: Parquet error: Unexpected struct field type 15")),
+    ];
+    assert_eq!(reasons(&rejected), expected);
+    for r in &rejected {
+        assert_eq!(r.raw, r.position.as_bytes());
+    }
+    // The rejected files count as read: nothing is read again, nothing is cleaned.
+    assert_eq!(drain(&mut source, 100).0.len(), 0);
+    assert!(path("b.parquet").exists());
+}
+
+/// `ignore_corrupt_files = false` (Spark's default) fails the poll naming the file,
+/// whatever the tolerance; `ignoreCorruptFiles = true` is the default's rejection.
+#[test]
+fn ignore_corrupt_files_false_fails_the_poll_naming_the_file() {
+    let dir = TempDir::new().unwrap();
+    let bad = dir.path().join("a.parquet");
+    fs::write(&bad, b"not parquet").unwrap();
+    let options = json!({"path": dir.path(), "format": "parquet", "ignore_corrupt_files": false});
+    let mut source = create(options).unwrap();
+    let err = source
+        .poll(10, Duration::ZERO, &mut Collected::default().output())
+        .err()
+        .unwrap()
+        .to_string();
+    let expected = format!(
+        "'{}': cannot read the file (11 bytes): Parquet error: Invalid Parquet file. Corrupt footer (ignore_corrupt_files = false)",
+        bad.display()
+    );
+    assert_eq!(err, expected);
+    let options = json!({"path": dir.path(), "format": "parquet", "ignoreCorruptFiles": true});
+    let (_, rejected) = drain(&mut create(options).unwrap(), 10);
+    assert_eq!(positions(&rejected), [bad.display().to_string()]);
+}
+
+/// A two-column file (`id` 0…, `v`) read with `schema = "id BIGINT, v <declared>"`: the
+/// ids of the rows kept, and the reasons of those rejected (position `path:row <i>`).
+fn read_as(v: ArrayRef, declared: &str) -> (Vec<i64>, Vec<String>, RecordBatch) {
+    let dir = TempDir::new().unwrap();
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(0..v.len() as i64));
+    let batch = RecordBatch::try_from_iter([("id", id), ("v", v)]).unwrap();
+    let path = dir.path().join("a.parquet");
+    write_parquet_with(&path, &[batch], None);
+    let schema = format!("id BIGINT, v {declared}");
+    let options = json!({"path": dir.path(), "format": "parquet", "schema": schema});
+    let (batches, rejected) = drain(&mut create(options).unwrap(), 100);
+    let prefix = format!("{}:", path.display());
+    let reasons = (rejected.iter())
+        .map(|r| format!("{} {}", r.position.strip_prefix(&prefix).unwrap(), r.reason))
+        .collect();
+    let all = match batches.first() {
+        Some(first) => concat_batches(&first.schema(), &batches).unwrap(),
+        None => RecordBatch::new_empty(
+            batches
+                .first()
+                .map(|b| b.schema())
+                .unwrap_or_else(|| id_batch([]).schema()),
+        ),
+    };
+    (ids(&batches), reasons, all)
+}
+
+/// Each value that does not fit its declared type makes its row a rejected record
+/// naming the row and column, never a null; the values that fit are read exactly.
+#[test]
+fn parquet_values_that_do_not_fit_the_declared_type_reject_their_row() {
+    let big = 1u64 << 63;
+    let cases: Vec<(ArrayRef, &str, Vec<i64>, Vec<String>)> = vec![
+        (
+            Arc::new(UInt64Array::from(vec![Some(1), Some(big), None])),
+            "BIGINT",
+            vec![0, 2],
+            vec![format!("row 1 column 'v': {big} (UInt64) does not fit BIGINT")],
+        ),
+        (
+            Arc::new(Int64Array::from(vec![7, 1 << 40, -(1 << 40)])),
+            "INT",
+            vec![0],
+            vec![
+                "row 1 column 'v': 1099511627776 (BIGINT) does not fit INT".into(),
+                "row 2 column 'v': -1099511627776 (BIGINT) does not fit INT".into(),
+            ],
+        ),
+        (
+            Arc::new(UInt32Array::from(vec![u32::MAX, 5])),
+            "INT",
+            vec![1],
+            vec!["row 0 column 'v': 4294967295 (UInt32) does not fit INT".into()],
+        ),
+        (
+            Arc::new(
+                Decimal128Array::from(vec![1_500_000, 10i128.pow(30)])
+                    .with_precision_and_scale(38, 6)
+                    .unwrap(),
+            ),
+            "DECIMAL(18,6)",
+            vec![0],
+            vec!["row 1 column 'v': 1000000000000000000000000.000000 (DECIMAL(38,6)) does not fit DECIMAL(18,6)".into()],
+        ),
+        (
+            Arc::new(
+                Decimal128Array::from(vec![1_500_000, 1_234_567])
+                    .with_precision_and_scale(10, 6)
+                    .unwrap(),
+            ),
+            "DECIMAL(10,2)",
+            vec![0],
+            vec!["row 1 column 'v': 1.234567 (DECIMAL(10,6)) does not fit DECIMAL(10,2)".into()],
+        ),
+        (
+            Arc::new(TimestampSecondArray::from(vec![0, i64::MAX / 2])),
+            "TIMESTAMP",
+            vec![0],
+            vec!["row 1 column 'v': 4611686018427387903 (Timestamp(s)) does not fit TIMESTAMP".into()],
+        ),
+        (
+            Arc::new(BinaryArray::from(vec![&b"ok"[..], &b"a\xff"[..]])),
+            "STRING",
+            vec![0],
+            vec!["row 1 column 'v': the bytes 61ff are not valid UTF-8, so not a STRING".into()],
+        ),
+        (
+            Arc::new(StringArray::from(vec!["12", "abc", "1.5"])),
+            "INT",
+            vec![0],
+            vec![
+                "row 1 column 'v': 'abc' (STRING) does not fit INT".into(),
+                "row 2 column 'v': '1.5' (STRING) does not fit INT".into(),
+            ],
+        ),
+        (
+            Arc::new(Float64Array::from(vec![2.0, 1.5, f64::NAN])),
+            "BIGINT",
+            vec![0],
+            vec![
+                "row 1 column 'v': 1.5 (DOUBLE) does not fit BIGINT".into(),
+                "row 2 column 'v': NaN (DOUBLE) does not fit BIGINT".into(),
+            ],
+        ),
+        (
+            Arc::new(Float64Array::from(vec![0.5, 1e300])),
+            "FLOAT",
+            vec![0],
+            vec!["row 1 column 'v': 1e300 (DOUBLE) does not fit FLOAT".into()],
+        ),
+        (
+            Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+                Some(vec![Some(1), Some(2)]),
+                Some(vec![Some(3), Some(1 << 40)]),
+                None,
+            ])),
+            "ARRAY<INT>",
+            vec![0, 2],
+            vec!["row 1 column 'v[]': 1099511627776 (BIGINT) does not fit INT".into()],
+        ),
+    ];
+    for (v, declared, kept, expected) in cases {
+        let (got, reasons, _) = read_as(v, declared);
+        assert_eq!((got, reasons), (kept, expected), "{declared}");
+    }
+}
+
+/// Precision the README lets go is dropped, never range: nanoseconds beyond the
+/// microsecond, and what a FLOAT cannot hold of a DOUBLE.
+#[test]
+fn documented_precision_drops_keep_the_row() {
+    let ns: ArrayRef = Arc::new(
+        TimestampNanosecondArray::from(vec![1_700_000_000_123_456_789]).with_timezone("UTC"),
+    );
+    let (kept, reasons, batch) = read_as(ns, "TIMESTAMP");
+    assert_eq!((kept, reasons), (vec![0], vec![]));
+    let ts = batch.column(1).as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(ts.value(0), 1_700_000_000_123_456);
+    let doubles: ArrayRef = Arc::new(Float64Array::from(vec![0.1, -3.5]));
+    let (kept, reasons, batch) = read_as(doubles, "FLOAT");
+    assert_eq!((kept, reasons), (vec![0, 1], vec![]));
+    let floats = batch.column(1).as_primitive::<Float32Type>();
+    assert_eq!(floats.values().to_vec(), [0.1f32, -3.5]);
+}
+
+/// INT96 timestamps (Spark's, Hive's and Impala's default) written without arrow's
+/// schema metadata: julian day and nanoseconds of day, read as TIMESTAMP (µs, UTC) over
+/// their whole range, with or without a declared schema.
+#[test]
+fn int96_timestamps_keep_their_full_range() {
+    use parquet::data_type::{Int64Type as PqInt64, Int96, Int96Type};
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("spark.parquet");
+    let schema =
+        parse_message_type("message spark { required int64 id; required int96 ts; }").unwrap();
+    let mut writer = SerializedFileWriter::new(
+        File::create(&path).unwrap(),
+        Arc::new(schema),
+        Default::default(),
+    )
+    .unwrap();
+    // Julian days of 3000-01-01, 1000-01-01 (proleptic Gregorian) and 2024-03-05.
+    let days = [2816788u32, 2086303, 2460375];
+    let nanos_of_day = 3_723_000_001_001u64; // 01:02:03.000001001
+    let values: Vec<Int96> = (days.iter())
+        .map(|&day| {
+            let mut v = Int96::new();
+            v.set_data(nanos_of_day as u32, (nanos_of_day >> 32) as u32, day);
+            v
+        })
+        .collect();
+    let mut group = writer.next_row_group().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    column
+        .typed::<PqInt64>()
+        .write_batch(&[0, 1, 2], None, None)
+        .unwrap();
+    column.close().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    column
+        .typed::<Int96Type>()
+        .write_batch(&values, None, None)
+        .unwrap();
+    column.close().unwrap();
+    group.close().unwrap();
+    writer.close().unwrap();
+    let expected = "\
++----+-----------------------------+
+| id | ts                          |
++----+-----------------------------+
+| 0  | 3000-01-01T01:02:03.000001Z |
+| 1  | 1000-01-01T01:02:03.000001Z |
+| 2  | 2024-03-05T01:02:03.000001Z |
++----+-----------------------------+";
+    for schema in [None, Some("id BIGINT, ts TIMESTAMP")] {
+        let mut options = json!({"path": dir.path(), "format": "parquet"});
+        if let Some(schema) = schema {
+            options["schema"] = json!(schema);
+        }
+        let (batches, rejected) = drain(&mut create(options).unwrap(), 100);
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert_eq!(table(&batches), expected, "{schema:?}");
+    }
+}
+
+/// Valid gzip and brotli files read like any other.
+#[test]
+fn gzip_and_brotli_parquet_files_are_read() {
+    use parquet::basic::{BrotliLevel, Compression, GzipLevel};
+    let dir = TempDir::new().unwrap();
+    let codecs = [
+        Compression::GZIP(GzipLevel::default()),
+        Compression::BROTLI(BrotliLevel::default()),
+    ];
+    for (n, codec) in codecs.into_iter().enumerate() {
+        let props = WriterProperties::builder().set_compression(codec).build();
+        let path = dir.path().join(format!("{n}.parquet"));
+        write_parquet_with(
+            &path,
+            &[id_batch([n as i64 * 2, n as i64 * 2 + 1])],
+            Some(props),
+        );
+        set_mtime(&path, n as u64);
+    }
+    let options = json!({"path": dir.path(), "format": "parquet", "schema": "id BIGINT"});
+    let (batches, rejected) = drain(&mut create(options).unwrap(), 100);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(ids(&batches), [0, 1, 2, 3]);
+}
+
+/// A declared column the file lacks is null; one whose name differs only in case is
+/// read (an exact name wins over a case match); two case matches, a NOT NULL column
+/// missing, or a struct read as INT make the file unreadable, one rejected record.
+#[test]
+fn parquet_columns_are_matched_by_name_then_case() {
+    let dir = TempDir::new().unwrap();
+    let ints = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
+    let files: Vec<(&str, RecordBatch)> = vec![
+        (
+            "a",
+            RecordBatch::try_from_iter([
+                ("ID", ints(vec![1])),
+                ("Name", Arc::new(StringArray::from(vec!["ann"])) as ArrayRef),
+            ])
+            .unwrap(),
+        ),
+        (
+            "b",
+            RecordBatch::try_from_iter([("id", ints(vec![2])), ("ID", ints(vec![-2]))]).unwrap(),
+        ),
+        (
+            "c",
+            RecordBatch::try_from_iter([("Id", ints(vec![3])), ("ID", ints(vec![-3]))]).unwrap(),
+        ),
+        (
+            "d",
+            RecordBatch::try_from_iter([(
+                "id",
+                Arc::new(StructArray::from(vec![(
+                    Arc::new(Field::new("x", DataType::Int64, false)),
+                    ints(vec![4]),
+                )])) as ArrayRef,
+            )])
+            .unwrap(),
+        ),
+    ];
+    for (n, (name, batch)) in files.iter().enumerate() {
+        let path = dir.path().join(format!("{name}.parquet"));
+        write_parquet_with(&path, std::slice::from_ref(batch), None);
+        set_mtime(&path, n as u64);
+    }
+    let options = json!({"path": dir.path(), "format": "parquet", "schema": "id BIGINT, name STRING, extra INT"});
+    let (batches, rejected) = drain(&mut create(options).unwrap(), 100);
+    let expected = "\
++----+------+-------+
+| id | name | extra |
++----+------+-------+
+| 1  | ann  |       |
+| 2  |      |       |
++----+------+-------+";
+    assert_eq!(table(&batches), expected);
+    let at = |name: &str| {
+        dir.path()
+            .join(format!("{name}.parquet"))
+            .display()
+            .to_string()
+    };
+    let size = |name: &str| fs::metadata(at(name)).unwrap().len();
+    let expected = [
+        (at("c"), format!("cannot read the file ({} bytes): column 'id' matches 'Id' and 'ID' of the file, which differ only in case", size("c"))),
+        (at("d"), format!("cannot read the file ({} bytes): column 'id' is STRUCT<x: BIGINT NOT NULL> in the file, which cannot be read as BIGINT", size("d"))),
+    ];
+    assert_eq!(reasons(&rejected), expected);
+    let options =
+        json!({"path": at("a"), "format": "parquet", "schema": "id BIGINT, other STRING NOT NULL"});
+    let (_, rejected) = drain(&mut create(options).unwrap(), 100);
+    let expected = format!(
+        "cannot read the file ({} bytes): NOT NULL column 'other' is not in the file",
+        size("a")
+    );
+    assert_eq!(reasons(&rejected), [(at("a"), expected)]);
 }
