@@ -4,11 +4,12 @@
 //! as a trigger admits.
 
 use std::cmp::Reverse;
+use std::collections::HashSet;
 use std::fs;
 use std::path::{absolute, Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use ferry_plugin_api::log::debug;
+use ferry_plugin_api::log::{debug, warn};
 use ferry_plugin_api::sdk::{Error, ErrorContext, Result};
 
 /// Where the input files are found.
@@ -55,12 +56,17 @@ impl Listing {
         limits: Limits,
         name_filter: Option<&str>,
     ) -> Result<Self> {
-        let (base, pattern) = if path.contains(['*', '?', '[']) {
-            (glob_base(path), Some(path.to_string()))
+        // A path that exists is taken as it is, even with glob characters in its name
+        // (`data[1]/`), so it is never a glob that matches nothing.
+        let (base, pattern) = if Path::new(path).is_dir() {
+            (PathBuf::from(path), None)
         } else if Path::new(path).is_file() {
             // A single file: a glob that matches just it.
             let parent = Path::new(path).parent().unwrap_or(Path::new(""));
-            (folder(parent.to_path_buf()), Some(path.to_string()))
+            let literal = glob::Pattern::escape(path);
+            (folder(parent.to_path_buf()), Some(literal))
+        } else if path.contains(['*', '?', '[']) {
+            (glob_base(path), Some(path.to_string()))
         } else {
             (PathBuf::from(path), None)
         };
@@ -174,7 +180,9 @@ impl Listing {
             Some(pattern) => glob_files(pattern),
             None => {
                 let mut files = Vec::new();
-                walk(&self.base, &mut files)?;
+                let mut walked = HashSet::new();
+                walked.extend(fs::canonicalize(&self.base));
+                walk(&self.base, &mut walked, &mut files)?;
                 Ok(files)
             }
         }
@@ -284,23 +292,58 @@ fn glob_files(pattern: &str) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Every file below `dir`, skipping hidden and in-progress folders.
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+/// Every file below `dir`, skipping hidden and in-progress folders. Symlinks are
+/// followed; a folder already `walked` (by its canonical path) is not listed again, so a
+/// link loop ends and no file is read twice under two names.
+fn walk(dir: &Path, walked: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>) -> Result<()> {
     let entries = fs::read_dir(dir).with_context(|| format!("listing '{}'", dir.display()))?;
+    let mut entries = entries
+        .collect::<std::io::Result<Vec<_>>>()
+        .with_context(|| format!("listing '{}'", dir.display()))?;
+    // By name, so a folder reachable by two paths is always listed under the same one.
+    entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let entry = entry.with_context(|| format!("listing '{}'", dir.display()))?;
         if is_hidden(&entry.file_name().to_string_lossy()) {
             continue;
         }
         let path = entry.path();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, files)?,
+            Ok(t) if t.is_dir() => {
+                if fs::canonicalize(&path).is_ok_and(|real| walked.insert(real)) {
+                    walk(&path, walked, files)?;
+                }
+            }
+            Ok(t) if t.is_symlink() => linked(path, walked, files)?,
             Ok(_) => files.push(path),
             // Gone since the folder was read.
             Err(_) => {}
         }
     }
     Ok(())
+}
+
+/// A symlink met while walking: a file is listed, a folder walked unless it was already.
+fn linked(path: PathBuf, walked: &mut HashSet<PathBuf>, files: &mut Vec<PathBuf>) -> Result<()> {
+    let Ok(metadata) = fs::metadata(&path) else {
+        warn!("skipping '{}': a symlink to nothing", path.display());
+        return Ok(());
+    };
+    if !metadata.is_dir() {
+        files.push(path);
+        return Ok(());
+    }
+    match fs::canonicalize(&path) {
+        Ok(real) if walked.insert(real.clone()) => walk(&path, walked, files),
+        Ok(real) => {
+            warn!(
+                "skipping '{}': a symlink to '{}', which is listed already (a loop, or a second path to it)",
+                path.display(),
+                real.display()
+            );
+            Ok(())
+        }
+        Err(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

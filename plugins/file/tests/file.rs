@@ -1260,3 +1260,54 @@ fn parquet_columns_are_matched_by_name_then_case() {
     );
     assert_eq!(reasons(&rejected), [(at("a"), expected)]);
 }
+
+/// A folder or file whose name has glob characters is read as it is (it exists), not
+/// taken for a glob that matches nothing.
+#[test]
+fn a_path_with_glob_characters_that_exists_is_read_as_it_is() {
+    let dir = TempDir::new().unwrap();
+    let folder = dir.path().join("runs[1]*?");
+    write_rows(folder.join("a.json"), [1]);
+    write_rows(folder.join("sub/b.json"), [2]);
+    let mut source = json_source(&folder, json!({}));
+    let mut got = ids(&drain(&mut source, 100).0);
+    got.sort();
+    assert_eq!(got, [1, 2]);
+    let mut source = json_source(&folder.join("a.json"), json!({}));
+    assert_eq!(ids(&drain(&mut source, 100).0), [1]);
+    // A glob still is one when no such path exists.
+    let mut source = json_source(&dir.path().join("runs[1]*?/*.json"), json!({}));
+    assert_eq!(ids(&drain(&mut source, 100).0), Vec::<i64>::new());
+}
+
+/// In folder mode a symlink to a folder is followed; a loop ends, and a folder reached
+/// twice is read once (under the first path in name order), so no row is read twice.
+#[test]
+fn symlinks_to_folders_are_followed_once() {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("in");
+    let outside = dir.path().join("outside");
+    write_rows(root.join("a/x.json"), [1]);
+    write_rows(outside.join("y.json"), [2]);
+    std::os::unix::fs::symlink(&outside, root.join("b")).unwrap();
+    // A loop back to the top, and a second path to `a`.
+    std::os::unix::fs::symlink(&root, root.join("a/loop")).unwrap();
+    std::os::unix::fs::symlink(root.join("a"), root.join("c")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), root.join("d")).unwrap();
+    let options = json!({"file_column": "file"});
+    let (batches, rejected) = drain(&mut json_source(&root, options), 100);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for batch in &batches {
+        let files = batch.column_by_name("file").unwrap().as_string::<i32>();
+        for (i, id) in ids(std::slice::from_ref(batch)).into_iter().enumerate() {
+            let file = files.value(i).strip_prefix(root.to_str().unwrap()).unwrap();
+            rows.push((id, file.to_string()));
+        }
+    }
+    rows.sort();
+    assert_eq!(
+        rows,
+        [(1, "/a/x.json".to_string()), (2, "/b/y.json".to_string())]
+    );
+}
