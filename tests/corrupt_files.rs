@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::run_pipeline;
+use ferry_tests::{hex, run_pipeline};
 
 /// Written with pyarrow (a writer nobody here wrote): `a` as Spark writes (INT96, gzip,
 /// no arrow schema), `b` truncated, `c` empty, `d` JSON named .parquet, `e` brotli with
@@ -80,10 +80,6 @@ truncate = false
         .trim()
         .parse()
         .unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The table rows the console printed (`| … |` lines other than headers), cells trimmed,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ferry_tests::run_pipeline;
+use ferry_tests::{hex, run_pipeline};
 
 fn pipeline(dir: &std::path::Path, tolerance: &str, dead_letter_sink: &str) {
     std::fs::create_dir_all(dir.join("in")).unwrap();
@@ -76,10 +76,6 @@ fn tolerance_all_sends_the_bad_line_with_its_reason_to_the_dead_letter_sink() {
     assert_eq!(dead.len(), 1, "{}", run.stdout);
     assert!(dead[0].contains("in/events.json:5"), "{}", dead[0]);
     assert!(run.stderr.contains("2 rejected"), "{}", run.stderr);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

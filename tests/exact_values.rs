@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use ferry_tests::{ferry, run_pipeline, Finished};
+use ferry_tests::{ferry, hex, run_pipeline, Finished};
 
 /// JSON file `in/a.json`, read first: one record per class of inexact number.
 const A_JSON: &[&str] = &[
@@ -117,10 +117,6 @@ fn rows(stdout: &str, columns: &[&str]) -> Vec<Vec<String>> {
         }
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The dead-letter records as (raw hex, reason, node, position), sorted by position.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferry_tests::kafka::Broker;
 use ferry_tests::socket::{free_port, LineCollector};
-use ferry_tests::{ferry, last_total, manifest, Running};
+use ferry_tests::{ferry, hex, last_total, manifest, Running};
 
 fn write(dir: &Path, pipeline: &str) {
     std::fs::write(dir.join("p.toml"), pipeline).unwrap();
@@ -152,11 +152,6 @@ fn kill_9_resumes_from_the_checkpoint_without_loss_or_duplicates() {
         "{}",
         finished.stdout
     );
-}
-
-/// Bytes as the JSON sink writes a BINARY column: hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ferry_tests::socket::{connect, free_port, serve_once, LineCollector};
-use ferry_tests::{ferry, Running};
+use ferry_tests::{ferry, hex, Running};
 
 fn write_pipeline(dir: &Path, source: &str, out_port: u16, dead_port: u16) {
     std::fs::write(
@@ -149,11 +149,6 @@ fn listen_mode_reads_every_client() {
     expected.sort();
     assert_eq!(got, expected);
     stop(run);
-}
-
-/// The dead-letter row's `raw` (BINARY) as the JSON sink writes it: hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

@@ -206,6 +206,11 @@ pub fn manifest(dir: &Path, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// Bytes as lowercase hex, as the console sink prints a BINARY column (dead-letter `raw`).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Writes a file atomically (temp name, then rename), as a producer should.
 pub fn write_atomically(path: &Path, contents: &str) {
     let tmp = path.with_file_name(format!(

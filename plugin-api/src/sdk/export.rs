@@ -216,6 +216,34 @@ fn ports(list: Vec<String>) -> RVec<RString> {
     list.into_iter().map(RString::from).collect()
 }
 
+/// The methods sources and transforms share, delegating to the component: the two
+/// `#[sabi_trait]`s are distinct traits, so each adapter's impl needs its own copy.
+macro_rules! producer_methods {
+    () => {
+        fn output_ports(&self) -> RVec<RString> {
+            ports(self.inner.output_ports())
+        }
+
+        fn reject_policy(&self) -> RejectPolicy {
+            self.inner.reject_policy()
+        }
+
+        fn output_schema(&self, port: RStr<'_>) -> RString {
+            ddl(self.inner.output_schema(port.as_str()))
+        }
+
+        fn restore(
+            &mut self,
+            epoch: u64,
+            state: RSlice<'_, u8>,
+            watermarks: RestoredWatermarks,
+        ) -> RResult<(), RString> {
+            let inner = &mut self.inner;
+            restore_with(epoch, state, watermarks, |r| inner.restore(r))
+        }
+    };
+}
+
 /// A source, and the streams its batches leave by.
 struct SourceAdapter<S> {
     inner: S,
@@ -223,27 +251,7 @@ struct SourceAdapter<S> {
 }
 
 impl<S: Source> SourceObject for SourceAdapter<S> {
-    fn output_ports(&self) -> RVec<RString> {
-        ports(self.inner.output_ports())
-    }
-
-    fn reject_policy(&self) -> RejectPolicy {
-        self.inner.reject_policy()
-    }
-
-    fn output_schema(&self, port: RStr<'_>) -> RString {
-        ddl(self.inner.output_schema(port.as_str()))
-    }
-
-    fn restore(
-        &mut self,
-        epoch: u64,
-        state: RSlice<'_, u8>,
-        watermarks: RestoredWatermarks,
-    ) -> RResult<(), RString> {
-        let inner = &mut self.inner;
-        restore_with(epoch, state, watermarks, |r| inner.restore(r))
-    }
+    producer_methods!();
 
     fn poll(
         &mut self,
@@ -277,27 +285,7 @@ struct TransformAdapter<T> {
 }
 
 impl<T: Transform> TransformObject for TransformAdapter<T> {
-    fn output_ports(&self) -> RVec<RString> {
-        ports(self.inner.output_ports())
-    }
-
-    fn reject_policy(&self) -> RejectPolicy {
-        self.inner.reject_policy()
-    }
-
-    fn output_schema(&self, port: RStr<'_>) -> RString {
-        ddl(self.inner.output_schema(port.as_str()))
-    }
-
-    fn restore(
-        &mut self,
-        epoch: u64,
-        state: RSlice<'_, u8>,
-        watermarks: RestoredWatermarks,
-    ) -> RResult<(), RString> {
-        let inner = &mut self.inner;
-        restore_with(epoch, state, watermarks, |r| inner.restore(r))
-    }
+    producer_methods!();
 
     fn process(
         &mut self,
