@@ -117,6 +117,11 @@ impl SourceInstance {
         ok(self.obj.restore(epoch, state.into(), w))
     }
 
+    /// Whether it sets its own watermark instead of the host deriving one from its rows.
+    pub fn supplies_watermarks(&self) -> bool {
+        self.obj.supplies_watermarks()
+    }
+
     pub fn poll(&mut self, max_rows: usize, timeout: Duration) -> Result<Polled> {
         let obj = &mut self.obj;
         let timeout = timeout.as_millis() as u64;

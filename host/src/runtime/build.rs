@@ -219,9 +219,8 @@ impl Builder<'_> {
                         .context("restoring from the last checkpoint")?;
                 }
                 let restored = snapshot.and_then(|s| s.watermarks.output);
-                let generator = node
-                    .event_time
-                    .as_deref()
+                let generator = (node.event_time.as_deref())
+                    .filter(|_| !source.supplies_watermarks())
                     .map(|c| WatermarkGenerator::new(c, node.watermark_delay, restored));
                 Ok(Task::Source(SourceTask {
                     env,

@@ -102,8 +102,7 @@ pub struct Emitter {
     pub outputs: Outputs,
     /// Stamps the watermark from the node's rows (a source with `event_time`).
     generator: Option<WatermarkGenerator>,
-    /// The highest watermark the plugin set itself; once it has set one, even
-    /// `i64::MIN` ("none yet"), the generator is not used.
+    /// The highest watermark the plugin set itself; it wins over the generator.
     own: Option<i64>,
     /// The last watermark sent downstream.
     sent: Option<i64>,
@@ -161,8 +160,7 @@ impl Emitter {
             .generator
             .as_ref()
             .and_then(WatermarkGenerator::current);
-        // A plugin that sets `i64::MIN` supplies its own watermark but has none yet.
-        let Some(w) = self.own.or(generated).filter(|w| *w != i64::MIN) else {
+        let Some(w) = self.own.or(generated) else {
             return Ok(());
         };
         // Kept for the snapshot even after the end of input has sent the maximum.

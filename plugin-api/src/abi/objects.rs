@@ -20,6 +20,8 @@ pub trait SourceObject: Send {
     fn reject_policy(&self) -> RejectPolicy;
     /// The schema of a port's rows as Spark DDL, if known before any data; else empty.
     fn output_schema(&self, port: RStr<'_>) -> RString;
+    /// Whether it sets its own watermark rather than the host deriving one from its rows.
+    fn supplies_watermarks(&self) -> bool;
     /// Resumes from the state the checkpoint of `epoch` holds.
     fn restore(
         &mut self,

@@ -253,6 +253,10 @@ struct SourceAdapter<S> {
 impl<S: Source> SourceObject for SourceAdapter<S> {
     producer_methods!();
 
+    fn supplies_watermarks(&self) -> bool {
+        self.inner.supplies_watermarks()
+    }
+
     fn poll(
         &mut self,
         max_rows: u64,

@@ -91,10 +91,15 @@ pub trait Source: Component {
         Ok(())
     }
 
+    /// Whether it sets its own watermark with `out.watermark(..)` (per partition, say)
+    /// instead of the host deriving one from the maximum of its rows' `event_time`. Until
+    /// such a source sets one, the node has no watermark.
+    fn supplies_watermarks(&self) -> bool {
+        false
+    }
+
     /// Emits up to `max_rows` rows into `out`. Batches emitted with any status, `End`
-    /// included, are delivered. A source that knows its event time better than the
-    /// maximum of its rows (per partition, say) sets `out.watermark(..)`; the host then
-    /// uses that instead of the node's `event_time`.
+    /// included, are delivered.
     fn poll(
         &mut self,
         max_rows: usize,

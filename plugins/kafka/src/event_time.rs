@@ -69,14 +69,11 @@ impl PartitionTimes {
 
     /// The watermark to set now, if it moved: the minimum of the partitions' maxima minus
     /// the delay. Partitions without rows yet are left out, except those in `waiting`
-    /// (they have messages to be read), which hold it back until their first row.
-    /// While waiting before any watermark was set, it is `i64::MIN`, "none yet", set
-    /// explicitly: otherwise the host would stamp one from the rows of the other
-    /// partitions.
+    /// (they have messages to be read), which hold it back until their first row. The
+    /// source declares that it supplies watermarks, so meanwhile the host stamps none.
     pub fn advance<'a>(&mut self, mut waiting: impl Iterator<Item = &'a Partition>) -> Option<i64> {
         if waiting.any(|p| !self.maxima.contains_key(p)) {
-            let hold = self.set.is_none() && !self.maxima.is_empty();
-            return hold.then(|| *self.set.insert(i64::MIN));
+            return None;
         }
         let min = self.maxima.values().min()?;
         let watermark = min.saturating_sub(self.delay);
@@ -145,7 +142,6 @@ mod tests {
         t.note("a", 0, 500 * SECOND);
         let behind = [p("a", 1)];
         // Held at "none yet" rather than left to the host, which would use a/0's rows.
-        assert_eq!(t.advance(behind.iter()), Some(i64::MIN));
         assert_eq!(t.advance(behind.iter()), None);
         // Caught up without a row (empty, or every message rejected): no longer waited for.
         assert_eq!(t.advance([].iter()), Some(500 * SECOND));

@@ -429,6 +429,11 @@ fn describe(offset: Option<i64>) -> String {
 }
 
 impl Source for KafkaSource {
+    /// With `event_time`, the watermark is the slowest partition's, not the rows' maximum.
+    fn supplies_watermarks(&self) -> bool {
+        self.times.is_some()
+    }
+
     fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
         let state = SourceState::from_json(restored.state)?;
         self.positions = state.positions;
