@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::compute::kernels::aggregate::max;
-use arrow::datatypes::{DataType, TimeUnit, TimestampMicrosecondType};
+use ferry_plugin_api::sdk::event_time::event_micros;
 
 pub struct WatermarkGenerator {
     column: String,
@@ -43,30 +43,8 @@ impl WatermarkGenerator {
     }
 
     fn batch_max(&self, batch: &RecordBatch) -> Result<Option<i64>> {
-        let column = batch.column_by_name(&self.column).ok_or_else(|| {
-            let names: Vec<_> = batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            anyhow!(
-                "event_time column '{}' is not in the rows (columns: {})",
-                self.column,
-                names.join(", ")
-            )
-        })?;
-        let tz = match column.data_type() {
-            DataType::Timestamp(_, tz) => tz.clone(),
-            other => {
-                return Err(anyhow!(
-                    "event_time column '{}' is {other}, not a timestamp",
-                    self.column
-                ))
-            }
-        };
-        let micros = arrow::compute::cast(column, &DataType::Timestamp(TimeUnit::Microsecond, tz))?;
-        Ok(max(micros.as_primitive::<TimestampMicrosecondType>()))
+        let micros = event_micros(batch, &self.column).map_err(|e| anyhow!("{e}"))?;
+        Ok(max(&micros))
     }
 }
 

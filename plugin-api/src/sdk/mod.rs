@@ -7,6 +7,7 @@ pub mod decode;
 pub mod defaults;
 pub mod duration;
 pub mod encode;
+pub mod event_time;
 mod error;
 #[doc(hidden)]
 pub mod export;

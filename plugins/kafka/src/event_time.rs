@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ferry_plugin_api::arrow::array::{Array, AsArray};
-use ferry_plugin_api::arrow::compute::cast;
-use ferry_plugin_api::arrow::datatypes::{DataType, Schema, TimeUnit, TimestampMicrosecondType};
+use ferry_plugin_api::arrow::array::Array;
+use ferry_plugin_api::arrow::datatypes::{DataType, Schema};
+use ferry_plugin_api::sdk::event_time::event_micros;
 use ferry_plugin_api::sdk::Result;
 use rdkafka::message::Message;
 
@@ -17,12 +17,17 @@ use crate::records::Built;
 /// A topic and a partition number.
 pub type Partition = (String, i32);
 
+/// Whether two messages come from the same partition.
+fn same_partition<M: Message>(a: &M, b: &M) -> bool {
+    a.partition() == b.partition() && a.topic() == b.topic()
+}
+
 /// Each partition's maximum event time (µs since the epoch, UTC).
 pub type Maxima = BTreeMap<Partition, i64>;
 
 pub struct PartitionTimes {
-    /// The event-time column's index in the rows.
-    column: usize,
+    /// The event-time column.
+    column: String,
     delay: i64,
     maxima: Maxima,
     /// The last watermark handed out: a lower one is never set.
@@ -33,9 +38,9 @@ impl PartitionTimes {
     /// Tracks `column` if the rows have it as a TIMESTAMP; `None` otherwise (the host then
     /// stamps the watermark from the rows, or reports the column's type).
     pub fn new(schema: &Schema, column: &str, delay: Duration) -> Option<Self> {
-        let (index, field) = schema.column_with_name(column)?;
+        let (_, field) = schema.column_with_name(column)?;
         matches!(field.data_type(), DataType::Timestamp(..)).then(|| Self {
-            column: index,
+            column: column.to_string(),
             delay: i64::try_from(delay.as_micros()).unwrap_or(i64::MAX),
             maxima: Maxima::new(),
             set: None,
@@ -44,18 +49,26 @@ impl PartitionTimes {
 
     /// Takes in the event times of `built`'s rows, each for its message's partition.
     pub fn observe<M: Message>(&mut self, built: &Built, messages: &[M]) -> Result<()> {
-        let column = built.batch.column(self.column);
-        let tz = match column.data_type() {
-            DataType::Timestamp(_, tz) => tz.clone(),
-            _ => None,
-        };
-        let micros = cast(column, &DataType::Timestamp(TimeUnit::Microsecond, tz))?;
-        let times = micros.as_primitive::<TimestampMicrosecondType>();
+        let times = event_micros(&built.batch, &self.column)?;
+        // Rows come in runs from one partition: note each run's maximum once, so a
+        // partition's key is built per run, not per row.
+        let mut run: Option<(&M, i64)> = None;
         for (row, &message) in built.rows.iter().enumerate() {
-            if times.is_valid(row) {
-                let m = &messages[message];
-                self.note(m.topic(), m.partition(), times.value(row));
+            if !times.is_valid(row) {
+                continue;
             }
+            let (m, t) = (&messages[message], times.value(row));
+            run = match run {
+                Some((r, max)) if same_partition(r, m) => Some((r, max.max(t))),
+                Some((r, max)) => {
+                    self.note(r.topic(), r.partition(), max);
+                    Some((m, t))
+                }
+                None => Some((m, t)),
+            };
+        }
+        if let Some((r, max)) = run {
+            self.note(r.topic(), r.partition(), max);
         }
         Ok(())
     }
@@ -100,7 +113,7 @@ mod tests {
     use std::sync::Arc;
 
     use ferry_plugin_api::arrow::array::{RecordBatch, TimestampMicrosecondArray};
-    use ferry_plugin_api::arrow::datatypes::Field;
+    use ferry_plugin_api::arrow::datatypes::{Field, TimeUnit};
     use rdkafka::message::OwnedMessage;
     use rdkafka::Timestamp;
 

@@ -9,11 +9,10 @@ use ferry_plugin_api::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray,
 };
 use ferry_plugin_api::arrow::compute::{cast, filter_record_batch, not};
-use ferry_plugin_api::arrow::datatypes::{
-    DataType, Field, Schema, TimeUnit, TimestampMicrosecondType,
-};
+use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema};
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::schemars::JsonSchema;
+use ferry_plugin_api::sdk::event_time::event_micros;
 use ferry_plugin_api::sdk::state::KeyedState;
 use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
 use ferry_plugin_api::serde::Deserialize;
@@ -132,13 +131,8 @@ impl Component for LateSplit {
 
 impl LateSplit {
     fn behind(&self, batch: &RecordBatch) -> Result<BooleanArray> {
-        let micros = DataType::Timestamp(TimeUnit::Microsecond, None);
-        let column = batch
-            .column_by_name(&self.event_time)
-            .ok_or_else(|| Error::msg(format!("no column '{}'", self.event_time)))?;
-        let times = cast(column, &micros)?;
+        let times = event_micros(batch, &self.event_time)?;
         let watermark = self.watermark.unwrap_or(i64::MIN);
-        let times = times.as_primitive::<TimestampMicrosecondType>();
         Ok(times.iter().map(|t| t.map(|t| t <= watermark)).collect())
     }
 }
