@@ -185,11 +185,14 @@ fn csv_without_header_reads_the_first_line() {
     assert_eq!(ids(&drain(&mut source, 100).0), [1, 2]);
 }
 
+/// The error a poll of `source` fails with.
+fn poll_error(source: &mut FileSource, max_rows: usize) -> String {
+    let polled = source.poll(max_rows, Duration::ZERO, &mut Collected::default().output());
+    polled.err().expect("the poll fails").to_string()
+}
+
 fn write_parquet(path: &Path, batch: &RecordBatch) {
-    let mut writer =
-        ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
-    writer.write(batch).unwrap();
-    writer.close().unwrap();
+    write_parquet_with(path, std::slice::from_ref(batch), None);
 }
 
 fn parquet_batch() -> RecordBatch {
@@ -534,11 +537,7 @@ fn a_file_removed_before_it_is_read_is_skipped_or_fails_the_poll() {
             assert!(rejected.is_empty(), "{rejected:?}");
             continue;
         }
-        let err = source
-            .poll(10, Duration::ZERO, &mut Collected::default().output())
-            .err()
-            .unwrap()
-            .to_string();
+        let err = poll_error(&mut source, 10);
         let expected = format!(
             "reading '{}': No such file or directory (os error 2) (ignore_missing_files = false)",
             b.display()
@@ -941,11 +940,7 @@ fn ignore_corrupt_files_false_fails_the_poll_naming_the_file() {
     fs::write(&bad, b"not parquet").unwrap();
     let options = json!({"path": dir.path(), "format": "parquet", "ignore_corrupt_files": false});
     let mut source = create(options).unwrap();
-    let err = source
-        .poll(10, Duration::ZERO, &mut Collected::default().output())
-        .err()
-        .unwrap()
-        .to_string();
+    let err = poll_error(&mut source, 10);
     let expected = format!(
         "'{}': cannot read the file (11 bytes): Parquet error: Invalid Parquet file. Corrupt footer (ignore_corrupt_files = false)",
         bad.display()
