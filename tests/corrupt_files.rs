@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::{hex, run_pipeline};
+use ferry_tests::{hex, run_pipeline, table_cells};
 
 /// Written with pyarrow (a writer nobody here wrote): `a` as Spark writes (INT96, gzip,
 /// no arrow schema), `b` truncated, `c` empty, `d` JSON named .parquet, `e` brotli with
@@ -88,11 +88,7 @@ fn rows(stdout: &str) -> Vec<Vec<String>> {
     (stdout.lines())
         .filter(|l| l.starts_with('|') && !l.starts_with("| id ") && !l.starts_with("| raw "))
         .map(|l| {
-            let cells = l
-                .trim_matches('|')
-                .split(" | ")
-                .map(|c| c.trim().to_string());
-            let mut cells: Vec<String> = cells.collect();
+            let mut cells = table_cells(l);
             if cells.len() == 5 {
                 cells.pop();
             }

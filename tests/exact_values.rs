@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use ferry_tests::{ferry, hex, run_pipeline, Finished};
+use ferry_tests::{ferry, hex, run_pipeline, table_cells, Finished};
 
 /// JSON file `in/a.json`, read first: one record per class of inexact number.
 const A_JSON: &[&str] = &[
@@ -98,10 +98,6 @@ fn csv_source() -> String {
 
 /// The data rows of every console table whose header is exactly `columns`.
 fn rows(stdout: &str, columns: &[&str]) -> Vec<Vec<String>> {
-    let cells = |line: &str| -> Vec<String> {
-        let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
-        inner.split(" | ").map(|c| c.trim().to_string()).collect()
-    };
     let mut out = Vec::new();
     let mut in_table = false;
     for line in stdout.lines() {
@@ -109,7 +105,7 @@ fn rows(stdout: &str, columns: &[&str]) -> Vec<Vec<String>> {
             in_table &= line.starts_with('+');
             continue;
         }
-        let row = cells(line);
+        let row = table_cells(line);
         if row == columns {
             in_table = true;
         } else if in_table {

@@ -206,6 +206,12 @@ pub fn manifest(dir: &Path, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The cells of one console table line (`| a | b |`), trimmed.
+pub fn table_cells(line: &str) -> Vec<String> {
+    let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+    inner.split(" | ").map(|c| c.trim().to_string()).collect()
+}
+
 /// Bytes as lowercase hex, as the console sink prints a BINARY column (dead-letter `raw`).
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
