@@ -144,7 +144,8 @@ impl Emitter {
                 _ => &env.stats.rows_out,
             };
             counter.fetch_add(rows, Ordering::Relaxed);
-            if let (Some(g), false) = (&mut self.generator, port == LATE) {
+            // Event time comes from the rows; late rows and rejected records are not it.
+            if let (Some(g), false) = (&mut self.generator, port == LATE || port == DEAD_LETTER) {
                 g.observe(&batch)?;
             }
             self.outputs.send(port, batch)?;
