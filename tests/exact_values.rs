@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use ferry_tests::{ferry, hex, run_pipeline, table_cells, Finished};
+use ferry_tests::{dead_letter_rows, ferry, hex, run_pipeline, table_rows, Finished};
 
 /// JSON file `in/a.json`, read first: one record per class of inexact number.
 const A_JSON: &[&str] = &[
@@ -96,32 +96,9 @@ fn csv_source() -> String {
     format!("path = \"csv\"\nformat = \"csv\"\nheader = false\nschema = \"{CSV_SCHEMA}\"")
 }
 
-/// The data rows of every console table whose header is exactly `columns`.
-fn rows(stdout: &str, columns: &[&str]) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    let mut in_table = false;
-    for line in stdout.lines() {
-        if !line.starts_with('|') {
-            in_table &= line.starts_with('+');
-            continue;
-        }
-        let row = table_cells(line);
-        if row == columns {
-            in_table = true;
-        } else if in_table {
-            out.push(row);
-        }
-    }
-    out
-}
-
 /// The dead-letter records as (raw hex, reason, node, position), sorted by position.
 fn dead_letters(stdout: &str) -> Vec<[String; 4]> {
-    let header = ["raw", "reason", "node", "position", "timestamp"];
-    let mut dead: Vec<[String; 4]> = rows(stdout, &header)
-        .into_iter()
-        .map(|r| [r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()])
-        .collect();
+    let mut dead = dead_letter_rows(stdout);
     let key = |p: &str| {
         let (file, line) = p.rsplit_once(':').unwrap();
         (file.to_string(), line.parse::<u32>().unwrap())
@@ -163,7 +140,7 @@ fn json_numbers_are_exact_or_dead_lettered() {
     );
     let run = run(dir.path());
     assert_eq!(run.status.code(), Some(0), "{run:?}");
-    let mut good = rows(&run.stdout, &["id", "n", "t", "ts", "day"]);
+    let mut good = table_rows(&run.stdout, &["id", "n", "t", "ts", "day"]);
     good.sort_by_key(|r| r[0].parse::<u32>().unwrap());
     let expected: &[&[&str]] = &[
         &[
@@ -222,7 +199,7 @@ fn json_tolerance_none_fails_at_the_first_inexact_number() {
     assert!(!run.stderr.contains("restarting"), "{}", run.stderr);
     assert_eq!(dead_letters(&run.stdout), Vec::<[String; 4]>::new());
     // The run fails inside the poll that met the record: its rows are not delivered.
-    let good = rows(&run.stdout, &["id", "n", "t", "ts", "day"]);
+    let good = table_rows(&run.stdout, &["id", "n", "t", "ts", "day"]);
     assert_eq!(good, Vec::<Vec<String>>::new(), "{}", run.stdout);
 }
 
@@ -233,7 +210,7 @@ fn csv_fields_are_kept_exactly_or_dead_lettered() {
     pipeline(dir.path(), "all", &[("csv", &csv_source())]);
     let run = run(dir.path());
     assert_eq!(run.status.code(), Some(0), "{run:?}");
-    let mut good = rows(&run.stdout, &["id", "text", "n"]);
+    let mut good = table_rows(&run.stdout, &["id", "text", "n"]);
     good.sort_by_key(|r| r[0].parse::<u32>().unwrap());
     let expected: &[&[&str]] = &[
         &["1", "plain", "10"],

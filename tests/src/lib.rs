@@ -281,3 +281,48 @@ fn project_lib_name(project: &str) -> &'static str {
         other => panic!("unknown external project {other}"),
     }
 }
+
+impl Running {
+    /// Waits until stderr satisfies `pred`; panics with the output after `timeout`.
+    pub fn wait_for_stderr(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        let until = Instant::now() + timeout;
+        while !pred(&self.stderr()) {
+            if Instant::now() > until || self.child.try_wait().unwrap().is_some() {
+                panic!(
+                    "condition not met in {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The data rows of every console table whose header is exactly `columns`, cells trimmed.
+pub fn table_rows(stdout: &str, columns: &[&str]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut in_table = false;
+    for line in stdout.lines() {
+        if !line.starts_with('|') {
+            in_table &= line.starts_with('+');
+            continue;
+        }
+        let row = table_cells(line);
+        if row == columns {
+            in_table = true;
+        } else if in_table {
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// The dead-letter records a console sink printed, in order, as (raw hex, reason, node,
+/// position): the timestamp left out.
+pub fn dead_letter_rows(stdout: &str) -> Vec<[String; 4]> {
+    let header = ["raw", "reason", "node", "position", "timestamp"];
+    (table_rows(stdout, &header).into_iter())
+        .map(|r| [r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()])
+        .collect()
+}

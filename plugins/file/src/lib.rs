@@ -8,6 +8,7 @@ mod convert;
 mod listing;
 mod reader;
 mod split;
+mod stable;
 mod state;
 mod unreadable;
 
@@ -32,10 +33,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use clean::Cleaner;
-use listing::{Limits, Listing};
+use listing::{Limits, Listed, Listing};
 use reader::{with_path_field, FileReader, Format, TextFormat};
+use stable::{changed_reason, Snapshot};
 use state::State;
-use unreadable::{GaveUp, OnFailure};
+use unreadable::{reject_file, GaveUp, OnFailure};
 
 /// How the files are encoded.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -117,6 +119,12 @@ pub struct FileOptions {
     /// after the first listing (Spark's rule; default: none, every file is read).
     #[serde(alias = "maxFileAge")]
     pub max_file_age: Option<HumanDuration>,
+    /// A file is picked up only once its size and modification time have not changed for
+    /// this long ("1s"; "0s": at once), so a file still being written is not read
+    /// half-way. A file that changes after it was picked up is read only as far as it
+    /// was then, and the change is a rejected record naming it.
+    #[serde(default = "default_file_stable_for")]
+    pub file_stable_for: HumanDuration,
     /// Read the newest files (by modification time) first instead of the oldest.
     #[serde(default, alias = "latestFirst")]
     pub latest_first: bool,
@@ -168,6 +176,10 @@ fn default_max_record_bytes() -> ByteSize {
     ByteSize::mib(1)
 }
 
+fn default_file_stable_for() -> HumanDuration {
+    HumanDuration(Duration::from_secs(1))
+}
+
 /// The `file` source: lists the folder, reads each file's records in order, and
 /// checkpoints how far it got.
 pub struct FileSource {
@@ -180,7 +192,9 @@ pub struct FileSource {
     cleaner: Option<Cleaner>,
     state: State,
     /// Files listed but not started, in reading order.
-    queue: VecDeque<String>,
+    queue: VecDeque<Listed>,
+    /// How long until a file the last listing found still changing may be admitted.
+    settling: Option<Duration>,
     /// The open current file.
     reader: Option<FileReader>,
     /// What becomes of a file that cannot be read to its end.
@@ -200,6 +214,7 @@ impl Component for FileSource {
             max_files: options.max_files_per_trigger.map(NonZeroUsize::get),
             max_bytes: options.max_bytes_per_trigger.map(|b| b.0),
             max_file_age: options.max_file_age.map(|d| d.0),
+            stable_for: options.file_stable_for.0,
         };
         let listing = Listing::new(
             &options.path,
@@ -229,6 +244,7 @@ impl Component for FileSource {
             cleaner,
             state: State::default(),
             queue: VecDeque::new(),
+            settling: None,
             reader: None,
             on_failure: OnFailure {
                 corrupt: options.ignore_corrupt_files,
@@ -325,14 +341,21 @@ impl FileSource {
         out: &mut Output<'_>,
     ) -> Result<Option<&mut FileReader>> {
         while self.reader.is_none() {
-            let Some((path, skip)) = self.next_file(may_list)? else {
+            let Some((path, skip, admitted)) = self.next_file(may_list)? else {
                 return Ok(None);
             };
             match skip {
                 0 => info!("reading {path}"),
                 _ => info!("reading {path} after its first {skip} records"),
             }
-            match FileReader::open(&self.format, &path, skip, self.file_column.as_deref()) {
+            let file_column = self.file_column.as_deref();
+            let opened = (admitted.map_or_else(|| Snapshot::of(&path), Ok))
+                .map_err(reader::Failure::io)
+                .and_then(|admitted| {
+                    self.state.pin(admitted);
+                    FileReader::open(&self.format, &path, skip, file_column, admitted)
+                });
+            match opened {
                 Ok(reader) => self.reader = Some(reader),
                 Err(failure) => {
                     self.give_up(failure, out)?;
@@ -358,39 +381,57 @@ impl FileSource {
         Ok(())
     }
 
-    /// The file to read and how many of its records to skip: the one a restored
+    /// The file to read, how many of its records to skip and its snapshot when admitted
+    /// (`None` from a checkpoint written before snapshots were kept): the one a restored
     /// checkpoint was in the middle of, else the next one queued. An empty queue is
     /// filled by listing the folder again, if `may_list` (then cleared).
-    fn next_file(&mut self, may_list: &mut bool) -> Result<Option<(String, u64)>> {
+    fn next_file(
+        &mut self,
+        may_list: &mut bool,
+    ) -> Result<Option<(String, u64, Option<Snapshot>)>> {
         if let Some(current) = self.state.current() {
-            return Ok(Some((current.path.clone(), current.records)));
+            return Ok(Some((
+                current.path.clone(),
+                current.records,
+                current.admitted,
+            )));
         }
         if self.queue.is_empty() && std::mem::take(may_list) {
             let state = &self.state;
-            let listed = (self.listing).new_files(|path| state.seen(path), state.newest())?;
-            for file in listed {
+            let found = (self.listing).new_files(|path| state.seen(path), state.newest())?;
+            for file in found.files {
                 self.state.admitted(file.modified);
-                self.queue.push_back(file.name);
+                self.queue.push_back(file);
             }
+            self.settling = found.settling;
         }
-        let Some(path) = self.queue.pop_front() else {
+        let Some(file) = self.queue.pop_front() else {
             return Ok(None);
         };
-        self.state.start(&path);
-        Ok(Some((path, 0)))
+        let admitted = file.snapshot();
+        self.state.start(&file.name, admitted);
+        Ok(Some((file.name, 0, Some(admitted))))
     }
 
-    fn finish_file(&mut self) {
-        if let Some(reader) = self.reader.take() {
-            if let Some(current) = self.state.current() {
-                info!("finished {}", current.path);
-                debug!(
-                    "{}: {} rows, {} rejected",
-                    current.path, reader.rows, reader.rejected
-                );
-            }
+    /// The current file was read to its end. If it is no longer as it was admitted, it
+    /// changed while it was read: the records read stay delivered and the change is a
+    /// rejected record naming the file, which is never cleaned up (it is still written).
+    fn finish_file(&mut self, out: &mut Output<'_>) -> Result<()> {
+        let (Some(reader), Some(current)) = (self.reader.take(), self.state.current()) else {
+            return Ok(());
+        };
+        let path = current.path.clone();
+        let now = Snapshot::of(&path);
+        let held_back = reader.held_back();
+        if held_back.is_some() || now.as_ref().ok() != Some(&reader.admitted) {
+            reject_file(&path, &changed_reason(reader.admitted, now, held_back), out)?;
+            self.state.finish(false);
+            return Ok(());
         }
+        info!("finished {path}");
+        debug!("{path}: {} rows, {} rejected", reader.rows, reader.rejected);
         self.state.finish(self.cleaner.is_some());
+        Ok(())
     }
 }
 
@@ -405,7 +446,7 @@ impl Source for FileSource {
     fn poll(
         &mut self,
         max_rows: usize,
-        _timeout: Duration,
+        timeout: Duration,
         out: &mut Output<'_>,
     ) -> Result<SourceStatus> {
         // One listing per poll, so `max_files_per_trigger` bounds the files a poll admits.
@@ -417,7 +458,7 @@ impl Source for FileSource {
             };
             match reader.read(max_rows - consumed, out) {
                 Ok(0) => {
-                    self.finish_file();
+                    self.finish_file(out)?;
                     finished += 1;
                 }
                 Ok(records) => {
@@ -430,12 +471,17 @@ impl Source for FileSource {
                 }
             }
         }
+        if consumed + finished > 0 {
+            return Ok(SourceStatus::Ready);
+        }
+        // A file still being written is input to come, not idleness: `available_now`
+        // must not end before it is read.
+        if let Some(left) = self.settling.take() {
+            std::thread::sleep(left.min(timeout));
+            return Ok(SourceStatus::Ready);
+        }
         // Idle only when there was nothing at all: files left unlisted may follow.
-        Ok(if consumed + finished > 0 {
-            SourceStatus::Ready
-        } else {
-            SourceStatus::Idle
-        })
+        Ok(SourceStatus::Idle)
     }
 
     fn checkpoint(&mut self, epoch: u64) -> Result<Vec<u8>> {

@@ -1,7 +1,7 @@
 //! Which files to read next: a folder (walked recursively) or a glob, minus in-progress
 //! (`.x`, `_x`) and archived files, files whose name `path_glob_filter` refuses, files
-//! too old for `max_file_age` and those already seen, in the configured order, as many
-//! as a trigger admits.
+//! too old for `max_file_age`, those already seen and those still changing (see
+//! `stable`), in the configured order, as many as a trigger admits.
 
 use std::cmp::Reverse;
 use std::collections::HashSet;
@@ -11,6 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use ferry_plugin_api::log::{debug, warn};
 use ferry_plugin_api::sdk::{Error, ErrorContext, Result};
+
+use crate::stable::{Settling, Snapshot};
 
 /// Where the input files are found.
 #[derive(Debug)]
@@ -25,6 +27,8 @@ pub struct Listing {
     limits: Limits,
     /// Only files whose name matches one of these are listed (none: every file).
     name_filter: Vec<glob::Pattern>,
+    /// Files found that have not held still for `file_stable_for` yet.
+    settling: Settling,
 }
 
 /// How many files one listing admits, and which are too old to read.
@@ -36,6 +40,8 @@ pub struct Limits {
     pub max_bytes: Option<u64>,
     /// Files modified this long before the newest file seen are ignored.
     pub max_file_age: Option<Duration>,
+    /// Files are admitted once their size and modification time held this long.
+    pub stable_for: Duration,
 }
 
 /// A file found by a listing.
@@ -44,6 +50,23 @@ pub struct Listed {
     pub modified: SystemTime,
     pub name: String,
     pub size: u64,
+}
+
+impl Listed {
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            size: self.size,
+            modified: self.modified,
+        }
+    }
+}
+
+/// What a listing found: the files admitted, in reading order, and how long until the
+/// first file still changing may be admitted (`None`: none is).
+#[derive(Debug, Default)]
+pub struct Found {
+    pub files: Vec<Listed>,
+    pub settling: Option<Duration>,
 }
 
 impl Listing {
@@ -87,6 +110,7 @@ impl Listing {
             pattern,
             archive_dir,
             latest_first,
+            settling: Settling::new(limits.stable_for),
             limits,
             name_filter,
         })
@@ -97,41 +121,50 @@ impl Listing {
         &self.base
     }
 
-    /// Files not `seen` yet, in reading order, as many as the limits admit. With
-    /// `max_file_age`, files modified that long before `newest` (the newest file read so
-    /// far; none on the first listing, which admits every age) are ignored.
+    /// Files not `seen` yet that held still for `stable_for`, in reading order, as many
+    /// as the limits admit. With `max_file_age`, files modified that long before `newest`
+    /// (the newest file read so far; none on the first listing, which admits every age)
+    /// are ignored.
     pub fn new_files(
-        &self,
+        &mut self,
         seen: impl Fn(&str) -> bool,
         newest: Option<SystemTime>,
-    ) -> Result<Vec<Listed>> {
+    ) -> Result<Found> {
         let oldest = self.oldest(newest);
-        let mut found = Vec::new();
+        let (mut found, mut settling) = (Vec::new(), None::<Duration>);
+        let mut listed = HashSet::new();
         for path in self.candidates()? {
             let name = path.display().to_string();
             if seen(&name) || self.excluded(&path) || !self.name_matches(&path) {
                 continue;
             }
             // A file removed since it was listed is simply not there any more.
-            let Ok(metadata) = fs::metadata(&path) else {
+            let Ok(snapshot) = fs::metadata(&path).and_then(|m| Snapshot::from_metadata(&m)) else {
                 continue;
             };
-            let Ok(modified) = metadata.modified() else {
-                continue;
-            };
-            if oldest.is_some_and(|oldest| modified < oldest) {
+            if oldest.is_some_and(|oldest| snapshot.modified < oldest) {
                 debug!("ignoring '{name}': older than max_file_age before the newest file");
                 continue;
             }
-            let size = metadata.len();
+            if let Some(left) = self.settling.wait(&name, snapshot) {
+                settling = Some(settling.map_or(left, |s| s.min(left)));
+                listed.insert(name);
+                continue;
+            }
+            listed.insert(name.clone());
             found.push(Listed {
-                modified,
+                modified: snapshot.modified,
                 name,
-                size,
+                size: snapshot.size,
             });
         }
         self.order(&mut found);
-        Ok(self.admit(found))
+        let files = self.admit(found);
+        for file in &files {
+            listed.remove(&file.name);
+        }
+        self.settling.retain(|name| listed.contains(name));
+        Ok(Found { files, settling })
     }
 
     /// The oldest modification time still read: Spark's rule, `max_file_age` before the

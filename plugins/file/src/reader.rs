@@ -1,7 +1,7 @@
 //! Reading one file's records, per format, a bounded number at a time.
 
-use std::fs;
-use std::io;
+use std::fs::File;
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use ferry_plugin_api::arrow::array::{ArrayRef, RecordBatch, StringArray};
@@ -11,6 +11,7 @@ use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 
 use crate::columnar::Parquet;
 use crate::split::Cursor;
+use crate::stable::Snapshot;
 
 /// Why a file was not read to its end.
 #[derive(Debug)]
@@ -75,6 +76,8 @@ pub enum TextFormat {
 /// An open file being read record by record.
 pub struct FileReader {
     path: String,
+    /// Its size and modification time when it was admitted.
+    pub admitted: Snapshot,
     records: Records,
     /// The column that names the file, if asked for.
     file_column: Option<String>,
@@ -89,22 +92,25 @@ enum Records {
 }
 
 impl FileReader {
-    /// Opens `path` past its first `skip` records.
+    /// Opens `path` past its first `skip` records; a text file is read only as far as
+    /// the size it was `admitted` with.
     pub fn open(
         format: &Format,
         path: &str,
         skip: u64,
         file_column: Option<&str>,
+        admitted: Snapshot,
     ) -> Result<Self, Failure> {
         let records = match format {
             Format::Parquet(schema) => Records::Parquet(Parquet::open(path, skip, schema.clone())?),
             Format::Text {
                 format,
                 max_record_bytes,
-            } => Records::Text(Text::open(format, *max_record_bytes, path, skip)?),
+            } => Records::Text(Text::open(format, *max_record_bytes, path, skip, admitted)?),
         };
         Ok(Self {
             path: path.to_string(),
+            admitted,
             records,
             file_column: file_column.map(str::to_string),
             rows: 0,
@@ -132,6 +138,15 @@ impl FileReader {
         })?;
         Ok(consumed)
     }
+
+    /// The line of the last record, unterminated, that was not read because the file
+    /// had changed by then: it may have been cut off mid-write.
+    pub fn held_back(&self) -> Option<usize> {
+        match &self.records {
+            Records::Text(text) => text.held_back,
+            Records::Parquet(_) => None,
+        }
+    }
 }
 
 /// JSON or CSV: the whole file in memory, cut into records as they are read.
@@ -140,6 +155,13 @@ struct Text {
     cursor: Cursor,
     decoder: TextDecoder,
     max_record_bytes: usize,
+    /// Where the last line starts when the data does not end with a newline: a record
+    /// reaching into it is one only if the file is still as admitted (a complete file),
+    /// else it may be a line cut off mid-write. `None` once that was checked.
+    tail: Option<usize>,
+    admitted: Snapshot,
+    /// The line of the record in the tail that was not read: the file had changed.
+    held_back: Option<usize>,
 }
 
 enum TextDecoder {
@@ -153,8 +175,16 @@ impl Text {
         max_record_bytes: usize,
         path: &str,
         skip: u64,
+        admitted: Snapshot,
     ) -> Result<Self, Failure> {
-        let data = fs::read(path).map_err(Failure::io)?;
+        let mut data = Vec::new();
+        let file = File::open(path).map_err(Failure::io)?;
+        // Bytes written after the admission are not read: they may end mid-record.
+        (file.take(admitted.size).read_to_end(&mut data)).map_err(Failure::io)?;
+        let tail = match data.last() {
+            None | Some(b'\n') => None,
+            Some(_) => Some(data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)),
+        };
         let (cursor, decoder, header) = match format {
             TextFormat::Json {
                 schema,
@@ -193,6 +223,9 @@ impl Text {
             cursor,
             decoder,
             max_record_bytes,
+            tail,
+            admitted,
+            held_back: None,
         };
         for _ in 0..skip + u64::from(header) {
             text.cursor.next(&text.data);
@@ -213,10 +246,18 @@ impl Text {
         // their place among all of them.
         let (mut lines, mut records, mut ordinals) = (Vec::new(), Vec::new(), Vec::new());
         let mut rejects = Vec::new();
-        while lines.len() < max {
+        while lines.len() < max && self.held_back.is_none() {
             let Some(record) = self.cursor.next(&self.data) else {
                 break;
             };
+            if self.tail.is_some_and(|tail| record.bytes.end > tail) {
+                if Snapshot::of(path).is_ok_and(|now| now == self.admitted) {
+                    self.tail = None;
+                } else {
+                    self.held_back = Some(record.line);
+                    break;
+                }
+            }
             let bytes = &self.data[record.bytes];
             if bytes.len() > self.max_record_bytes {
                 rejects.push(self.oversized(lines.len(), bytes));

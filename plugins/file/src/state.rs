@@ -9,11 +9,17 @@ use ferry_plugin_api::sdk::{ErrorContext, Result};
 use ferry_plugin_api::serde_json;
 use serde::{Deserialize, Serialize};
 
+use crate::stable::Snapshot;
+
 /// A file partly read: its first `records` records were emitted or rejected.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     pub path: String,
     pub records: u64,
+    /// Its size and modification time when it was admitted: it is read up to that size,
+    /// and a change is reported (absent in checkpoints written before it existed).
+    #[serde(default)]
+    pub admitted: Option<Snapshot>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -64,11 +70,19 @@ impl State {
         self.current.as_ref()
     }
 
-    pub fn start(&mut self, path: &str) {
+    pub fn start(&mut self, path: &str, admitted: Snapshot) {
         self.current = Some(Progress {
             path: path.to_string(),
             records: 0,
+            admitted: Some(admitted),
         });
+    }
+
+    /// Records the current file's snapshot if it had none (see `Progress::admitted`).
+    pub fn pin(&mut self, admitted: Snapshot) {
+        if let Some(current) = &mut self.current {
+            current.admitted.get_or_insert(admitted);
+        }
     }
 
     pub fn consumed(&mut self, records: usize) {
@@ -114,18 +128,26 @@ impl State {
 mod tests {
     use super::*;
 
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            size: 10,
+            modified: SystemTime::UNIX_EPOCH,
+        }
+    }
+
     #[test]
     fn round_trips_progress_and_pending_cleanup() {
         let mut state = State::default();
-        state.start("a.json");
+        state.start("a.json", snapshot());
         state.consumed(3);
         state.finish(true);
-        state.start("b.json");
+        state.start("b.json", snapshot());
         state.consumed(2);
         let restored = State::restore(&state.checkpoint(7).unwrap()).unwrap();
         assert!(restored.seen("a.json") && restored.seen("b.json"));
         let current = restored.current().unwrap();
         assert_eq!((current.path.as_str(), current.records), ("b.json", 2));
+        assert_eq!(current.admitted, Some(snapshot()));
         assert_eq!(restored.due(6).count(), 0);
         assert_eq!(restored.due(7).collect::<Vec<_>>(), ["a.json"]);
     }
@@ -133,10 +155,10 @@ mod tests {
     #[test]
     fn cleaned_files_are_forgotten() {
         let mut state = State::default();
-        state.start("a.json");
+        state.start("a.json", snapshot());
         state.finish(true);
         state.checkpoint(1).unwrap();
-        state.start("b.json");
+        state.start("b.json", snapshot());
         state.finish(true);
         state.checkpoint(2).unwrap();
         state.cleaned(1);

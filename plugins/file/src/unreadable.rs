@@ -54,14 +54,20 @@ impl OnFailure {
                         "'{path}': {reason} (ignore_corrupt_files = false)"
                     )));
                 }
-                warn!("'{path}': {reason}; the file is rejected and the source goes on");
-                // The path is the record: the file may be too large for a dead-letter
-                // sink, and it stays where it is to be looked at.
-                out.reject(path.as_bytes(), &reason, path)?;
+                reject_file(path, &reason, out)?;
                 Ok(GaveUp::Rejected)
             }
         }
     }
+}
+
+/// Rejects the file `path` as a whole, with a warning: an error under
+/// `errors.tolerance = "none"`.
+pub fn reject_file(path: &str, reason: &str, out: &mut Output<'_>) -> Result<()> {
+    warn!("'{path}': {reason}; the file is rejected and the source goes on");
+    // The path is the record: the file may be too large for a dead-letter sink, and it
+    // stays where it is to be looked at.
+    out.reject(path.as_bytes(), reason, path)
 }
 
 /// `cannot read the file (1234 bytes): <reason>`, with the records read before.

@@ -23,8 +23,14 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use tempfile::TempDir;
 
-fn create(options: Value) -> Result<FileSource> {
+/// A source with `options`; files are admitted at once unless `file_stable_for` says
+/// otherwise, since these tests write their files just before they read them.
+fn create(mut options: Value) -> Result<FileSource> {
     let ctx = Context::new("test", "in", PathBuf::from("."));
+    let options_map = options.as_object_mut().unwrap();
+    options_map
+        .entry("file_stable_for")
+        .or_insert_with(|| json!("0s"));
     FileSource::create(parse_options(&options.to_string())?, &ctx)
 }
 
@@ -188,7 +194,7 @@ fn csv_without_header_reads_the_first_line() {
 /// The error a poll of `source` fails with.
 fn poll_error(source: &mut FileSource, max_rows: usize) -> String {
     let polled = source.poll(max_rows, Duration::ZERO, &mut Collected::default().output());
-    polled.err().expect("the poll fails").to_string()
+    polled.expect_err("the poll fails").to_string()
 }
 
 fn write_parquet(path: &Path, batch: &RecordBatch) {
@@ -1304,5 +1310,124 @@ fn symlinks_to_folders_are_followed_once() {
     assert_eq!(
         rows,
         [(1, "/a/x.json".to_string()), (2, "/b/y.json".to_string())]
+    );
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = File::options().append(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+fn csv_source(dir: &Path, stable_for: &str) -> FileSource {
+    create(json!({
+        "path": dir, "format": "csv", "schema": "id BIGINT, name STRING",
+        "file_stable_for": stable_for,
+    }))
+    .unwrap()
+}
+
+fn names(batches: &[RecordBatch]) -> Vec<String> {
+    let column = |b: &RecordBatch| {
+        let names = b.column_by_name("name").unwrap().as_string::<i32>();
+        names
+            .iter()
+            .map(|n| n.unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    batches.iter().flat_map(column).collect()
+}
+
+/// A file changed within `file_stable_for` is not read yet, and the poll says Ready, not
+/// Idle, so `available_now` waits for it; once it has held still it is read whole.
+#[test]
+fn a_file_written_in_two_steps_within_the_window_is_read_whole_once() {
+    let dir = TempDir::new().unwrap();
+    let a = write(dir.path().join("a.csv"), "id,name\n1,alpha\n2,be");
+    let mut source = csv_source(dir.path(), "300ms");
+    let polled = poll(&mut source, 100);
+    assert!(polled.batches.is_empty() && polled.rejected.is_empty());
+    assert_eq!(polled.status, SourceStatus::Ready);
+    append(&a, "ta\n3,gamma\n");
+    let (batches, rejected) = drain(&mut source, 100);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(ids(&batches), [1, 2, 3]);
+    assert_eq!(names(&batches), ["alpha", "beta", "gamma"]);
+}
+
+#[test]
+fn an_old_file_is_read_at_once_and_its_last_line_without_a_newline_is_a_record() {
+    let dir = TempDir::new().unwrap();
+    let a = write(dir.path().join("a.csv"), "id,name\n1,alpha\n2,beta");
+    set_mtime(&a, 0);
+    let mut source = csv_source(dir.path(), "1h");
+    let polled = poll(&mut source, 100);
+    assert!(polled.rejected.is_empty(), "{:?}", polled.rejected);
+    assert_eq!(names(&polled.batches), ["alpha", "beta"]);
+    assert_eq!(poll(&mut source, 100).status, SourceStatus::Idle);
+}
+
+/// A file that grows after it was admitted: the complete records it had then are
+/// delivered once, its unterminated last line is not taken as a (cut-off) record, and
+/// the change is one rejected record naming the file; it is not read again.
+#[test]
+fn a_file_that_grows_while_it_is_read_keeps_its_records_and_is_reported() {
+    let dir = TempDir::new().unwrap();
+    let a = write(dir.path().join("a.csv"), "id,name\n1,alpha\n2,be");
+    let mut source = csv_source(dir.path(), "0s");
+    assert_eq!(names(&poll(&mut source, 1).batches), ["alpha"]);
+    append(&a, "ta\n3,gamma\n");
+    let (batches, rejected) = drain(&mut source, 100);
+    assert!(batches.iter().all(|b| b.num_rows() == 0), "{batches:?}");
+    let path = a.display().to_string();
+    let reason = "file changed while it was read: it had 20 bytes when it was picked up and \
+                  has 31 now; its records in those 20 bytes were read except line 3, which \
+                  had no newline yet, and the rest was not";
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(
+        (rejected[0].raw.as_slice(), rejected[0].reason.as_str()),
+        (path.as_bytes(), reason)
+    );
+    assert_eq!(rejected[0].position, path);
+    assert!(drain(&mut source, 100).1.is_empty());
+}
+
+/// The snapshot a file was admitted with is checkpointed: after a restore the file is
+/// read only as far as it was then, and a change since is reported.
+#[test]
+fn a_restored_file_is_read_as_far_as_it_was_admitted() {
+    let dir = TempDir::new().unwrap();
+    let a = write_rows(dir.path().join("a.json"), 1..=3);
+    let mut source = json_source(dir.path(), json!({}));
+    assert_eq!(ids(&poll(&mut source, 1).batches), [1]);
+    let state = source.checkpoint(1).unwrap();
+    append(&a, "{\"id\": 4, \"name\": \"r4\"}\n");
+    let mut restored = json_source(dir.path(), json!({}));
+    restored.restore(&Restored::new(1, &state)).unwrap();
+    let (batches, rejected) = drain(&mut restored, 100);
+    assert_eq!(ids(&batches), [2, 3]);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(
+        rejected[0]
+            .reason
+            .starts_with("file changed while it was read: it had 72 bytes when it was picked up and has 96 now; its records in those 72 bytes were read, the rest was not"),
+        "{rejected:?}"
+    );
+}
+
+#[test]
+fn a_file_that_changes_in_place_or_vanishes_after_reading_is_reported() {
+    let dir = TempDir::new().unwrap();
+    let a = write_rows(dir.path().join("a.json"), 1..=2);
+    let mut source = json_source(dir.path(), json!({}));
+    assert_eq!(ids(&poll(&mut source, 1).batches), [1]);
+    fs::remove_file(&a).unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), [2]);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    let reason = &rejected[0].reason;
+    assert!(
+        reason.starts_with("file changed while it was read: it had 48 bytes when it was picked up and is gone now (No such file"),
+        "{reason}"
     );
 }
