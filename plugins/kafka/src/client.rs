@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_plugin_api::log::{debug, error, info, warn};
 use ferry_plugin_api::sdk::{Error, Result};
@@ -63,6 +63,9 @@ pub fn check_reachable<C: ClientContext>(
 #[derive(Default)]
 pub struct Context {
     failed: Mutex<Option<String>>,
+    /// The last error logged and when: during an outage librdkafka reports the same
+    /// one at every poll.
+    last_error: Mutex<Option<(String, Instant)>>,
 }
 
 impl Context {
@@ -88,9 +91,17 @@ impl ClientContext for Context {
     }
 
     /// Connection errors are retried by librdkafka itself; they are worth a warning,
-    /// not a failure.
+    /// not a failure. The same one is logged at most every 10 s.
     fn error(&self, error: KafkaError, reason: &str) {
-        warn!("librdkafka: {error}: {reason}");
+        let message = format!("librdkafka: {error}: {reason}");
+        let mut last = self.last_error.lock().unwrap();
+        let repeated = last
+            .as_ref()
+            .is_some_and(|(m, at)| *m == message && at.elapsed() < Duration::from_secs(10));
+        if !repeated {
+            warn!("{message}");
+            *last = Some((message, Instant::now()));
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod client;
 mod event_time;
+mod lookup;
 mod offsets;
 mod records;
 mod sink;

@@ -78,10 +78,6 @@ impl Positions {
         }
     }
 
-    pub fn contains(&self, topic: &str, partition: i32) -> bool {
-        self.0.contains_key(&(topic.to_string(), partition))
-    }
-
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -2,8 +2,9 @@
 //! positions are part of ferry's checkpoint and are committed to the consumer group
 //! once that checkpoint is durable.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_plugin_api::log::{info, warn};
@@ -18,13 +19,14 @@ use ferry_plugin_api::sdk::{
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::{Message, TopicPartitionList};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::client::{self, check_reachable};
+use crate::client;
 use crate::event_time::{Partition, PartitionTimes};
-use crate::offsets::{Positions, SourceState, StartingOffsets, EARLIEST, LATEST};
+use crate::lookup::{Answer, Asker, Lookup, Request, Start, Topics};
+use crate::offsets::{Positions, SourceState, StartingOffsets, EARLIEST};
 use crate::records::{Decoder, Meta, Records};
 
 /// How message values are read.
@@ -81,7 +83,9 @@ pub struct KafkaSourceOptions {
     /// the run; new ones are read from their earliest offset.
     #[serde(default = "ten_seconds")]
     pub discovery_interval: HumanDuration,
-    /// How long to wait for the cluster to answer at start before failing.
+    /// How long the cluster may take to answer at start (a restart from a checkpoint
+    /// too) before the task fails; also the bound on each lookup during the run, which
+    /// runs off the poll path.
     #[serde(default = "thirty_seconds")]
     pub connect_timeout: HumanDuration,
     /// librdkafka consumer settings passed through as they are, e.g.
@@ -106,50 +110,37 @@ fn thirty_seconds() -> HumanDuration {
     HumanDuration(Duration::from_secs(30))
 }
 
-/// Which topics are read.
-enum Topics {
-    Listed(Vec<String>),
-    Pattern(regex_lite::Regex),
-}
-
-impl Topics {
-    fn matches(&self, topic: &str) -> bool {
-        match self {
-            Topics::Listed(list) => list.iter().any(|t| t == topic),
-            Topics::Pattern(re) => re.is_match(topic),
-        }
-    }
-}
-
-/// Where partitions without a checkpointed position start.
-enum Start {
-    Offsets(StartingOffsets),
-    Timestamp(i64),
-}
-
 pub struct KafkaSource {
-    consumer: BaseConsumer<client::Context>,
+    /// Shared with the lookup thread, which asks the cluster through it.
+    consumer: Arc<BaseConsumer<client::Context>>,
     bootstrap_servers: String,
-    topics: Topics,
-    start: Start,
     records: Records,
     max_per_poll: usize,
-    connect_timeout: Duration,
     discovery_interval: Duration,
     positions: Positions,
-    /// Set once the consumer is assigned (the first poll).
-    next_discovery: Option<Instant>,
+    /// What the lookup thread is started with at the first poll.
+    asker: Option<Asker>,
+    lookup: Option<Lookup>,
+    /// Whether a round of questions is in flight, and when the next one is due.
+    asking: bool,
+    next_discovery: Instant,
+    /// Whether the start's round was answered.
+    started: bool,
     /// Positions checkpointed per epoch, committed to the group at its commit.
     pending: BTreeMap<u64, TopicPartitionList>,
     /// When a transient consumer error was last logged, to keep the log readable.
     last_warning: Option<Instant>,
-    /// Partitions not yet read up to the end they had when assigned, with that end:
-    /// until they are, an empty poll is not idle (what `trigger = "available_now"`
-    /// reads), and one without rows yet holds the watermark back.
+    /// Partitions not yet read up to the end they had when assigned, with that end
+    /// (`UNKNOWN_END` until the cluster said): until they are, an empty poll is not idle
+    /// (what `trigger = "available_now"` reads), and one without rows yet holds the
+    /// watermark back.
     behind: BTreeMap<Partition, i64>,
     /// With `event_time`: each partition's maximum, which the watermark comes from.
     times: Option<PartitionTimes>,
 }
+
+/// The end of a partition whose end the cluster has not told yet.
+const UNKNOWN_END: i64 = i64::MAX;
 
 impl Component for KafkaSource {
     const NAME: &'static str = "kafka";
@@ -214,7 +205,7 @@ impl Component for KafkaSource {
         let group_id = o
             .group_id
             .unwrap_or_else(|| format!("ferry-{}-{}", ctx.pipeline, ctx.node));
-        let consumer = client::config(
+        let consumer: BaseConsumer<client::Context> = client::config(
             &o.bootstrap_servers,
             &[
                 ("group.id", group_id.as_str()),
@@ -229,19 +220,27 @@ impl Component for KafkaSource {
         )
         .create_with_context(client::Context::default())
         .context("creating the Kafka consumer")?;
+        let consumer = Arc::new(consumer);
         Ok(Self {
+            bootstrap_servers: o.bootstrap_servers.clone(),
+            asker: Some(Asker {
+                consumer: consumer.clone(),
+                bootstrap_servers: o.bootstrap_servers,
+                topics,
+                start,
+                timeout: o.connect_timeout.0,
+            }),
             consumer,
-            bootstrap_servers: o.bootstrap_servers,
-            topics,
-            start,
             records,
             max_per_poll: o
                 .max_offsets_per_trigger
                 .map_or(usize::MAX, NonZeroUsize::get),
-            connect_timeout: o.connect_timeout.0,
             discovery_interval: o.discovery_interval.0,
             positions: Positions::default(),
-            next_discovery: None,
+            lookup: None,
+            asking: false,
+            next_discovery: Instant::now(),
+            started: false,
             pending: BTreeMap::new(),
             last_warning: None,
             behind: BTreeMap::new(),
@@ -251,37 +250,114 @@ impl Component for KafkaSource {
 }
 
 impl KafkaSource {
-    /// Checks the cluster answers, finds the partitions and assigns them.
-    fn start(&mut self) -> Result<()> {
-        check_reachable(
-            self.consumer.client(),
-            &self.bootstrap_servers,
-            self.connect_timeout,
-        )?;
-        let restored = !self.positions.is_empty();
-        if restored {
-            // Discovery assigns only partitions it adds; the restored ones start here.
-            self.consumer
-                .assign(&self.positions.assignment()?)
-                .context("assigning partitions")?;
+    /// Starts the lookup thread at the first poll (restored partitions are read at
+    /// once), takes its answer when one came, and asks again when discovery is due.
+    /// Waits up to `wait` only while there is nothing to read before the start's answer,
+    /// and says whether it did.
+    fn look_up(&mut self, wait: Duration) -> Result<bool> {
+        if let Some(asker) = self.asker.take() {
+            let first = self.positions.is_empty();
+            if !first {
+                // Discovery assigns only partitions it adds; the restored ones start here.
+                self.consumer
+                    .assign(&self.positions.assignment()?)
+                    .context("assigning partitions")?;
+                for partition in self.positions.partitions() {
+                    self.behind.insert(partition, UNKNOWN_END);
+                }
+            }
+            let lookup = Lookup::spawn(asker)?;
+            lookup.ask(self.request(first));
+            self.lookup = Some(lookup);
+            self.asking = true;
         }
-        self.discover(!restored, self.connect_timeout)?;
-        let assigned = self.positions.partitions().collect();
-        self.note_ends(assigned)
-    }
-
-    /// Notes the partitions' end offsets now, to know when the source has caught up.
-    fn note_ends(&mut self, partitions: Vec<Partition>) -> Result<()> {
-        for (topic, partition) in partitions {
-            let (low, high) = self
-                .consumer
-                .fetch_watermarks(&topic, partition, self.connect_timeout)
-                .with_context(|| format!("finding the end of {topic}/{partition}"))?;
-            if high > low {
-                self.behind.insert((topic, partition), high);
+        let Some(lookup) = &self.lookup else {
+            return Ok(false);
+        };
+        let waits = !self.started && self.positions.is_empty();
+        let answer = if waits {
+            lookup.wait(wait)
+        } else {
+            lookup.answer()
+        };
+        if let Some(answer) = answer {
+            self.asking = false;
+            self.next_discovery = Instant::now() + self.discovery_interval;
+            self.apply(answer)?;
+        }
+        if !self.asking && Instant::now() >= self.next_discovery {
+            let request = self.request(false);
+            if let Some(lookup) = &self.lookup {
+                lookup.ask(request);
+                self.asking = true;
             }
         }
-        Ok(())
+        Ok(waits)
+    }
+
+    fn request(&self, first: bool) -> Request {
+        Request {
+            known: self.positions.partitions().collect(),
+            first,
+            ends_of: self
+                .behind
+                .iter()
+                .filter(|(_, &end)| end == UNKNOWN_END)
+                .map(|(p, _)| p.clone())
+                .collect(),
+        }
+    }
+
+    /// Takes in what the cluster said: ends noted, new partitions assigned. A failed
+    /// start fails the task; a later failure is a warning, and asked again later.
+    fn apply(&mut self, answer: Result<Answer>) -> Result<()> {
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(e) if self.started => {
+                self.warn_rarely(format!(
+                    "{e:#}; asking again in {:?}",
+                    self.discovery_interval
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if !self.started {
+            self.started = true;
+            let servers = &self.bootstrap_servers;
+            info!(
+                "connected to Kafka at {servers} ({} brokers)",
+                answer.brokers
+            );
+            for missing in &answer.missing {
+                warn!("topic '{missing}' does not exist yet; it is read once it does");
+            }
+        }
+        for (partition, end) in answer.ends {
+            match end {
+                Some(end) => self.behind.insert(partition, end),
+                None => self.behind.remove(&partition),
+            };
+        }
+        if answer.added.is_empty() {
+            return Ok(());
+        }
+        for ((topic, partition), start) in &answer.added {
+            self.positions.set(topic, *partition, *start);
+        }
+        info!(
+            "reading {} partitions: {}",
+            answer.added.len(),
+            answer
+                .added
+                .iter()
+                .map(|((t, p), _)| format!("{t}/{p} from {}", describe(self.positions.get(t, *p))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        self.consumer
+            .assign(&self.positions.assignment()?)
+            .context("assigning partitions")
     }
 
     /// Whether some partition is still short of the end it had when assigned.
@@ -304,98 +380,6 @@ impl KafkaSource {
         }
     }
 
-    /// Looks up the topics' partitions and assigns any not yet read. At start (`first`,
-    /// without a checkpoint) they begin where the options say; later, at their earliest.
-    fn discover(&mut self, first: bool, timeout: Duration) -> Result<()> {
-        self.next_discovery = Some(Instant::now() + self.discovery_interval);
-        let metadata = match self.consumer.fetch_metadata(None, timeout) {
-            Ok(metadata) => metadata,
-            Err(e) if !first => {
-                warn!("looking up partitions: {e}");
-                return Ok(());
-            }
-            Err(e) => return Err(e).context("looking up the topics' partitions"),
-        };
-        let mut added = Vec::new();
-        let mut seen = BTreeSet::new();
-        for topic in metadata
-            .topics()
-            .iter()
-            .filter(|t| self.topics.matches(t.name()))
-        {
-            seen.insert(topic.name().to_string());
-            for p in topic.partitions() {
-                if !self.positions.contains(topic.name(), p.id()) {
-                    added.push((topic.name().to_string(), p.id()));
-                }
-            }
-        }
-        if let Topics::Listed(list) = &self.topics {
-            for missing in list.iter().filter(|t| !seen.contains(*t)) {
-                if first {
-                    warn!("topic '{missing}' does not exist yet; it is read once it does");
-                }
-            }
-        }
-        if added.is_empty() {
-            return Ok(());
-        }
-        for (topic, partition) in &added {
-            let start = match (&self.start, first) {
-                (_, false) => EARLIEST,
-                (Start::Offsets(o), true) => o.of(topic, *partition),
-                (Start::Timestamp(ms), true) => self.offset_at(topic, *partition, *ms, timeout)?,
-            };
-            let start = match start {
-                LATEST => self.end_offset(topic, *partition, timeout)?,
-                other => other,
-            };
-            self.positions.set(topic, *partition, start);
-        }
-        if !first {
-            // Read from their earliest offset: what they hold holds the watermark back.
-            if let Err(e) = self.note_ends(added.clone()) {
-                warn!("{e}");
-            }
-        }
-        info!(
-            "reading {} partitions: {}",
-            added.len(),
-            added
-                .iter()
-                .map(|(t, p)| format!("{t}/{p} from {}", describe(self.positions.get(t, *p))))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        self.consumer
-            .assign(&self.positions.assignment()?)
-            .context("assigning partitions")
-    }
-
-    /// The partition's end: where a "latest" start reads from, fixed now so that a
-    /// checkpoint taken before any message arrived still names it.
-    fn end_offset(&self, topic: &str, partition: i32, timeout: Duration) -> Result<i64> {
-        let (_, high) = self
-            .consumer
-            .fetch_watermarks(topic, partition, timeout)
-            .with_context(|| format!("finding the end of {topic}/{partition}"))?;
-        Ok(high)
-    }
-
-    /// The first offset with a timestamp at or after `ms`, or the end if none.
-    fn offset_at(&self, topic: &str, partition: i32, ms: i64, timeout: Duration) -> Result<i64> {
-        let mut query = TopicPartitionList::new();
-        query.add_partition_offset(topic, partition, Offset::Offset(ms))?;
-        let found = self
-            .consumer
-            .offsets_for_times(query, timeout)
-            .with_context(|| format!("finding offset by timestamp in {topic}/{partition}"))?;
-        match found.find_partition(topic, partition).map(|e| e.offset()) {
-            Some(Offset::Offset(n)) => Ok(n),
-            _ => Ok(LATEST),
-        }
-    }
-
     /// A consumer error: connection trouble is retried by librdkafka and only logged;
     /// a lost position is fatal.
     fn consumer_error(&mut self, e: KafkaError) -> Result<()> {
@@ -409,14 +393,19 @@ impl KafkaSource {
                  retention?); set kafka = {{ \"auto.offset.reset\" = \"earliest\" }} to accept the loss"
             )));
         }
+        self.warn_rarely(format!("consuming: {e}; librdkafka retries"));
+        Ok(())
+    }
+
+    /// Logs at most one warning every 10 s, to keep an outage's log readable.
+    fn warn_rarely(&mut self, message: String) {
         if self
             .last_warning
             .is_none_or(|t| t.elapsed() > Duration::from_secs(10))
         {
-            warn!("consuming: {e}; librdkafka retries");
+            warn!("{message}");
             self.last_warning = Some(Instant::now());
         }
-        Ok(())
     }
 }
 
@@ -454,11 +443,7 @@ impl Source for KafkaSource {
         timeout: Duration,
         out: &mut Output<'_>,
     ) -> Result<SourceStatus> {
-        match self.next_discovery {
-            None => self.start()?,
-            Some(at) if Instant::now() >= at => self.discover(false, timeout)?,
-            Some(_) => {}
-        }
+        let waited = self.look_up(timeout)?;
         let limit = max_rows.min(self.max_per_poll);
         let Self {
             consumer,
@@ -468,7 +453,7 @@ impl Source for KafkaSource {
         } = self;
         let mut messages: Vec<BorrowedMessage<'_>> = Vec::new();
         let mut error = None;
-        let mut wait = timeout;
+        let mut wait = if waited { Duration::ZERO } else { timeout };
         while messages.len() < limit {
             match consumer.poll(wait) {
                 None => break,
@@ -494,7 +479,7 @@ impl Source for KafkaSource {
         drop(messages);
         let catching_up = self.catching_up();
         self.watermark(out);
-        let status = if got || catching_up {
+        let status = if got || catching_up || !self.started {
             SourceStatus::Ready
         } else {
             SourceStatus::Idle
