@@ -6,6 +6,7 @@
 
 mod columns;
 mod exact;
+mod nested;
 
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
@@ -19,6 +20,7 @@ use super::datetime::DateTimePattern;
 use super::ddl::data_type_to_ddl;
 use columns::Columns;
 pub use exact::{excerpt, EXCERPT_CHARS};
+use nested::NestedValues;
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
 const BATCH_ROWS: usize = 8192;
@@ -119,6 +121,7 @@ impl JsonDecoder {
         let columns = Columns::new(schema.clone(), formats, "field", true);
         let json = Json {
             schema: columns.wire.clone(),
+            nested: NestedValues::new(schema.fields()),
             declared: schema,
         };
         Self {
@@ -399,6 +402,8 @@ struct Json {
     schema: SchemaRef,
     /// The schema asked for, whose types reasons name.
     declared: SchemaRef,
+    /// Checks for the values arrow-rs converts inexactly that columns.rs does not see.
+    nested: Option<NestedValues>,
 }
 
 impl Format for Json {
@@ -451,7 +456,9 @@ impl Format for Json {
     }
 
     fn check(&self, record: &[u8]) -> Option<String> {
-        let bad = exact::invalid_json_number(record)?;
+        let Some(bad) = exact::invalid_json_number(record) else {
+            return self.nested.as_ref()?.check(record);
+        };
         // serde_json says where, in the same words as for other malformed JSON.
         let why = match serde_json::from_slice::<serde::de::IgnoredAny>(record) {
             Err(e) => e.to_string(),

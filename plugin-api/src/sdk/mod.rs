@@ -7,8 +7,8 @@ pub mod decode;
 pub mod defaults;
 pub mod duration;
 pub mod encode;
-pub mod event_time;
 mod error;
+pub mod event_time;
 #[doc(hidden)]
 pub mod export;
 mod logging;
