@@ -1,9 +1,10 @@
 //! A value is exactly what the data said, or its record is rejected: JSON numbers that
 //! do not fit their column, numbers for TIMESTAMP (epoch seconds, or `timestamp_unit`)
-//! and DATE columns, an unclosed JSON line, CSV fields with a quote inside or invalid
-//! UTF-8, and CHAR/VARCHAR schemas, through the real `ferry` binary under both
-//! tolerances: the good rows by id and value, the dead-letter records (raw bytes as
-//! hex, reason, node, position), the exit code, and the escaped record in the failure.
+//! and DATE columns, values inside STRUCT, ARRAY and MAP fields and DECIMALs, an unclosed
+//! JSON line, CSV fields with a quote inside or invalid UTF-8, and CHAR/VARCHAR schemas,
+//! through the real `ferry` binary under both tolerances: the good rows by id and value,
+//! the dead-letter records (raw bytes as hex, reason, node, position), the exit code,
+//! and the escaped record in the failure.
 
 use std::fs::File;
 use std::path::Path;
@@ -285,4 +286,68 @@ fn char_and_varchar_are_refused_by_validate_pointing_at_string() {
          its length would not be checked; use STRING at position 13 in \"id INT, code CHAR(3)\"\n  \
          id INT, code CHAR(3)\n               ^^^^";
     assert!(stderr.contains(message), "{stderr}");
+}
+
+/// JSON file `nested/n.json`: values inside STRUCT, ARRAY and MAP fields, and DECIMALs.
+const N_JSON: &[&str] = &[
+    r#"{"id": 1, "amount": 12.30, "geo": {"n": 5, "at": "2024-03-05T14:07:09Z"}, "tags": [1, "2"], "m": {"k": 3}}"#,
+    r#"{"id": 2, "amount": 12.345}"#,
+    r#"{"id": 3, "geo": {"n": 1.5}}"#,
+    r#"{"id": 4, "geo": {"at": 1709647629}}"#,
+    r#"{"id": 5, "tags": [1, 300]}"#,
+    r#"{"id": 6, "m": {"k": 2.5}}"#,
+    r#"{"id": 7, "amount": -0.5, "tags": []}"#,
+];
+
+const NESTED_SCHEMA: &str =
+    "id INT, amount DECIMAL(10,2), geo STRUCT<n: BIGINT, at: TIMESTAMP>, tags ARRAY<TINYINT>, m MAP<STRING, INT>";
+
+fn nested_source() -> String {
+    format!("path = \"nested\"\nformat = \"json\"\nschema = \"{NESTED_SCHEMA}\"")
+}
+
+#[test]
+fn nested_values_and_decimals_are_exact_or_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "nested/n.json", &bytes(N_JSON), 10);
+    pipeline(dir.path(), "all", &[("nested", &nested_source())]);
+    let run = run(dir.path());
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    let mut good = rows(&run.stdout, &["id", "amount", "geo", "tags", "m"]);
+    good.sort_by_key(|r| r[0].parse::<u32>().unwrap());
+    let expected: &[&[&str]] = &[
+        &[
+            "1",
+            "12.30",
+            "{n: 5, at: 2024-03-05T14:07:09Z}",
+            "[1, 2]",
+            "{k: 3}",
+        ],
+        &["7", "-0.50", "null", "[]", "null"],
+    ];
+    assert_eq!(good, strings(expected), "{}", run.stdout);
+    let n = |line: usize, reason: &str| {
+        let position = format!("nested/n.json:{line}");
+        dead(N_JSON[line - 1].as_bytes(), reason, "nested", &position)
+    };
+    let expected = vec![
+        n(2, "field 'amount': expected DECIMAL(10,2), got 12.345 (more than 2 digits after the point)"),
+        n(3, "field 'geo.n': expected BIGINT, got 1.5 (not an integer)"),
+        n(4, "field 'geo.at': expected TIMESTAMP, got 1709647629 (a number inside a STRUCT, ARRAY or MAP is not read as a time; write an ISO 8601 string)"),
+        n(5, "field 'tags[1]': expected TINYINT, got 300 (out of range)"),
+        n(6, "field 'm['k']': expected INT, got 2.5 (not an integer)"),
+    ];
+    assert_eq!(dead_letters(&run.stdout), expected, "{}", run.stdout);
+}
+
+#[test]
+fn nested_tolerance_none_fails_at_the_first_inexact_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "nested/n.json", &bytes(N_JSON), 10);
+    pipeline(dir.path(), "none", &[("nested", &nested_source())]);
+    let run = run(dir.path());
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let message = r#"rejected a record at nested/n.json:2: field 'amount': expected DECIMAL(10,2), got 12.345 (more than 2 digits after the point)"#;
+    assert!(run.stderr.contains(message), "{}", run.stderr);
+    assert!(!run.stderr.contains("restarting"), "{}", run.stderr);
 }
