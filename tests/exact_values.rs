@@ -313,7 +313,7 @@ fn nested_values_and_decimals_are_exact_or_dead_lettered() {
     pipeline(dir.path(), "all", &[("nested", &nested_source())]);
     let run = run(dir.path());
     assert_eq!(run.status.code(), Some(0), "{run:?}");
-    let mut good = rows(&run.stdout, &["id", "amount", "geo", "tags", "m"]);
+    let mut good = table_rows(&run.stdout, &["id", "amount", "geo", "tags", "m"]);
     good.sort_by_key(|r| r[0].parse::<u32>().unwrap());
     let expected: &[&[&str]] = &[
         &[
