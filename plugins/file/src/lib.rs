@@ -2,6 +2,7 @@
 //! they arrive, like Spark's file source. Every file is read exactly once across
 //! restarts, and can be archived or deleted once the epoch that finished it commits.
 
+mod charset;
 mod clean;
 mod columnar;
 mod convert;
@@ -32,6 +33,7 @@ use ferry_plugin_api::sdk::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use charset::Charset;
 use clean::Cleaner;
 use listing::{Limits, Listed, Listing};
 use reader::{with_path_field, FileReader, Format, TextFormat};
@@ -101,6 +103,12 @@ pub struct FileOptions {
     /// (default: "yyyy-MM-dd").
     #[serde(alias = "dateFormat")]
     pub date_format: Option<String>,
+    /// json and csv: what the files are written in: "UTF-8" (the default; a file that
+    /// starts with a UTF-16 byte order mark is read as UTF-16), "UTF-16" (its byte order
+    /// mark decides, else big-endian), "UTF-16LE", "UTF-16BE", "ISO-8859-1" or
+    /// "windows-1252". Bytes invalid in it reject their record. Spark's encoding/charset.
+    #[serde(alias = "charset")]
+    pub encoding: Option<Charset>,
     /// json: what a number in a TIMESTAMP column counts since the epoch: "s" (Spark's
     /// rule), "ms" or "us"; kept exactly to the microsecond, or the record is rejected.
     #[serde(default)]
@@ -293,21 +301,25 @@ fn format(options: &FileOptions) -> Result<Format> {
         ))
     };
     let datetimes = datetime_formats(options)?;
-    let text = match options.format {
-        FileFormat::Json => TextFormat::Json {
-            schema: schema.ok_or_else(|| needs_schema("json"))?,
-            multi_line: options.multi_line,
-            datetimes,
-        },
-        FileFormat::Csv => TextFormat::Csv {
-            schema: schema.ok_or_else(|| needs_schema("csv"))?,
-            datetimes,
-            header: options.header,
-            delimiter: ascii_char("delimiter", options.delimiter)?,
-            quote: ascii_char("quote", options.quote)?,
-        },
-        FileFormat::Parquet => return Ok(Format::Parquet(schema)),
-    };
+    let text =
+        match options.format {
+            FileFormat::Json => TextFormat::Json {
+                schema: schema.ok_or_else(|| needs_schema("json"))?,
+                multi_line: options.multi_line,
+                datetimes,
+            },
+            FileFormat::Csv => TextFormat::Csv {
+                schema: schema.ok_or_else(|| needs_schema("csv"))?,
+                datetimes,
+                header: options.header,
+                delimiter: ascii_char("delimiter", options.delimiter)?,
+                quote: ascii_char("quote", options.quote)?,
+            },
+            FileFormat::Parquet if options.encoding.is_some() => return Err(Error::msg(
+                "encoding applies to json and csv files; Parquet strings are UTF-8 by the format",
+            )),
+            FileFormat::Parquet => return Ok(Format::Parquet(schema)),
+        };
     let max_record_bytes = usize::try_from(options.max_record_bytes.0).unwrap_or(usize::MAX);
     if max_record_bytes == 0 {
         return Err(Error::msg("max_record_bytes must be at least 1 byte"));
@@ -315,6 +327,7 @@ fn format(options: &FileOptions) -> Result<Format> {
     Ok(Format::Text {
         format: text,
         max_record_bytes,
+        encoding: options.encoding,
     })
 }
 

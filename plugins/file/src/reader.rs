@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::sync::Arc;
 
 use ferry_plugin_api::arrow::array::{ArrayRef, RecordBatch, StringArray};
@@ -9,6 +10,7 @@ use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, JsonDecoder};
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 
+use crate::charset::{decode, Charset, Invalid};
 use crate::columnar::Parquet;
 use crate::split::Cursor;
 use crate::stable::Snapshot;
@@ -48,6 +50,8 @@ pub enum Format {
         format: TextFormat,
         /// Longer records are rejected without being decoded.
         max_record_bytes: usize,
+        /// What the files are written in (none: UTF-8).
+        encoding: Option<Charset>,
     },
     /// With a schema, columns are picked by name and cast to it.
     Parquet(Option<SchemaRef>),
@@ -106,7 +110,15 @@ impl FileReader {
             Format::Text {
                 format,
                 max_record_bytes,
-            } => Records::Text(Text::open(format, *max_record_bytes, path, skip, admitted)?),
+                encoding,
+            } => Records::Text(Text::open(
+                format,
+                *max_record_bytes,
+                *encoding,
+                path,
+                skip,
+                admitted,
+            )?),
         };
         Ok(Self {
             path: path.to_string(),
@@ -162,6 +174,9 @@ struct Text {
     admitted: Snapshot,
     /// The line of the record in the tail that was not read: the file had changed.
     held_back: Option<usize>,
+    /// Bytes the file's encoding does not allow, by where they are in `data`, the last
+    /// first: each rejects the record that holds it.
+    invalid: Vec<Invalid>,
 }
 
 enum TextDecoder {
@@ -170,9 +185,11 @@ enum TextDecoder {
 }
 
 impl Text {
+    /// Reads `path` as far as it was `admitted`, decoded to UTF-8 from its `encoding`.
     fn open(
         format: &TextFormat,
         max_record_bytes: usize,
+        encoding: Option<Charset>,
         path: &str,
         skip: u64,
         admitted: Snapshot,
@@ -181,6 +198,9 @@ impl Text {
         let file = File::open(path).map_err(Failure::io)?;
         // Bytes written after the admission are not read: they may end mid-record.
         (file.take(admitted.size).read_to_end(&mut data)).map_err(Failure::io)?;
+        let decoded = decode(path, data, encoding).map_err(Failure::Unreadable)?;
+        let (data, mut invalid) = (decoded.text, decoded.invalid);
+        invalid.reverse();
         let tail = match data.last() {
             None | Some(b'\n') => None,
             Some(_) => Some(data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)),
@@ -226,6 +246,7 @@ impl Text {
             tail,
             admitted,
             held_back: None,
+            invalid,
         };
         for _ in 0..skip + u64::from(header) {
             text.cursor.next(&text.data);
@@ -258,9 +279,12 @@ impl Text {
                     break;
                 }
             }
+            let invalid = first_invalid(&mut self.invalid, &record.bytes);
             let bytes = &self.data[record.bytes];
             if bytes.len() > self.max_record_bytes {
                 rejects.push(self.oversized(lines.len(), bytes));
+            } else if let Some(Invalid { reason, line, .. }) = invalid {
+                rejects.push((lines.len(), line, reason));
             } else {
                 ordinals.push(lines.len());
                 records.push(bytes);
@@ -297,6 +321,18 @@ impl Text {
         );
         (ordinal, bytes[..max].to_vec(), reason)
     }
+}
+
+/// The first bytes invalid in the file's encoding within `record`, taken from
+/// `invalid` (last first) with any before it, which were in records skipped (a CSV
+/// header, or records consumed before a restart).
+fn first_invalid(invalid: &mut Vec<Invalid>, record: &Range<usize>) -> Option<Invalid> {
+    let mut found = None;
+    while invalid.last().is_some_and(|i| i.at < record.end) {
+        let next = invalid.pop().filter(|i| i.at >= record.start);
+        found = found.or(next);
+    }
+    found
 }
 
 /// Appends a Utf8 column `name` holding `path` on every row.

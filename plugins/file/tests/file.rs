@@ -1431,3 +1431,103 @@ fn a_file_that_changes_in_place_or_vanishes_after_reading_is_reported() {
         "{reason}"
     );
 }
+
+fn utf16le(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+#[test]
+fn encoding_is_refused_for_parquet_and_unknown_names() {
+    let dir = TempDir::new().unwrap();
+    let parquet = json!({"path": dir.path(), "format": "parquet", "encoding": "UTF-16LE"});
+    let refused = create(parquet).err().unwrap().to_string();
+    assert!(
+        refused.contains("encoding applies to json and csv files"),
+        "{refused}"
+    );
+    let unknown =
+        json!({"path": dir.path(), "format": "json", "schema": "id INT", "charset": "EBCDIC"});
+    let refused = create(unknown).err().unwrap().to_string();
+    assert!(
+        refused.contains("unknown encoding 'EBCDIC'; one of UTF-8"),
+        "{refused}"
+    );
+}
+
+/// Records cut from UTF-16 text keep their line numbers; a record with bytes invalid in
+/// the encoding is rejected with the line's own bytes; the rest decode.
+#[test]
+fn utf16_records_keep_their_lines_and_invalid_bytes_reject_theirs() {
+    let dir = TempDir::new().unwrap();
+    let bad_line = [
+        utf16le("{\"id\": 2, \"name\": \"x"),
+        vec![0x00, 0xdc],
+        utf16le("\"}"),
+    ]
+    .concat();
+    let data = [
+        utf16le("\u{feff}{\"id\": 1, \"name\": \"é\"}\n\n"),
+        bad_line.clone(),
+        utf16le("\n{\"id\": 3.5, \"name\": \"c\"}\n{\"id\": 4, \"name\": \"€\"}"),
+    ]
+    .concat();
+    let path = dir.path().join("a.json");
+    fs::write(&path, &data).unwrap();
+    let mut source = json_source(dir.path(), json!({"encoding": "utf-16le"}));
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), [1, 4]);
+    assert_eq!(names(&batches), ["é", "€"]);
+    let position = |line: usize| format!("{}:{line}", path.display());
+    let got: Vec<_> = rejected
+        .iter()
+        .map(|r| (r.raw.clone(), r.reason.clone(), r.position.clone()))
+        .collect();
+    let at = utf16le("\u{feff}{\"id\": 1, \"name\": \"é\"}\n\n{\"id\": 2, \"name\": \"x").len();
+    assert_eq!(
+        got,
+        [
+            (
+                bad_line,
+                format!("invalid UTF-16LE (byte {at} of the file: 00 dc)"),
+                position(3)
+            ),
+            (
+                b"{\"id\": 3.5, \"name\": \"c\"}".to_vec(),
+                "field 'id': expected BIGINT, got 3.5 (not an integer)".to_string(),
+                position(4)
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_byte_order_mark_against_the_declared_encoding_makes_the_file_unreadable() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("a.json");
+    fs::write(&path, utf16le("\u{feff}{\"id\": 1}\n")).unwrap();
+    let mut source = json_source(dir.path(), json!({"encoding": "UTF-16BE"}));
+    let (batches, rejected) = drain(&mut source, 100);
+    assert_eq!(ids(&batches), Vec::<i64>::new());
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(
+        rejected[0].reason,
+        "cannot read the file (22 bytes): it starts with a UTF-16LE byte order mark, but encoding is UTF-16BE"
+    );
+}
+
+#[test]
+fn iso_8859_1_reads_every_byte_as_its_code_point() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("a.csv"), b"id,name\n1,caf\xe9\n2,\x80\n").unwrap();
+    let options = |encoding: &str| {
+        create(json!({
+            "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING",
+            "encoding": encoding,
+        }))
+        .unwrap()
+    };
+    let (batches, _) = drain(&mut options("ISO-8859-1"), 100);
+    assert_eq!(names(&batches), ["café", "\u{80}"]);
+    let (batches, _) = drain(&mut options("windows-1252"), 100);
+    assert_eq!(names(&batches), ["café", "€"]);
+}
