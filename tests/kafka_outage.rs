@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ferry_tests::kafka::Broker;
-use ferry_tests::{ferry, last_total, Running};
+use ferry_tests::{ferry, last_total, newest_epoch, Running};
 
 /// A kafka → console(count) pipeline, checkpointing every second, that fails at once
 /// instead of restarting: a task failure during the outage is a failed test.
@@ -38,25 +38,11 @@ mode = "count"
     std::fs::write(dir.join("p.toml"), toml).unwrap();
 }
 
-/// The newest checkpoint's epoch, from the manifests' names (0 before the first).
-fn newest_epoch(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir.join("state/outage/checkpoints")) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json")?.parse().ok()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 /// How many checkpoints are written over `span`, waited for here.
 fn checkpoints_during(dir: &Path, span: Duration) -> u64 {
-    let before = newest_epoch(dir);
+    let before = newest_epoch(dir, "outage");
     std::thread::sleep(span);
-    newest_epoch(dir) - before
+    newest_epoch(dir, "outage") - before
 }
 
 fn warnings(run: &Running) -> usize {
@@ -125,17 +111,17 @@ fn a_restart_from_a_checkpoint_while_the_broker_is_down_checkpoints_and_waits() 
     pipeline(dir.path(), &broker);
     let mut run = Running::start(ferry(dir.path(), &["run", "p.toml"]));
     run.wait_for_stdout(Duration::from_secs(60), |out| last_total(out) == Some(3000));
-    let epoch = newest_epoch(dir.path());
-    while newest_epoch(dir.path()) < epoch + 2 {
+    let epoch = newest_epoch(dir.path(), "outage");
+    while newest_epoch(dir.path(), "outage") < epoch + 2 {
         std::thread::sleep(Duration::from_millis(100));
     }
     run.kill9();
     broker.stop();
-    let restored = newest_epoch(dir.path());
+    let restored = newest_epoch(dir.path(), "outage");
     let run = Running::start(ferry(dir.path(), &["run", "p.toml"]));
     let down = Instant::now();
     // The first checkpoint about one interval after the start, and more after it.
-    while newest_epoch(dir.path()) == restored {
+    while newest_epoch(dir.path(), "outage") == restored {
         assert!(down.elapsed() < Duration::from_secs(5), "no checkpoint");
         std::thread::sleep(Duration::from_millis(50));
     }

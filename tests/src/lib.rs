@@ -193,6 +193,52 @@ pub fn run_and_kill(dir: &Path, pipeline: &str, delay: Duration) -> bool {
     true
 }
 
+/// As [`run_and_kill`], but the kill comes `delay` after the run has written a checkpoint
+/// of its own, so that it always interrupts a run with saved state to resume from.
+pub fn run_and_kill_after_checkpoint(
+    dir: &Path,
+    pipeline: &str,
+    name: &str,
+    delay: Duration,
+) -> bool {
+    let before = newest_epoch(dir, name);
+    let mut run = Running::start(ferry(dir, &["run", pipeline]));
+    let until = Instant::now() + Duration::from_secs(60);
+    while newest_epoch(dir, name) == before {
+        let running = run.child.try_wait().unwrap().is_none();
+        assert!(
+            running && Instant::now() < until,
+            "no checkpoint: {}",
+            run.stderr()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(delay);
+    let finished = run.kill9();
+    if finished.status.success() {
+        return false;
+    }
+    assert!(
+        finished.status.code().is_none(),
+        "the run failed on its own: {finished:?}"
+    );
+    true
+}
+
+/// The newest checkpoint's epoch of pipeline `name` run in `dir`, from the manifests'
+/// names (default state folder; 0 before the first).
+pub fn newest_epoch(dir: &Path, name: &str) -> u64 {
+    let folder = dir.join("state").join(name).join("checkpoints");
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return 0;
+    };
+    let epochs = entries.filter_map(|e| {
+        let name = e.ok()?.file_name().into_string().ok()?;
+        name.strip_suffix(".json")?.parse().ok()
+    });
+    epochs.max().unwrap_or(0)
+}
+
 /// The newest checkpoint manifest of pipeline `name` run in `dir` (default state folder).
 pub fn manifest(dir: &Path, name: &str) -> serde_json::Value {
     let folder = dir.join("state").join(name).join("checkpoints");
