@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Same answers as Spark: each stateful query run by Spark Structured Streaming
+# (../shared/peers/run_spark.sh) and by ferry on the same generated input, the outputs
+# compared row for row with pyarrow (bench/parity/compare.py). Exits 1 on a difference.
+#
+#   bash bench/parity.sh              # 200,000 rows
+#   ROWS=1000000 bash bench/parity.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-200000}
+source bench/common.sh
+export WORK="$PWD/bench/out-parity"
+rm -rf "$WORK" && mkdir -p "$WORK"
+cargo build --release --quiet -p ferry -p ferry-file -p ferry-dedup -p ferry-lake
+messages_input
+python3 -c "import pyspark" 2>/dev/null || pip install -q pyspark
+
+failed=0
+# compare NAME SPARK_MODE COLUMNS [HELD_DELAY_S]: ferry's bench/parity/NAME.toml against
+# Spark's mode (compare.py says what HELD_DELAY_S leaves out).
+compare() {
+  local name=$1 mode=$2 columns=$3 held=${4:-}
+  echo "== $name (Spark: $mode)"
+  "$FERRY" run "bench/parity/$name.toml" >/dev/null 2>"$WORK/$name.log"
+  bash "$PEERS/run_spark.sh" "$DATA" "$WORK/spark" "$mode"
+  python3 bench/parity/compare.py "$WORK/ferry/$name" "$WORK/spark/$mode/out" "$columns" $held || failed=1
+}
+
+all="timestamp,value,event_type,message_id,channel,country_id,user_id"
+compare dedup-first-seen dedup_within "$all"
+compare dedup-earliest dedup "$all" 600
+exit $failed
