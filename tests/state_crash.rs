@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use ferry_tests::lake::Rng;
-use ferry_tests::{build_external, run_and_kill, run_pipeline};
+use ferry_tests::{build_external, run_and_kill_after_checkpoint, run_pipeline};
 
 const KILLS: usize = 6;
 
@@ -82,8 +82,8 @@ fn running_counts_survive_kill_9_exactly() {
     let mut rng = Rng::from_clock();
     let mut kills = 0;
     for _ in 0..KILLS {
-        let delay = Duration::from_millis(rng.range(300, 900));
-        if run_and_kill(crashed.path(), "p.toml", delay) {
+        let delay = Duration::from_millis(rng.range(0, 400));
+        if run_and_kill_after_checkpoint(crashed.path(), "p.toml", "counts", delay) {
             kills += 1;
         }
     }
