@@ -14,6 +14,7 @@ pub mod export;
 mod logging;
 mod options;
 mod output;
+pub mod rows;
 pub mod size;
 pub mod state;
 mod traits;

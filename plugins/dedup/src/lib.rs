@@ -4,19 +4,16 @@
 //! the smallest event time. Keys live in the SDK's keyed state, evicted once the
 //! watermark is `watermark_delay` past their event time.
 
-mod encode;
-
 use ferry_plugin_api::arrow::array::{Array, BooleanArray, RecordBatch};
 use ferry_plugin_api::arrow::compute::filter_record_batch;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::sdk::event_time::event_micros;
+use ferry_plugin_api::sdk::rows::{self, RowCodec};
 use ferry_plugin_api::sdk::state::KeyedState;
 use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use encode::{KeyRows, RowCodec};
 
 /// Which row of a key is kept.
 #[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -88,7 +85,7 @@ impl Component for Dedup {
         // not from whichever batch arrives first.
         let rows = match (options.keep, &schema) {
             (Keep::FirstSeen, _) => None,
-            (Keep::Earliest, Some(schema)) => Some(RowCodec::new(schema.clone())?),
+            (Keep::Earliest, Some(schema)) => Some(RowCodec::for_schema(schema)?),
             (Keep::Earliest, None) => {
                 return Err(Error::msg(
                     "keep = \"earliest\" needs its input's schema: read from a source with a declared schema",
@@ -166,16 +163,18 @@ impl Transform for Dedup {
 
     fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
         let times = event_micros(&batch, &self.event_time)?;
-        let keys = KeyRows::of(&batch, &self.keys)?;
+        let key_columns = rows::columns(&batch, "keys", &self.keys)?;
+        let types = key_columns.iter().map(|c| c.data_type().clone()).collect();
+        let keys = RowCodec::new(types)?.encode(&key_columns)?;
         let whole = match &self.rows {
-            Some(codec) => Some(codec.encode(&batch)?),
+            Some(codec) => Some(codec.encode(batch.columns())?),
             None => None,
         };
         let watermark = self.watermark.unwrap_or(i64::MIN);
         let (mut kept, mut late) = (Vec::new(), Vec::new());
         for i in 0..batch.num_rows() {
             if times.is_null(i) {
-                let row = encode::row_as_json(&batch, i)?;
+                let row = rows::row_as_json(&batch, i)?;
                 let reason = format!("event time '{}' is null", self.event_time);
                 out.reject(row, reason, format!("row {i} of a batch"))?;
                 kept.push(false);
@@ -186,8 +185,8 @@ impl Transform for Dedup {
             let is_late = time <= watermark;
             late.push(is_late);
             let admitted = !is_late
-                && self.admit(keys.row(i), time, || {
-                    whole.as_ref().map_or_else(Vec::new, |w| w.row(i))
+                && self.admit(keys.row(i).to_vec(), time, || {
+                    whole.as_ref().map_or_else(Vec::new, |w| w.row(i).to_vec())
                 });
             kept.push(admitted);
         }
@@ -200,8 +199,9 @@ impl Transform for Dedup {
     fn on_watermark(&mut self, watermark: i64, out: &mut Output<'_>) -> Result<()> {
         self.watermark = Some(watermark);
         let due = self.due(watermark);
-        if let (Some(codec), false) = (&self.rows, due.is_empty()) {
-            out.emit(codec.decode(&due)?)?;
+        if let (Some(codec), Some(schema), false) = (&self.rows, &self.schema, due.is_empty()) {
+            let columns = codec.decode(due.iter().map(Vec::as_slice))?;
+            out.emit(RecordBatch::try_new(schema.clone(), columns)?)?;
         }
         let delay = self.delay;
         self.seen
