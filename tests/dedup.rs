@@ -2,11 +2,10 @@
 //! `keep` modes, over two runs, so the keys and held rows of the first run (and its
 //! watermark) are what the second run deduplicates against.
 
-use std::fs::File;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use ferry_tests::{run_pipeline, table_rows};
+use ferry_tests::{run_pipeline, table_rows, write_complete};
 
 /// The first run's file: m1 twice (the later arrival has the earlier time).
 const A: &str = r#"{"id": "m1", "ts": "2024-03-05T10:00:04Z", "n": 1}
@@ -58,20 +57,6 @@ mode = "count"
     std::fs::write(dir.join("p.toml"), toml).unwrap();
 }
 
-/// Writes `in/<name>` as a file that is already complete (older than file_stable_for).
-fn write_input(dir: &Path, name: &str, text: &str) {
-    let path = dir.join("in").join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, text).unwrap();
-    let old = SystemTime::now() - Duration::from_secs(60);
-    File::options()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
-}
-
 /// The `n` of each row a run printed, in order.
 fn ns(stdout: &str) -> Vec<u32> {
     let rows = table_rows(stdout, &["id", "ts", "n"]);
@@ -82,10 +67,10 @@ fn ns(stdout: &str) -> Vec<u32> {
 fn two_runs(keep: &str) -> (Vec<u32>, Vec<u32>, String) {
     let dir = tempfile::tempdir().unwrap();
     pipeline(dir.path(), keep);
-    write_input(dir.path(), "a.json", A);
+    write_complete(&dir.path().join("in/a.json"), A);
     let first = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(first.status.success(), "{first:?}");
-    write_input(dir.path(), "b.json", B);
+    write_complete(&dir.path().join("in/b.json"), B);
     let second = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(second.status.success(), "{second:?}");
     (ns(&first.stdout), ns(&second.stdout), second.stdout)

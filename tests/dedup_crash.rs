@@ -7,8 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::lake::Rng;
-use ferry_tests::{run_and_kill_after_checkpoint, run_pipeline};
+use ferry_tests::{kill_repeatedly, run_pipeline};
 
 const KILLS: usize = 5;
 
@@ -88,14 +87,7 @@ fn survives_kill_9(keep: &str) {
 
     let crashed = tempfile::tempdir().unwrap();
     pipeline(crashed.path(), keep);
-    let mut rng = Rng::from_clock();
-    let mut kills = 0;
-    for _ in 0..KILLS {
-        let delay = Duration::from_millis(rng.range(0, 400));
-        if run_and_kill_after_checkpoint(crashed.path(), "p.toml", "dedup", delay) {
-            kills += 1;
-        }
-    }
+    let kills = kill_repeatedly(crashed.path(), "p.toml", "dedup", KILLS);
     assert!(
         kills >= KILLS - 1,
         "the input must outlast the kills ({kills} of {KILLS})"

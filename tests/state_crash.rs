@@ -7,8 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::lake::Rng;
-use ferry_tests::{build_external, run_and_kill_after_checkpoint, run_pipeline};
+use ferry_tests::{build_external, kill_repeatedly, run_pipeline};
 
 const KILLS: usize = 6;
 
@@ -79,14 +78,7 @@ fn running_counts_survive_kill_9_exactly() {
 
     let crashed = tempfile::tempdir().unwrap();
     pipeline(crashed.path(), "lake");
-    let mut rng = Rng::from_clock();
-    let mut kills = 0;
-    for _ in 0..KILLS {
-        let delay = Duration::from_millis(rng.range(0, 400));
-        if run_and_kill_after_checkpoint(crashed.path(), "p.toml", "counts", delay) {
-            kills += 1;
-        }
-    }
+    let kills = kill_repeatedly(crashed.path(), "p.toml", "counts", KILLS);
     assert!(
         kills >= KILLS - 1,
         "the input must outlast the kills ({kills} of {KILLS})"

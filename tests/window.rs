@@ -3,11 +3,10 @@
 //! the second run's rows complete the window it left open, and a row for a window
 //! already emitted is late.
 
-use std::fs::File;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use ferry_tests::{run_pipeline, table_rows};
+use ferry_tests::{run_pipeline, table_rows, write_complete};
 
 const A: &str = r#"{"k": "x", "ts": "2024-03-05T10:00:01Z", "v": 1}
 {"k": "y", "ts": "2024-03-05T10:00:02Z", "v": 2}
@@ -58,15 +57,6 @@ mode = "count"
     std::fs::write(dir.join("p.toml"), toml).unwrap();
 }
 
-fn write_input(dir: &Path, name: &str, text: &str) {
-    let path = dir.join("in").join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, text).unwrap();
-    let old = SystemTime::now() - Duration::from_secs(60);
-    let file = File::options().write(true).open(&path).unwrap();
-    file.set_modified(old).unwrap();
-}
-
 fn windows(stdout: &str) -> Vec<Vec<String>> {
     table_rows(stdout, &["window_start", "window_end", "k", "n", "total"])
 }
@@ -86,7 +76,7 @@ fn row(start: &str, end: &str, k: &str, n: u32, total: u32) -> Vec<String> {
 fn tumbling_windows_close_at_the_watermark_and_continue_in_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     pipeline(dir.path());
-    write_input(dir.path(), "a.json", A);
+    write_complete(&dir.path().join("in/a.json"), A);
     let first = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(first.status.success(), "{first:?}");
     // Watermark 10:00:25 - 5 s = 10:00:20 closes the windows ending by then.
@@ -96,7 +86,7 @@ fn tumbling_windows_close_at_the_watermark_and_continue_in_the_next_run() {
         row("10", "20", "x", 1, 4),
     ];
     assert_eq!(windows(&first.stdout), expected, "{}", first.stdout);
-    write_input(dir.path(), "b.json", B);
+    write_complete(&dir.path().join("in/b.json"), B);
     let second = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(second.status.success(), "{second:?}");
     // Watermark 10:00:35: [20, 30) with 10:00:25 from the first run and 10:00:28.

@@ -105,8 +105,22 @@ impl Running {
 
     /// Waits until stdout satisfies `pred`; panics with the output after `timeout`.
     pub fn wait_for_stdout(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        self.wait_for(timeout, Self::stdout, pred);
+    }
+
+    /// Waits until stderr satisfies `pred`; panics with the output after `timeout`.
+    pub fn wait_for_stderr(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        self.wait_for(timeout, Self::stderr, pred);
+    }
+
+    fn wait_for(
+        &mut self,
+        timeout: Duration,
+        text: fn(&Self) -> String,
+        pred: impl Fn(&str) -> bool,
+    ) {
         let until = Instant::now() + timeout;
-        while !pred(&self.stdout()) {
+        while !pred(&text(self)) {
             if Instant::now() > until || self.child.try_wait().unwrap().is_some() {
                 panic!(
                     "condition not met in {timeout:?}\nstdout:\n{}\nstderr:\n{}",
@@ -225,6 +239,27 @@ pub fn run_and_kill_after_checkpoint(
     true
 }
 
+/// Kills `ferry run <pipeline>` in `dir` `kills` times, each [`run_and_kill_after_checkpoint`]
+/// with a random delay of up to 400 ms; returns how many runs were killed (not finished).
+pub fn kill_repeatedly(dir: &Path, pipeline: &str, name: &str, kills: usize) -> usize {
+    let mut rng = lake::Rng::from_clock();
+    let killed = (0..kills).filter(|_| {
+        let delay = Duration::from_millis(rng.range(0, 400));
+        run_and_kill_after_checkpoint(dir, pipeline, name, delay)
+    });
+    killed.count()
+}
+
+/// Writes `path` (and its folder) as a file that is already complete: last modified a
+/// minute ago, older than the file source's `file_stable_for`.
+pub fn write_complete(path: &Path, contents: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(old).unwrap();
+}
+
 /// The newest checkpoint's epoch of pipeline `name` run in `dir`, from the manifests'
 /// names (default state folder; 0 before the first).
 pub fn newest_epoch(dir: &Path, name: &str) -> u64 {
@@ -325,23 +360,6 @@ fn project_lib_name(project: &str) -> &'static str {
         "third-party-plugin" => "ferry_example_plugin",
         "incompatible-plugin" => "ferry_incompatible_plugin",
         other => panic!("unknown external project {other}"),
-    }
-}
-
-impl Running {
-    /// Waits until stderr satisfies `pred`; panics with the output after `timeout`.
-    pub fn wait_for_stderr(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) {
-        let until = Instant::now() + timeout;
-        while !pred(&self.stderr()) {
-            if Instant::now() > until || self.child.try_wait().unwrap().is_some() {
-                panic!(
-                    "condition not met in {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-                    self.stdout(),
-                    self.stderr()
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
     }
 }
 
