@@ -4,10 +4,9 @@
 //! duplicate passes, none lost, read back with DuckDB.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::{kill_repeatedly, run_pipeline};
+use ferry_tests::{duckdb, kill_repeatedly, run_pipeline};
 
 const KILLS: usize = 5;
 
@@ -51,22 +50,12 @@ format = "parquet"
 
 /// (rows, distinct ids, a digest of every row) of the lake, as DuckDB reads it.
 fn lake_rows(lake: &Path) -> String {
-    let query = format!(
-        "import duckdb; print(duckdb.sql(\"SELECT count(*), count(DISTINCT message_id), \
+    duckdb(&format!(
+        "SELECT count(*), count(DISTINCT message_id), \
          md5(string_agg(concat_ws('|', message_id, timestamp, value, user_id), ',' ORDER BY message_id)) \
-         FROM read_parquet('{}/**/*.parquet')\").fetchall())",
+         FROM read_parquet('{}/**/*.parquet')",
         lake.display()
-    );
-    let out = Command::new("python3")
-        .args(["-c", &query])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    ))
 }
 
 fn survives_kill_9(keep: &str) {

@@ -4,10 +4,9 @@
 //! back from the lake with DuckDB.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use ferry_tests::{build_external, kill_repeatedly, run_pipeline};
+use ferry_tests::{build_external, duckdb, kill_repeatedly, run_pipeline};
 
 const KILLS: usize = 6;
 
@@ -48,20 +47,10 @@ format = "parquet"
 
 /// `key,max(count)` for every key, in key order, as DuckDB reads the lake.
 fn final_counts(lake: &Path) -> String {
-    let query = format!(
-        "import duckdb; print(duckdb.sql(\"SELECT key, max(count) AS n FROM read_parquet('{}/**/*.parquet') GROUP BY key ORDER BY key\").fetchall())",
+    duckdb(&format!(
+        "SELECT key, max(count) AS n FROM read_parquet('{}/**/*.parquet') GROUP BY key ORDER BY key",
         lake.display()
-    );
-    let out = Command::new("python3")
-        .args(["-c", &query])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    ))
 }
 
 #[test]

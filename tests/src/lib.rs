@@ -196,7 +196,12 @@ pub fn run_pipeline(dir: &Path, pipeline: &str, timeout: Duration) -> Finished {
 pub fn run_and_kill(dir: &Path, pipeline: &str, delay: Duration) -> bool {
     let run = Running::start(ferry(dir, &["run", pipeline]));
     thread::sleep(delay);
-    let finished = run.kill9();
+    killed(run.kill9())
+}
+
+/// Whether a run ended by kill -9 was still running (false: it had finished by itself);
+/// panics if it failed on its own.
+fn killed(finished: Finished) -> bool {
     if finished.status.success() {
         return false;
     }
@@ -228,15 +233,7 @@ pub fn run_and_kill_after_checkpoint(
         thread::sleep(Duration::from_millis(10));
     }
     thread::sleep(delay);
-    let finished = run.kill9();
-    if finished.status.success() {
-        return false;
-    }
-    assert!(
-        finished.status.code().is_none(),
-        "the run failed on its own: {finished:?}"
-    );
-    true
+    killed(run.kill9())
 }
 
 /// Kills `ferry run <pipeline>` in `dir` `kills` times, each [`run_and_kill_after_checkpoint`]
@@ -248,6 +245,22 @@ pub fn kill_repeatedly(dir: &Path, pipeline: &str, name: &str, kills: usize) -> 
         run_and_kill_after_checkpoint(dir, pipeline, name, delay)
     });
     killed.count()
+}
+
+/// What DuckDB (from PyPI, a reader nobody here wrote) answers to `sql`, as Python
+/// prints its `fetchall()`.
+pub fn duckdb(sql: &str) -> String {
+    let script = format!("import duckdb; print(duckdb.sql({sql:?}).fetchall())");
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Writes `path` (and its folder) as a file that is already complete: last modified a
