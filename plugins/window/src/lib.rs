@@ -6,7 +6,7 @@
 mod aggregate;
 mod windows;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use ferry_plugin_api::arrow::array::{
@@ -203,24 +203,21 @@ impl Component for Window {
 }
 
 impl Window {
-    /// Adds row `i` (event time `time`) to its windows that are still open; false if
-    /// every one of them has closed (the row is late).
-    fn add(&mut self, key: &[u8], i: usize, time: i64, inputs: &[Input]) -> Result<bool> {
+    /// Adds the rows `rows` (index, event time) of one group to their windows that are
+    /// still open; a row all of whose windows have closed is marked in `late`.
+    fn add(
+        &mut self,
+        key: &[u8],
+        rows: &[(usize, i64)],
+        inputs: &[Input],
+        late: &mut [bool],
+    ) -> Result<()> {
         let watermark = self.watermark.unwrap_or(i64::MIN);
-        let mut open = Vec::new();
-        self.shape.windows(time, |start, end| {
-            if end > watermark {
-                open.push((start, end));
-            }
-        });
-        if open.is_empty() {
-            return Ok(false);
-        }
         let key = key.to_vec();
         if !self.groups.contains_key(&key) {
             self.groups.insert(key.clone(), Group::default());
         }
-        // In place: an insert would measure the group's whole encoding for every row.
+        // In place: an insert would measure the group's whole encoding.
         let Self {
             groups,
             aggregates,
@@ -228,24 +225,36 @@ impl Window {
             ..
         } = self;
         let group = groups.get_mut(&key).expect("inserted above");
-        for window in open {
-            let empty = || aggregates.iter().map(Aggregate::empty).collect();
-            let merge = |into: &mut Vec<Acc>, from: Vec<Acc>| {
-                for ((a, acc), other) in aggregates.iter().zip(into.iter_mut()).zip(from) {
-                    a.merge(acc, other)?;
+        let mut open = Vec::new();
+        for &(i, time) in rows {
+            open.clear();
+            shape.windows(time, |start, end| {
+                if end > watermark {
+                    open.push((start, end));
                 }
-                Ok(())
-            };
-            let slot = slot_for(&mut group.slots, *shape, window, empty, merge)?;
-            let accs = &mut group.slots[slot].accs;
-            for ((a, acc), input) in aggregates.iter().zip(accs.iter_mut()).zip(inputs) {
-                a.update(acc, input, i, time)?;
+            });
+            late[i] = open.is_empty();
+            for &window in &open {
+                let empty = || aggregates.iter().map(Aggregate::empty).collect();
+                let merge = |into: &mut Vec<Acc>, from: Vec<Acc>| {
+                    for ((a, acc), other) in aggregates.iter().zip(into.iter_mut()).zip(from) {
+                        a.merge(acc, other)?;
+                    }
+                    Ok(())
+                };
+                let slot = slot_for(&mut group.slots, *shape, window, empty, merge)?;
+                let accs = &mut group.slots[slot].accs;
+                for ((a, acc), input) in aggregates.iter().zip(accs.iter_mut()).zip(inputs) {
+                    a.update(acc, input, i, time)?;
+                }
             }
         }
-        if self.emit != EmitMode::Append {
+        if group.slots.is_empty() {
+            self.groups.remove(&key);
+        } else if self.emit != EmitMode::Append {
             self.changed.insert(key);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The output rows for `(key, slot)` pairs, in window then key order.
@@ -324,7 +333,9 @@ impl Transform for Window {
         let inputs = (self.aggregates.iter())
             .map(|a| a.input(&batch))
             .collect::<Result<Vec<_>>>()?;
-        let mut late = Vec::with_capacity(batch.num_rows());
+        // Rows by group, so that each group's state is looked up once per batch; within
+        // a group they keep their order (first and last break ties by arrival).
+        let mut by_group: HashMap<&[u8], Vec<(usize, i64)>> = HashMap::new();
         for i in 0..batch.num_rows() {
             let time = match &times {
                 None => 0,
@@ -337,11 +348,14 @@ impl Transform for Window {
                         format!("event time '{column}' is null"),
                         format!("row {i} of a batch"),
                     )?;
-                    late.push(false);
                     continue;
                 }
             };
-            late.push(!self.add(keys.row(i), i, time, &inputs)?);
+            by_group.entry(keys.row(i)).or_default().push((i, time));
+        }
+        let mut late = vec![false; batch.num_rows()];
+        for (key, group_rows) in by_group {
+            self.add(key, &group_rows, &inputs, &mut late)?;
         }
         out.late(filter_record_batch(&batch, &BooleanArray::from(late))?)
     }

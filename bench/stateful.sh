@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The stateful operators' benchmarks (issue 9). Prints one JSON line per measurement
+# (rows/s, peak RSS) and the medians:
+#   - the operators alone, on generated rows (10M by default): 10 s tumbling windows
+#     over ~1,250 groups with count, sum and avg; dedup of 10M rows holding 1M ids;
+#   - the peers' Spark queries and ferry's on the same JSON files (1M rows, 20 files):
+#     10 s tumbling counts per event type, and dropDuplicatesWithinWatermark.
+#
+#   bash bench/stateful.sh                 # ferry only
+#   SPARK=1 bash bench/stateful.sh         # also Spark Structured Streaming
+#   OPERATOR_ROWS=2000000 bash bench/stateful.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/common.sh
+export WORK="$PWD/bench/out/stateful"
+results="$WORK/results.jsonl"
+rm -rf "$WORK" && mkdir -p "$WORK"
+cargo build --release --quiet -p ferry -p ferry-datagen -p ferry-file -p ferry-console \
+  -p ferry-dedup -p ferry-window
+messages_input
+
+operator_rows=${OPERATOR_ROWS:-10000000}
+echo "== operators on generated rows ($operator_rows rows)"
+for i in $(seq "$REPEAT"); do
+  for p in datagen-console datagen-window-console datagen-dedup-console; do
+    rm -rf "$WORK/state"
+    ROWS=$operator_rows measure "$p" "$operator_rows" -- "$FERRY" run "bench/pipelines/$p.toml"
+  done
+done
+
+echo "== the peers' queries on JSON files ($ROWS rows, 20 files)"
+for i in $(seq "$REPEAT"); do
+  for p in json-console json-window-console json-dedup-console; do
+    rm -rf "$WORK/state"
+    measure "$p" "$ROWS" -- "$FERRY" run "bench/pipelines/$p.toml"
+  done
+done
+if [ "${SPARK:-0}" = 1 ]; then
+  for mode in window dedup_within; do
+    measure "spark-$mode" "$ROWS" -- bash "$PEERS/run_spark.sh" "$DATA" "$WORK/spark" "$mode"
+  done
+fi
+python3 bench/summary.py "$results"
