@@ -11,7 +11,7 @@ ROWS=${ROWS:-200000}
 source bench/common.sh
 export WORK="$PWD/bench/out-parity"
 rm -rf "$WORK" && mkdir -p "$WORK"
-cargo build --release --quiet -p ferry -p ferry-file -p ferry-dedup -p ferry-window -p ferry-lake
+cargo build --release --quiet -p ferry -p ferry-file -p ferry-dedup -p ferry-window -p ferry-join -p ferry-lake
 messages_input
 python3 -c "import pyspark" 2>/dev/null || pip install -q pyspark
 
@@ -24,8 +24,8 @@ compare() {
   "$FERRY" run "bench/parity/$name.toml" >/dev/null 2>"$WORK/$name.log"
   case $mode in
     # Queries the peers' spark_job.py has no mode for.
-    sliding | session)
-      python3 bench/parity/spark_windows.py "$mode" "$DATA" "$WORK/spark/$mode" 2>/dev/null | grep '^RESULT' ;;
+    sliding | session | join_*)
+      python3 bench/parity/spark_queries.py "$mode" "$DATA" "$WORK/spark/$mode" 2>/dev/null | grep '^RESULT' ;;
     *) bash "$PEERS/run_spark.sh" "$DATA" "$WORK/spark" "$mode" ;;
   esac
   python3 bench/parity/compare.py "$WORK/ferry/$name" "$WORK/spark/$mode/out" "$columns" $held || failed=1
@@ -42,4 +42,17 @@ NODUP="$PWD/bench/data/messages-$ROWS-nodup"
 DATA=$NODUP compare window-tumbling window "window_start,window_end,event_type,count"
 DATA=$NODUP compare window-sliding sliding "window_start,window_end,event_type,count"
 DATA=$NODUP compare window-session session "window_start,window_end,event_type,count,total,lo,hi"
+# Joins: the sent messages against the opened ones, split from the same input.
+SPLIT="$NODUP-split"
+[ -d "$SPLIT" ] || python3 - "$NODUP" "$SPLIT" <<'PY'
+import glob, json, os, sys
+source, split = sys.argv[1:3]
+for side, kind in (("sent", "SENT"), ("opened", "OPEN")):
+    os.makedirs(f"{split}/{side}", exist_ok=True)
+    for path in sorted(glob.glob(f"{source}/*.jsonl")):
+        with open(path) as rows, open(f"{split}/{side}/{os.path.basename(path)}", "w") as out:
+            out.writelines(r for r in rows if json.loads(r)["event_type"] == kind)
+PY
+DATA=$SPLIT compare join-inner join_inner "message_id,right_message_id"
+DATA=$SPLIT compare join-left_outer join_left "message_id,right_message_id"
 exit $failed

@@ -3,7 +3,8 @@
 //! columns. The format depends only on the column types, so bytes a run wrote before a
 //! restart decode after it, given the same schema.
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow::compute::take;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::json::LineDelimitedWriter;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -55,6 +56,25 @@ impl RowCodec {
         let parser = self.converter.parser();
         let rows = rows.into_iter().map(|r| parser.parse(r));
         Ok(self.converter.convert_rows(rows)?)
+    }
+}
+
+impl RowCodec {
+    /// As [`decode`](Self::decode), with an all-null row wherever `rows` has `None` (an
+    /// outer join's missing side, an aggregate without a value).
+    pub fn decode_or_null(&self, rows: &[Option<&[u8]>]) -> Result<Vec<ArrayRef>> {
+        let decoded = self.decode(rows.iter().flatten().copied())?;
+        let mut next = 0u32;
+        let indices: UInt32Array = (rows.iter())
+            .map(|r| {
+                r.map(|_| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        let taken = decoded.iter().map(|c| take(c, &indices, None));
+        Ok(taken.collect::<std::result::Result<_, _>>()?)
     }
 }
 

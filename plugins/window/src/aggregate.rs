@@ -266,19 +266,7 @@ impl Aggregate {
                         _ => None,
                     })
                     .collect();
-                let present: Vec<&[u8]> = values.iter().flatten().copied().collect();
-                let decoded = codec.decode(present)?.remove(0);
-                // Windows without a value (all nulls) get a null in their place.
-                let mut indices = Vec::with_capacity(values.len());
-                let mut next = 0u32;
-                for v in &values {
-                    indices.push(v.map(|_| {
-                        next += 1;
-                        next - 1
-                    }));
-                }
-                let indices = ferry_plugin_api::arrow::array::UInt32Array::from(indices);
-                ferry_plugin_api::arrow::compute::take(&decoded, &indices, None)?
+                codec.decode_or_null(&values)?.remove(0)
             }
         })
     }

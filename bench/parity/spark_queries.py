@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Window queries ../shared/peers/spark_job.py has no mode for, run by Spark Structured
+"""Queries ../shared/peers/spark_job.py has no mode for, run by Spark Structured
 Streaming the same way (JSON files with an explicit schema, availableNow, Parquet out,
 append mode), for bench/parity.sh to compare with ferry's answers.
 
-Usage: spark_windows.py MODE INPUT_DIR OUT_DIR
+Usage: spark_queries.py MODE INPUT_DIR OUT_DIR
 MODE:
-  sliding  withWatermark(ts, 10 s).groupBy(window(ts, 30 s, 10 s), event_type).count()
-  session  withWatermark(ts, 10 s).groupBy(session_window(ts, 10 s), event_type)
-           .agg(count, sum(value), min(value), max(value))
+  sliding     withWatermark(ts, 10 s).groupBy(window(ts, 30 s, 10 s), event_type).count()
+  session     withWatermark(ts, 10 s).groupBy(session_window(ts, 10 s), event_type)
+              .agg(count, sum(value), min(value), max(value))
+  join_inner  INPUT_DIR/sent joined with INPUT_DIR/opened (both watermarked 10 s) on
+  join_left   channel, opened.ts BETWEEN sent.ts - 10 s AND sent.ts + 10 s; inner or
+              left outer; the two message ids
 """
 import shutil
 import sys
@@ -31,9 +34,29 @@ schema = T.StructType([
     T.StructField("country_id", T.IntegerType()),
     T.StructField("user_id", T.IntegerType()),
 ])
-rows = (spark.readStream.format("json").schema(schema).load(source)
-        .withColumn("ts", F.to_timestamp("timestamp"))
-        .withWatermark("ts", "10 seconds"))
+
+
+def stream(path):
+    return (spark.readStream.format("json").schema(schema).load(path)
+            .withColumn("ts", F.to_timestamp("timestamp"))
+            .withWatermark("ts", "10 seconds"))
+
+
+if mode.startswith("join_"):
+    sent, opened = stream(f"{source}/sent").alias("l"), stream(f"{source}/opened").alias("r")
+    on = (F.col("l.channel") == F.col("r.channel")) & F.expr(
+        "r.ts BETWEEN l.ts - INTERVAL 10 SECONDS AND l.ts + INTERVAL 10 SECONDS")
+    how = "inner" if mode == "join_inner" else "leftOuter"
+    result = sent.join(opened, on, how).select(
+        F.col("l.message_id").alias("message_id"), F.col("r.message_id").alias("right_message_id"))
+    query = (result.writeStream.format("parquet").option("path", f"{out}/out")
+             .option("checkpointLocation", f"{out}/chk").outputMode("append")
+             .trigger(availableNow=True).start())
+    query.awaitTermination()
+    print(f"RESULT {mode}: {spark.read.parquet(f'{out}/out').count()} rows")
+    spark.stop()
+    sys.exit(0)
+rows = stream(source)
 if mode == "sliding":
     window = F.window("ts", "30 seconds", "10 seconds")
     result = rows.groupBy(window.alias("w"), "event_type").agg(F.count("*").alias("count"))
