@@ -5,7 +5,21 @@ use arrow::array::{AsArray, RecordBatch, TimestampMicrosecondArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 
-use super::{Error, Result};
+use super::{rows, Error, Output, Result};
+
+/// Rejects row `i` of `batch`, whose event time in `column` is null: such a row is
+/// neither late nor on time, and no state could ever expire it. Its `raw` is the row as
+/// a JSON line; `position` says where it was.
+pub fn reject_null_time(
+    out: &mut Output<'_>,
+    batch: &RecordBatch,
+    i: usize,
+    column: &str,
+    position: String,
+) -> Result<()> {
+    let raw = rows::row_as_json(batch, i)?;
+    out.reject(raw, format!("event time '{column}' is null"), position)
+}
 
 /// The `column` of `batch` as µs timestamps; an error names a missing column (with the
 /// ones there are) or one that is not a TIMESTAMP.

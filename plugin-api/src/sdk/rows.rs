@@ -101,6 +101,13 @@ pub fn columns(batch: &RecordBatch, option: &str, names: &[String]) -> Result<Ve
     names.iter().map(column).collect()
 }
 
+/// The rows of `batch`'s columns named `names` (keys, say), encoded for their types.
+pub fn encode_columns(batch: &RecordBatch, option: &str, names: &[String]) -> Result<EncodedRows> {
+    let columns = columns(batch, option, names)?;
+    let types = columns.iter().map(|c| c.data_type().clone()).collect();
+    RowCodec::new(types)?.encode(&columns)
+}
+
 /// Row `i` of `batch` as a JSON line: a rejected row's `raw`.
 pub fn row_as_json(batch: &RecordBatch, i: usize) -> Result<Vec<u8>> {
     let mut writer = LineDelimitedWriter::new(Vec::new());

@@ -8,7 +8,7 @@ use ferry_plugin_api::arrow::array::{Array, BooleanArray, RecordBatch};
 use ferry_plugin_api::arrow::compute::filter_record_batch;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::export_plugin;
-use ferry_plugin_api::sdk::event_time::event_micros;
+use ferry_plugin_api::sdk::event_time::{event_micros, reject_null_time};
 use ferry_plugin_api::sdk::rows::{self, RowCodec};
 use ferry_plugin_api::sdk::state::KeyedState;
 use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
@@ -163,9 +163,7 @@ impl Transform for Dedup {
 
     fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
         let times = event_micros(&batch, &self.event_time)?;
-        let key_columns = rows::columns(&batch, "keys", &self.keys)?;
-        let types = key_columns.iter().map(|c| c.data_type().clone()).collect();
-        let keys = RowCodec::new(types)?.encode(&key_columns)?;
+        let keys = rows::encode_columns(&batch, "keys", &self.keys)?;
         let whole = match &self.rows {
             Some(codec) => Some(codec.encode(batch.columns())?),
             None => None,
@@ -174,9 +172,13 @@ impl Transform for Dedup {
         let (mut kept, mut late) = (Vec::new(), Vec::new());
         for i in 0..batch.num_rows() {
             if times.is_null(i) {
-                let row = rows::row_as_json(&batch, i)?;
-                let reason = format!("event time '{}' is null", self.event_time);
-                out.reject(row, reason, format!("row {i} of a batch"))?;
+                reject_null_time(
+                    out,
+                    &batch,
+                    i,
+                    &self.event_time,
+                    format!("row {i} of a batch"),
+                )?;
                 kept.push(false);
                 late.push(false);
                 continue;

@@ -11,7 +11,7 @@ use ferry_plugin_api::arrow::compute::filter_record_batch;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::sdk::duration::HumanDuration;
-use ferry_plugin_api::sdk::event_time::event_micros;
+use ferry_plugin_api::sdk::event_time::{event_micros, reject_null_time};
 use ferry_plugin_api::sdk::rows::{self, RowCodec};
 use ferry_plugin_api::sdk::state::KeyedState;
 use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
@@ -167,9 +167,7 @@ impl Transform for Join {
         let s = if input == "left" { LEFT } else { RIGHT };
         let other = 1 - s;
         let times = event_micros(&batch, &self.sides[s].time)?;
-        let key_columns = rows::columns(&batch, "on", &self.on)?;
-        let types = key_columns.iter().map(|c| c.data_type().clone()).collect();
-        let keys = RowCodec::new(types)?.encode(&key_columns)?;
+        let keys = rows::encode_columns(&batch, "on", &self.on)?;
         let whole = self.sides[s].rows.encode(batch.columns())?;
         let watermark = self.watermark.unwrap_or(i64::MIN);
         let within = self.within;
@@ -177,12 +175,8 @@ impl Transform for Join {
         let mut late = vec![false; batch.num_rows()];
         for (i, is_late) in late.iter_mut().enumerate() {
             if times.is_null(i) {
-                let reason = format!("event time '{}' is null", self.sides[s].time);
-                out.reject(
-                    rows::row_as_json(&batch, i)?,
-                    reason,
-                    format!("row {i} of a {input} batch"),
-                )?;
+                let position = format!("row {i} of a {input} batch");
+                reject_null_time(out, &batch, i, &self.sides[s].time, position)?;
                 continue;
             }
             let time = times.value(i);

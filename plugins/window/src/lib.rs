@@ -16,7 +16,7 @@ use ferry_plugin_api::arrow::compute::filter_record_batch;
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::sdk::duration::HumanDuration;
-use ferry_plugin_api::sdk::event_time::event_micros;
+use ferry_plugin_api::sdk::event_time::{event_micros, reject_null_time};
 use ferry_plugin_api::sdk::rows::{self, RowCodec};
 use ferry_plugin_api::sdk::state::KeyedState;
 use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
@@ -342,12 +342,7 @@ impl Transform for Window {
                 Some(t) if t.is_valid(i) => t.value(i),
                 Some(_) => {
                     let column = self.event_time.as_deref().unwrap_or_default();
-                    let raw = rows::row_as_json(&batch, i)?;
-                    out.reject(
-                        raw,
-                        format!("event time '{column}' is null"),
-                        format!("row {i} of a batch"),
-                    )?;
+                    reject_null_time(out, &batch, i, column, format!("row {i} of a batch"))?;
                     continue;
                 }
             };
