@@ -48,7 +48,10 @@ impl RowCodec {
                 self.types
             )));
         }
-        Ok(EncodedRows(self.converter.convert_columns(columns)?))
+        if columns.is_empty() {
+            return Ok(EncodedRows(None));
+        }
+        Ok(EncodedRows(Some(self.converter.convert_columns(columns)?)))
     }
 
     /// Columns holding `rows`, bytes that [`EncodedRows::row`] gave.
@@ -78,13 +81,15 @@ impl RowCodec {
     }
 }
 
-/// A batch's rows encoded by a [`RowCodec`].
-pub struct EncodedRows(Rows);
+/// A batch's rows encoded by a [`RowCodec`]. `None` for no columns (a window without
+/// `group_by`): arrow cannot tell how many rows no columns have and makes none, while
+/// every row's key is then the same empty one.
+pub struct EncodedRows(Option<Rows>);
 
 impl EncodedRows {
     /// Row `i`'s bytes.
     pub fn row(&self, i: usize) -> &[u8] {
-        self.0.row(i).data()
+        self.0.as_ref().map_or(&[], |rows| rows.row(i).data())
     }
 }
 
@@ -137,6 +142,14 @@ mod tests {
         assert_eq!(back[0].as_string::<i32>().value(0), "a");
         assert!(back[0].is_null(1));
         assert_eq!(back[1].as_primitive::<Int64Type>().values(), &[3, 2]);
+    }
+
+    #[test]
+    fn no_columns_make_one_empty_key_for_every_row() {
+        let codec = RowCodec::new(Vec::new()).unwrap();
+        let rows = codec.encode(&[]).unwrap();
+        assert_eq!((rows.row(0), rows.row(7)), (&[][..], &[][..]));
+        assert!(codec.decode([rows.row(0)]).unwrap().is_empty());
     }
 
     #[test]

@@ -110,6 +110,28 @@ fn counts(out: &Collected) -> Vec<(i64, i64, String, i64)> {
 const COUNT: &str = r#""group_by": ["k"], "aggregates": {"n": "count(*)"}"#;
 
 #[test]
+fn without_group_by_each_window_is_one_row_over_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let options =
+        r#"{"kind": "tumbling", "size": "10s", "aggregates": {"n": "count(*)", "sum": "sum(v)"}}"#;
+    let mut w = window(dir.path(), options);
+    let mut out = Collected::default();
+    let rows = [("a", 1, Some(5)), ("b", 9, Some(1)), ("a", 12, Some(7))];
+    w.process("in", batch(&rows), &mut out.output()).unwrap();
+    w.on_watermark(i64::MAX, &mut out.output()).unwrap();
+    assert_eq!(
+        table(&out, "out"),
+        "\
++----------------------+----------------------+---+-----+
+| window_start         | window_end           | n | sum |
++----------------------+----------------------+---+-----+
+| 1970-01-01T00:00:00Z | 1970-01-01T00:00:10Z | 2 | 6   |
+| 1970-01-01T00:00:10Z | 1970-01-01T00:00:20Z | 1 | 7   |
++----------------------+----------------------+---+-----+"
+    );
+}
+
+#[test]
 fn sliding_windows_count_each_row_in_size_over_slide_windows() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = window(
@@ -158,7 +180,7 @@ fn sessions_merge_rows_up_to_gap_apart_and_close_at_last_plus_gap() {
 }
 
 #[test]
-fn update_mode_emits_changed_windows_at_each_barrier_and_global_complete_every_group() {
+fn update_mode_emits_changed_windows_at_each_barrier_and_global_complete_every_group_on_change() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = window(
         dir.path(),
@@ -189,7 +211,12 @@ fn update_mode_emits_changed_windows_at_each_barrier_and_global_complete_every_g
     )
     .unwrap();
     g.on_barrier(1, &mut out.output()).unwrap();
+    // Nothing new: nothing printed, as Spark runs no micro-batch. Then one new row: every
+    // group again.
     g.on_barrier(2, &mut out.output()).unwrap();
+    g.process("in", batch(&[("c", 4, None)]), &mut out.output())
+        .unwrap();
+    g.on_barrier(3, &mut out.output()).unwrap();
     let totals: Vec<(String, i64)> = out
         .main()
         .iter()
@@ -205,7 +232,10 @@ fn update_mode_emits_changed_windows_at_each_barrier_and_global_complete_every_g
         })
         .collect();
     let t = |k: &str, n| (k.to_string(), n);
-    assert_eq!(totals, [t("a", 2), t("b", 1), t("a", 2), t("b", 1)]);
+    assert_eq!(
+        totals,
+        [t("a", 2), t("b", 1), t("a", 2), t("b", 1), t("c", 1)]
+    );
 }
 
 #[test]
