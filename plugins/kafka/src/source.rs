@@ -7,6 +7,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::log::{info, warn};
 use ferry_plugin_api::sdk::ddl::DdlSchema;
 use ferry_plugin_api::sdk::decode::{CsvDecoder, JsonDecoder};
@@ -14,7 +15,7 @@ use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
     ascii_char, Component, Context, Error, ErrorContext, Output, Restored, Result, Source,
-    SourceStatus,
+    SourceStatus, MAIN_PORT,
 };
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -246,6 +247,12 @@ impl Component for KafkaSource {
             behind: BTreeMap::new(),
             times,
         })
+    }
+
+    /// Known at creation (the decoded columns, then the `include`d ones), so operators
+    /// downstream that need their input's schema (window, dedup) can be checked.
+    fn output_schema(&self, port: &str) -> Option<SchemaRef> {
+        Some(self.records.schema().clone()).filter(|_| port == MAIN_PORT)
     }
 }
 
