@@ -17,7 +17,7 @@ use ferry_plugin_api::log::{info, warn};
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
-    Component, Context, Error, ErrorContext, Output, Result, Source, SourceStatus,
+    Component, Context, Error, ErrorContext, Output, Result, Source, SourceStatus, MAIN_PORT,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -120,6 +120,11 @@ impl Component for SocketSource {
             options,
             tx: Some(tx),
         })
+    }
+
+    /// Declared, so `ferry validate` checks the columns downstream nodes name.
+    fn output_schema(&self, port: &str) -> Option<SchemaRef> {
+        (port == MAIN_PORT).then(|| self.schema.clone())
     }
 }
 

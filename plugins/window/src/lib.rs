@@ -302,10 +302,13 @@ impl Window {
         closed
     }
 
-    /// update and complete: the current rows of the changed groups (every group for
-    /// complete).
+    /// update and complete: the current rows of the changed groups (for complete, every
+    /// group once any changed: like Spark, a trigger without new rows prints nothing).
     fn current(&mut self) -> Vec<(Vec<u8>, Slot)> {
         let changed = std::mem::take(&mut self.changed);
+        if changed.is_empty() {
+            return Vec::new();
+        }
         let all = self.emit == EmitMode::Complete;
         let rows = self
             .groups
