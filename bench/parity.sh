@@ -11,7 +11,8 @@ ROWS=${ROWS:-200000}
 source bench/common.sh
 export WORK="$PWD/bench/out-parity"
 rm -rf "$WORK" && mkdir -p "$WORK"
-cargo build --release --quiet -p ferry -p ferry-file -p ferry-dedup -p ferry-window -p ferry-join -p ferry-lake
+cargo build --release --quiet -p ferry -p ferry-file -p ferry-dedup -p ferry-window -p ferry-join \
+  -p ferry-explode -p ferry-lake
 messages_input
 python3 -c "import pyspark" 2>/dev/null || pip install -q pyspark
 
@@ -24,7 +25,7 @@ compare() {
   "$FERRY" run "bench/parity/$name.toml" >/dev/null 2>"$WORK/$name.log"
   case $mode in
     # Queries the peers' spark_job.py has no mode for.
-    sliding | session | join_*)
+    sliding | session | join_* | wordcount)
       python3 bench/parity/spark_queries.py "$mode" "$DATA" "$WORK/spark/$mode" 2>/dev/null | grep '^RESULT' ;;
     *) bash "$PEERS/run_spark.sh" "$DATA" "$WORK/spark" "$mode" ;;
   esac
@@ -55,4 +56,22 @@ for side, kind in (("sent", "SENT"), ("opened", "OPEN")):
 PY
 DATA=$SPLIT compare join-inner join_inner "message_id,right_message_id"
 DATA=$SPLIT compare join-left_outer join_left "message_id,right_message_id"
+# Word count: lines of words from a small vocabulary, with runs of spaces and spaces at
+# either end, so empty words (which Spark's split keeps) are counted too.
+LINES="$PWD/bench/data/lines-$ROWS"
+[ -d "$LINES" ] || python3 - "$LINES" "$ROWS" <<'PY'
+import json, os, random, sys
+out, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(out, exist_ok=True)
+rng = random.Random(5)
+vocabulary = [f"w{i}" for i in range(2000)] + ["Ferry", "ferry", "été", "河"]
+for f in range(10):
+    with open(f"{out}/lines-{f:02}.jsonl", "w") as lines:
+        for _ in range(n // 10):
+            words = rng.choices(vocabulary, k=rng.randint(0, 12))
+            gaps = [rng.choice([" ", " ", " ", "  "]) for _ in words]
+            line = "".join(g + w for g, w in zip(gaps, words))[1:] + rng.choice(["", "", " "])
+            lines.write(json.dumps({"value": line}, ensure_ascii=False) + "\n")
+PY
+DATA=$LINES compare wordcount wordcount "word,count"
 exit $failed

@@ -11,6 +11,8 @@ MODE:
   join_inner  INPUT_DIR/sent joined with INPUT_DIR/opened (both watermarked 10 s) on
   join_left   channel, opened.ts BETWEEN sent.ts - 10 s AND sent.ts + 10 s; inner or
               left outer; the two message ids
+  wordcount   JSON lines {"value": line}: explode(split(value, " ")) as word,
+              groupBy(word).count(), complete mode (a memory sink, then Parquet)
 """
 import shutil
 import sys
@@ -54,6 +56,17 @@ if mode.startswith("join_"):
              .trigger(availableNow=True).start())
     query.awaitTermination()
     print(f"RESULT {mode}: {spark.read.parquet(f'{out}/out').count()} rows")
+    spark.stop()
+    sys.exit(0)
+if mode == "wordcount":
+    lines = spark.readStream.format("json").schema("value STRING").load(source)
+    words = lines.select(F.explode(F.split("value", " ")).alias("word"))
+    query = (words.groupBy("word").count().writeStream.format("memory").queryName("counts")
+             .outputMode("complete").trigger(availableNow=True).start())
+    query.awaitTermination()
+    counts = spark.table("counts")
+    counts.write.parquet(f"{out}/out")
+    print(f"RESULT {mode}: {counts.count()} rows")
     spark.stop()
     sys.exit(0)
 rows = stream(source)
