@@ -548,4 +548,17 @@ mod tests {
         let plain = parse(&format!(r#"{{{base}, "max_record_bytes": 100}}"#));
         assert_eq!(plain.max_record_bytes, ByteSize(100));
     }
+
+    #[test]
+    fn the_output_schema_is_the_decoded_then_the_included_columns() {
+        let options = r#"{"bootstrap_servers": "127.0.0.1:1", "topics": ["t"], "format": "json",
+            "schema": "n INT, ts TIMESTAMP", "include": ["partition", "offset"]}"#;
+        // Creating connects to nothing and writes no state.
+        let ctx = Context::new("p", "k", std::path::Path::new("unused"));
+        let source = KafkaSource::create(parse_options(options).unwrap(), &ctx).unwrap();
+        let schema = source.output_schema(MAIN_PORT).unwrap();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["n", "ts", "partition", "offset"]);
+        assert!(source.output_schema("late").is_none());
+    }
 }
