@@ -25,6 +25,9 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Stop after this many rows in total. Default: never stop.
     pub limit: Option<u64>,
+    /// Event time between consecutive rows, e.g. "1s". Default: `1 / rows_per_second`
+    /// (1 ms when unthrottled). Lets an unthrottled source cover hours of event time.
+    pub event_interval: Option<HumanDuration>,
     /// Event time of row 0, RFC 3339 (`2026-11-21T20:31:49Z`). Default: when the source
     /// first started, kept in the checkpoint.
     pub start: Option<String>,
@@ -62,6 +65,8 @@ pub enum GeneratorKind {
     DistrictEvents,
     /// Lines of an Apache web server access log.
     AccessLog,
+    /// Bagpipes sold per district, to join with `district_events`.
+    BagpipeSales,
 }
 
 impl GeneratorKind {
@@ -83,6 +88,7 @@ impl fmt::Display for GeneratorKind {
             Self::Clicks => "clicks",
             Self::DistrictEvents => "district_events",
             Self::AccessLog => "access_log",
+            Self::BagpipeSales => "bagpipe_sales",
         })
     }
 }
@@ -103,6 +109,9 @@ impl Options {
                 "rows_per_second: must be a number ≥ 0 (0 = as fast as possible), got {}",
                 self.rows_per_second
             )));
+        }
+        if self.event_interval.is_some_and(|d| d.0.is_zero()) {
+            return Err(Error::msg("event_interval: must be longer than 0"));
         }
         for (name, ratio) in [
             ("duplicate_ratio", self.duplicate_ratio),

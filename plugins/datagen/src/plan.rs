@@ -35,9 +35,10 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(options: &Options, seed: u64, start: i64) -> Self {
-        let interval_micros = match options.rows_per_second {
-            0.0 => UNTHROTTLED_INTERVAL_MICROS,
-            rate => 1e6 / rate,
+        let interval_micros = match (options.event_interval, options.rows_per_second) {
+            (Some(interval), _) => interval.0.as_secs_f64() * 1e6,
+            (None, 0.0) => UNTHROTTLED_INTERVAL_MICROS,
+            (None, rate) => 1e6 / rate,
         };
         Self {
             seed,

@@ -122,6 +122,16 @@ fn each_generator_has_its_exact_schema() {
             ],
         ),
         ("access_log", vec![("timestamp", &ts), ("value", &text)]),
+        (
+            "bagpipe_sales",
+            vec![
+                ("sale_id", &text),
+                ("district", &text),
+                ("bagpipes", &int),
+                ("price_gbp", &int),
+                ("timestamp", &ts),
+            ],
+        ),
     ];
     for (generator, columns) in expected {
         let mut source = create(&format!(r#"{{"generator": "{generator}", {UNTHROTTLED}}}"#));
@@ -152,6 +162,39 @@ fn rate_counts_rows_at_exact_times() {
             start + i as i64 * 1_000
         );
     }
+}
+
+#[test]
+fn event_interval_spaces_event_times_whatever_the_pace() {
+    let start = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
+    let mut source = create(
+        r#"{"rows_per_second": 0, "event_interval": "1s", "start": "2026-01-01T00:00:00Z"}"#,
+    );
+    let batch = take(&mut source, 100, 30);
+    for i in 0..100 {
+        let time = times(&batch, "timestamp").value(i);
+        assert_eq!(time, start + i as i64 * 1_000_000);
+    }
+    let err = try_create(r#"{"event_interval": "0s"}"#).err().unwrap();
+    assert!(err
+        .to_string()
+        .contains("event_interval: must be longer than 0"));
+}
+
+#[test]
+fn bagpipe_sales_are_priced_per_bagpipe_in_known_districts() {
+    let mut source = create(&format!(
+        r#"{{"generator": "bagpipe_sales", {UNTHROTTLED}}}"#
+    ));
+    let batch = take(&mut source, 1000, 1000);
+    let (bagpipes, prices) = (ints(&batch, "bagpipes"), ints(&batch, "price_gbp"));
+    for i in 0..1000 {
+        assert_eq!(strings(&batch, "sale_id").value(i), format!("S{i}"));
+        let n = bagpipes.value(i);
+        assert!((1..=3).contains(&n));
+        assert!((450 * n..=1800 * n).contains(&prices.value(i)), "{i}");
+    }
+    assert!(strings(&batch, "district").iter().all(|d| d.is_some()));
 }
 
 const DIRTY: &str = r#""duplicate_ratio": 0.1, "late_ratio": 0.1, "corrupt_ratio": 0.1"#;

@@ -11,7 +11,7 @@ use super::{array, field, null_column, timestamp_builder, timestamp_type, Column
 use crate::plan::Row;
 
 /// Also listed in the README: static tables (e.g. population) join on these names.
-const DISTRICTS: [&str; 12] = [
+pub(super) const DISTRICTS: [&str; 12] = [
     "Aberdeen City",
     "Aberdeenshire",
     "Angus",

@@ -2,6 +2,7 @@
 //! one dispatches on the generator kind and holds what they share.
 
 mod access_log;
+mod bagpipes;
 mod clicks;
 mod district;
 mod messages;
@@ -45,6 +46,7 @@ impl Generator {
             GeneratorKind::Clicks => clicks::Clicks::fields(),
             GeneratorKind::DistrictEvents => district::DistrictEvents::fields(),
             GeneratorKind::AccessLog => access_log::AccessLog::fields(),
+            GeneratorKind::BagpipeSales => bagpipes::BagpipeSales::fields(),
         };
         Self {
             kind,
@@ -69,6 +71,7 @@ impl Generator {
             GeneratorKind::Clicks => build::<clicks::Clicks>(rows),
             GeneratorKind::DistrictEvents => build::<district::DistrictEvents>(rows),
             GeneratorKind::AccessLog => build::<access_log::AccessLog>(rows),
+            GeneratorKind::BagpipeSales => build::<bagpipes::BagpipeSales>(rows),
         };
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
