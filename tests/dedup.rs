@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ferry_tests::{run_pipeline, table_rows, write_complete};
+use ferry_tests::{run_pipeline, table_rows, write_complete, Finished};
 
 /// The first run's file: m1 twice (the later arrival has the earlier time).
 const A: &str = r#"{"id": "m1", "ts": "2024-03-05T10:00:04Z", "n": 1}
@@ -63,8 +63,9 @@ fn ns(stdout: &str) -> Vec<u32> {
     rows.iter().map(|r| r[2].parse().unwrap()).collect()
 }
 
-/// Runs the pipeline on A, then again with B added; the `n`s each run emitted.
-fn two_runs(keep: &str) -> (Vec<u32>, Vec<u32>, String) {
+/// Runs the pipeline on A, then again with B added; the `n`s each run emitted, and the
+/// second run.
+fn two_runs(keep: &str) -> (Vec<u32>, Vec<u32>, Finished) {
     let dir = tempfile::tempdir().unwrap();
     pipeline(dir.path(), keep);
     write_complete(&dir.path().join("in/a.json"), A);
@@ -73,23 +74,44 @@ fn two_runs(keep: &str) -> (Vec<u32>, Vec<u32>, String) {
     write_complete(&dir.path().join("in/b.json"), B);
     let second = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
     assert!(second.status.success(), "{second:?}");
-    (ns(&first.stdout), ns(&second.stdout), second.stdout)
+    (ns(&first.stdout), ns(&second.stdout), second)
+}
+
+/// The dedup node's summary line.
+fn summary(run: &Finished) -> &str {
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("node=d") && l.contains("rows in"));
+    line.unwrap_or_else(|| panic!("no summary for d: {}", run.stderr))
 }
 
 #[test]
 fn first_seen_drops_later_arrivals_of_a_key_across_a_restart() {
-    let (first, second, stdout) = two_runs("first_seen");
+    let (first, second, run) = two_runs("first_seen");
     assert_eq!(first, [1, 2, 4]);
     // m3 again: dropped; m1 after its key expired: kept; m2 behind the watermark: late.
-    assert_eq!(second, [6, 8], "{stdout}");
-    assert_eq!(ferry_tests::last_total(&stdout), Some(1), "{stdout}");
+    assert_eq!(second, [6, 8], "{run:?}");
+    assert_eq!(ferry_tests::last_total(&run.stdout), Some(1), "{run:?}");
+    // Watermark 10:00:30: m1 (until 10:00:35), m3 (10:00:40) and m4 (10:00:50) held.
+    assert!(
+        summary(&run).contains("peak state: 3 keys"),
+        "{}",
+        summary(&run)
+    );
 }
 
 #[test]
 fn earliest_emits_each_keys_earliest_row_once_the_watermark_reaches_it() {
-    let (first, second, stdout) = two_runs("earliest");
+    let (first, second, run) = two_runs("earliest");
     // Watermark 10:00:20: m1's earliest (10:00:02, n 3) and m2 are out; m3 is held.
     assert_eq!(first, [3, 2]);
     // Watermark 10:00:30: m1 (10:00:25) and m3's held row (10:00:30); m4 waits.
-    assert_eq!(second, [6, 4], "{stdout}");
+    assert_eq!(second, [6, 4], "{run:?}");
+    // m1 and m3 emitted and remembered until 10:00:35 and 10:00:40; m4 held.
+    assert!(
+        summary(&run).contains("peak state: 3 keys"),
+        "{}",
+        summary(&run)
+    );
 }

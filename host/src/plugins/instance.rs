@@ -13,7 +13,7 @@ use anyhow::{anyhow, Result};
 use arrow::array::RecordBatch;
 use ferry_plugin_api::abi::{
     BatchExporter, BatchImporter, FfiBatch, HostOutput, OutputObject_TO, RejectPolicy,
-    RestoredWatermarks, SinkBox, SourceBox, SourceStatus, TransformBox,
+    RestoredWatermarks, SinkBox, SourceBox, SourceStatus, StateSize, TransformBox,
 };
 
 use super::output::{CallOutput, Emitted};
@@ -192,6 +192,10 @@ impl TransformInstance {
 
     pub fn abort(&mut self, epoch: u64) -> Result<()> {
         ok(self.obj.abort(epoch))
+    }
+
+    pub fn state_size(&self) -> StateSize {
+        self.obj.state_size()
     }
 }
 

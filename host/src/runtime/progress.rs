@@ -1,5 +1,5 @@
-//! Progress: on a terminal, one line per node every few seconds (rows in/out, rows/s);
-//! always a summary when the run ends.
+//! Progress: on a terminal, one line per node every few seconds (rows in/out, rows/s,
+//! and what a stateful node holds); always a summary when the run ends.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,10 +49,11 @@ impl Reporter {
             let late = s.late.load(Ordering::Relaxed);
             tracing::info!(
                 pipeline = %self.pipeline, node = %id,
-                "{} after {:.2}s: {rows_in} rows in, {rows_out} rows out, {rejected} rejected, {late} late ({:.0} rows/s)",
+                "{} after {:.2}s: {rows_in} rows in, {rows_out} rows out, {rejected} rejected, {late} late ({:.0} rows/s){}",
                 if ok { "finished" } else { "stopped" },
                 secs,
-                rows_in.max(rows_out) as f64 / secs
+                rows_in.max(rows_out) as f64 / secs,
+                s.peak_state_text()
             );
         }
     }
@@ -75,8 +76,10 @@ fn report_until(pipeline: &str, stats: &[(String, Arc<NodeStats>)], stop: &Atomi
             );
             let rate = (now.0 - prev.0).max(now.1 - prev.1) as f64 / secs;
             eprintln!(
-                "[{pipeline}] {id}: in {} out {} ({rate:.0} rows/s)",
-                now.0, now.1
+                "[{pipeline}] {id}: in {} out {} ({rate:.0} rows/s){}",
+                now.0,
+                now.1,
+                s.state_text()
             );
             *prev = now;
         }

@@ -22,6 +22,43 @@ pub struct NodeStats {
     pub rejected: AtomicU64,
     /// Rows the node sent to its `late` port.
     pub late: AtomicU64,
+    /// What a stateful transform held at its last checkpoint (keys, encoded bytes), and
+    /// the most it held at any checkpoint.
+    pub state: [AtomicU64; 2],
+    pub peak_state: [AtomicU64; 2],
+}
+
+impl NodeStats {
+    /// Records what the node holds as of a checkpoint.
+    pub fn set_state(&self, keys: u64, bytes: u64) {
+        for (i, n) in [keys, bytes].into_iter().enumerate() {
+            self.state[i].store(n, Ordering::Relaxed);
+            self.peak_state[i].fetch_max(n, Ordering::Relaxed);
+        }
+    }
+
+    /// `, state: K keys, B MB` (or kB, B) for a node that holds state now; empty otherwise.
+    pub fn state_text(&self) -> String {
+        state_text("state", &self.state)
+    }
+
+    /// As [`state_text`](Self::state_text), for the most it ever held.
+    pub fn peak_state_text(&self) -> String {
+        state_text("peak state", &self.peak_state)
+    }
+}
+
+fn state_text(what: &str, figures: &[AtomicU64; 2]) -> String {
+    let [keys, bytes] = [0, 1].map(|i| figures[i].load(Ordering::Relaxed));
+    if keys == 0 && bytes == 0 {
+        return String::new();
+    }
+    let size = match bytes {
+        0..10_000 => format!("{bytes} B"),
+        10_000..10_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    };
+    format!(", {what}: {keys} keys, {size}")
 }
 
 /// A node's identity and its line to the coordinator.

@@ -63,6 +63,8 @@ impl TransformTask {
         self.out.emit(&self.env, emitted)?;
         self.out.release_watermark()?;
         let state = self.transform.checkpoint(epoch)?;
+        let size = self.transform.state_size();
+        self.env.stats.set_state(size.keys, size.bytes);
         let watermarks = Watermarks {
             output: self.out.snapshot_watermark(),
             inputs: self.inputs.snapshot(),

@@ -69,6 +69,16 @@ pub enum RejectPolicy {
     DeadLetter,
 }
 
+/// What a stateful node holds, for its progress lines: keys and their encoded bytes.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StateSize {
+    /// Keys held.
+    pub keys: u64,
+    /// Their keys' and values' encoded bytes (as written to a checkpoint).
+    pub bytes: u64,
+}
+
 /// A node's event-time position when its checkpoint was taken, restored with its state.
 /// `i64::MIN` stands for "no watermark yet".
 #[repr(C)]

@@ -11,8 +11,8 @@ mod output;
 
 pub use batch::{BatchExporter, BatchImporter, FfiBatch};
 pub use component::{
-    ComponentInfo, ComponentKind, RejectPolicy, RestoredWatermarks, SourceStatus, BUILT_IN_PORTS,
-    DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT,
+    ComponentInfo, ComponentKind, RejectPolicy, RestoredWatermarks, SourceStatus, StateSize,
+    BUILT_IN_PORTS, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT,
 };
 pub use context::{NodeContext, NodeContextRef};
 pub use module::{HostLogger, LogLevel, PluginModule, PluginModuleRef, ROOT_MODULE_LOADER_NAME};

@@ -9,7 +9,7 @@
 use abi_stable::sabi_trait;
 use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec};
 
-use super::{FfiBatch, HostOutput, RejectPolicy, RestoredWatermarks, SourceStatus};
+use super::{FfiBatch, HostOutput, RejectPolicy, RestoredWatermarks, SourceStatus, StateSize};
 
 /// A source instance.
 #[sabi_trait]
@@ -73,6 +73,11 @@ pub trait TransformObject: Send {
     /// The pipeline is being torn down; nothing after the last committed epoch counts.
     #[sabi(last_prefix_field)]
     fn abort(&mut self, epoch: u64) -> RResult<(), RString>;
+    /// What it holds in state, asked after each checkpoint. Added after the 0.2 prefix:
+    /// for a library built before it, abi_stable calls this default (no state).
+    fn state_size(&self) -> StateSize {
+        StateSize::default()
+    }
 }
 
 /// A sink instance.

@@ -20,7 +20,8 @@ use super::{Sink, Source, SourceStatus, Transform};
 use crate::abi::{
     BatchExporter, BatchImporter, ComponentInfo, ComponentKind, FfiBatch, HostLogger, HostOutput,
     NodeContextRef, RejectPolicy, RestoredWatermarks, SinkBox, SinkObject, SinkObject_TO,
-    SourceBox, SourceObject, SourceObject_TO, TransformBox, TransformObject, TransformObject_TO,
+    SourceBox, SourceObject, SourceObject_TO, StateSize, TransformBox, TransformObject,
+    TransformObject_TO,
 };
 
 /// Runs `f`, turning an error or a panic into the message the host receives.
@@ -328,6 +329,10 @@ impl<T: Transform> TransformObject for TransformAdapter<T> {
 
     fn abort(&mut self, epoch: u64) -> RResult<(), RString> {
         guard(|| self.inner.abort(epoch))
+    }
+
+    fn state_size(&self) -> StateSize {
+        self.inner.state_size()
     }
 }
 

@@ -19,7 +19,9 @@ pub mod size;
 pub mod state;
 mod traits;
 
-pub use crate::abi::{RejectPolicy, SourceStatus, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT};
+pub use crate::abi::{
+    RejectPolicy, SourceStatus, StateSize, DEAD_LETTER_PORT, LATE_PORT, MAIN_PORT,
+};
 pub use context::Context;
 pub use error::{Error, ErrorContext, Result};
 pub use options::{ascii_char, options_schema, parse_options};

@@ -7,7 +7,7 @@ use arrow::datatypes::SchemaRef;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::{Context, Output, RejectPolicy, Result, SourceStatus};
+use super::{Context, Output, RejectPolicy, Result, SourceStatus, StateSize};
 
 /// What [`Sink::commit`] publishes.
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +164,15 @@ pub trait Transform: Component {
     /// resumes from the last durable checkpoint instead.
     fn abort(&mut self, _epoch: u64) -> Result<()> {
         Ok(())
+    }
+
+    /// What it holds in state (keys and their encoded bytes), shown in the node's
+    /// progress lines and summary; asked after each checkpoint. A [`KeyedState`]'s
+    /// [`size`](crate::sdk::state::KeyedState::size) gives it.
+    ///
+    /// [`KeyedState`]: crate::sdk::state::KeyedState
+    fn state_size(&self) -> StateSize {
+        StateSize::default()
     }
 }
 

@@ -11,7 +11,9 @@ use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::sdk::event_time::{event_micros, reject_null_time};
 use ferry_plugin_api::sdk::rows::{self, RowCodec};
 use ferry_plugin_api::sdk::state::KeyedState;
-use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
+use ferry_plugin_api::sdk::{
+    Component, Context, Error, Output, Restored, Result, StateSize, Transform,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -218,6 +220,10 @@ impl Transform for Dedup {
 
     fn commit(&mut self, epoch: u64) -> Result<()> {
         self.seen.commit(epoch)
+    }
+
+    fn state_size(&self) -> StateSize {
+        self.seen.size()
     }
 }
 

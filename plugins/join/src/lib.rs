@@ -14,7 +14,9 @@ use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::event_time::{event_micros, reject_null_time};
 use ferry_plugin_api::sdk::rows::{self, RowCodec};
 use ferry_plugin_api::sdk::state::KeyedState;
-use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
+use ferry_plugin_api::sdk::{
+    Component, Context, Error, Output, Restored, Result, StateSize, Transform,
+};
 use ferry_plugin_api::serde_json;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -264,6 +266,18 @@ impl Transform for Join {
     fn commit(&mut self, epoch: u64) -> Result<()> {
         self.sides[LEFT].buffer.commit(epoch)?;
         self.sides[RIGHT].buffer.commit(epoch)
+    }
+
+    /// Both buffers; a key is counted once per side that holds rows for it.
+    fn state_size(&self) -> StateSize {
+        let (left, right) = (
+            self.sides[LEFT].buffer.size(),
+            self.sides[RIGHT].buffer.size(),
+        );
+        StateSize {
+            keys: left.keys + right.keys,
+            bytes: left.bytes + right.bytes,
+        }
     }
 }
 

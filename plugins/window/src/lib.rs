@@ -19,7 +19,9 @@ use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::event_time::{event_micros, reject_null_time};
 use ferry_plugin_api::sdk::rows::{self, RowCodec};
 use ferry_plugin_api::sdk::state::KeyedState;
-use ferry_plugin_api::sdk::{Component, Context, Error, Output, Restored, Result, Transform};
+use ferry_plugin_api::sdk::{
+    Component, Context, Error, Output, Restored, Result, StateSize, Transform,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -390,6 +392,10 @@ impl Transform for Window {
 
     fn commit(&mut self, epoch: u64) -> Result<()> {
         self.groups.commit(epoch)
+    }
+
+    fn state_size(&self) -> StateSize {
+        self.groups.size()
     }
 }
 

@@ -72,6 +72,22 @@ use std::path::PathBuf;
 
 pub use table::KeyedState;
 
+use crate::abi::StateSize;
+
+impl<K, V> KeyedState<K, V>
+where
+    K: serde::Serialize + serde::de::DeserializeOwned + Eq + std::hash::Hash + Clone,
+    V: serde::Serialize + serde::de::DeserializeOwned,
+{
+    /// Keys held and their encoded bytes, for [`Transform::state_size`](crate::sdk::Transform::state_size).
+    pub fn size(&self) -> StateSize {
+        StateSize {
+            keys: self.len() as u64,
+            bytes: self.approx_bytes(),
+        }
+    }
+}
+
 /// Where and how a node keeps its state.
 #[derive(Clone, Debug)]
 pub struct StateConfig {
