@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
 use super::decode::{excerpt, EXCERPT_CHARS};
 
@@ -168,6 +168,17 @@ impl DateTimePattern {
         let date = self.fields(text)?.date()?;
         let days = date.signed_duration_since(NaiveDate::default()).num_days();
         i32::try_from(days).map_err(|_| Mismatch("date out of range".into()))
+    }
+
+    /// `micros` (since the Unix epoch, UTC) written in this pattern, as Spark's
+    /// `date_format` writes it in a UTC session: an offset is `Z` or `+00:00`.
+    pub fn format_micros(&self, micros: i64) -> Result<String, Mismatch> {
+        let time = chrono::DateTime::from_timestamp_micros(micros)
+            .ok_or_else(|| Mismatch(format!("{micros} µs is out of range")))?
+            .naive_utc();
+        let mut text = String::new();
+        format_tokens(&self.tokens, &time, &mut text);
+        Ok(text)
     }
 
     fn fields(&self, text: &str) -> Result<Fields, Mismatch> {
@@ -389,6 +400,64 @@ impl Fields {
     }
 }
 
+/// Writes `time` as `tokens` say; an optional section is always written.
+fn format_tokens(tokens: &[Token], time: &NaiveDateTime, out: &mut String) {
+    use std::fmt::Write;
+    for token in tokens {
+        let _ = match token {
+            Token::Literal(text) => write!(out, "{text}"),
+            Token::Number { field, min, .. } => {
+                write!(out, "{:0width$}", field_value(*field, time), width = *min)
+            }
+            Token::Year2 => write!(out, "{:02}", time.year().rem_euclid(100)),
+            Token::Fraction { max } => {
+                let nanos = format!("{:09}", time.nanosecond());
+                write!(out, "{}", &nanos[..(*max).min(9)])
+            }
+            Token::MonthName { long } => {
+                let name = MONTHS[time.month0() as usize];
+                write!(out, "{}", if *long { name } else { &name[..3] })
+            }
+            Token::WeekdayName { long } => {
+                let name = WEEKDAYS[time.weekday().num_days_from_monday() as usize];
+                write!(out, "{}", if *long { name } else { &name[..3] })
+            }
+            Token::AmPm => write!(out, "{}", if time.hour() < 12 { "AM" } else { "PM" }),
+            Token::Offset(offset) => write!(out, "{}", format_utc_offset(offset)),
+            Token::Optional(inner) => {
+                format_tokens(inner, time, out);
+                Ok(())
+            }
+        };
+    }
+}
+
+fn field_value(field: Field, time: &NaiveDateTime) -> i64 {
+    let hour = time.hour();
+    i64::from(match field {
+        Field::Year => return i64::from(time.year()),
+        Field::Month => time.month(),
+        Field::Day => time.day(),
+        Field::DayOfYear => time.ordinal(),
+        Field::Hour => hour,
+        Field::ClockHourOfAmPm => (hour + 11) % 12 + 1,
+        Field::HourOfAmPm => hour % 12,
+        Field::ClockHour => (hour + 23) % 24 + 1,
+        Field::Minute => time.minute(),
+        Field::Second => time.second(),
+    })
+}
+
+/// UTC as an offset letter writes it: `Z` for `X`…, else zeros.
+fn format_utc_offset(offset: &Offset) -> &'static str {
+    match (offset.z, offset.colon, offset.minutes) {
+        (true, _, _) => "Z",
+        (false, true, _) => "+00:00",
+        (false, false, true) => "+0000",
+        (false, false, false) => "+00",
+    }
+}
+
 /// Matches `tokens` at the start of `text`; returns the rest.
 fn parse<'t>(
     tokens: &[Token],
@@ -562,6 +631,21 @@ mod tests {
 
     /// 2024-03-05T14:07:09Z in µs.
     const T: i64 = 1_709_647_629_000_000;
+
+    #[test]
+    fn formats_as_spark_date_format_does_in_utc() {
+        let format = |p: &str, t: i64| DateTimePattern::new(p).unwrap().format_micros(t).unwrap();
+        assert_eq!(format("yyyy-MM-dd HH:mm:ss", T), "2024-03-05 14:07:09");
+        assert_eq!(format("d/M/yy h:mm a", T), "5/3/24 2:07 PM");
+        assert_eq!(format("EEE, dd MMM yyyy", T), "Tue, 05 Mar 2024");
+        assert_eq!(format("EEEE MMMM D", T), "Tuesday March 65");
+        assert_eq!(format("HH:mm:ss.SSSXXX", T + 120_000), "14:07:09.120Z");
+        assert_eq!(
+            format("yyyy-MM-dd'T'HH:mm:ssxxx", T),
+            "2024-03-05T14:07:09+00:00"
+        );
+        assert_eq!(format("yyyy-MM-dd", -86_400_000_000), "1969-12-31");
+    }
 
     #[test]
     fn common_timestamp_patterns() {

@@ -417,7 +417,6 @@ impl Format for Json {
         arrow::json::ReaderBuilder::new(self.schema.clone())
             .with_batch_size(BATCH_ROWS)
             .with_coerce_primitive(true)
-            .with_flatten(true)
             .build_decoder()
     }
 
@@ -434,7 +433,21 @@ impl Format for Json {
         if !object && ends != (Some(&b'['), Some(&b']')) {
             return Err(ArrowError::JsonError("not a JSON object or array".into()));
         }
-        let rows = feed_all(d, body, out)?;
+        let rows = if object {
+            feed_all(d, body, out)?
+        } else {
+            // A top-level array is a row per element; arrow-rs reads objects only.
+            let mut rows = 0;
+            for element in array_elements(body)? {
+                if element.first() != Some(&b'{') || element.last() != Some(&b'}') {
+                    return Err(ArrowError::JsonError(
+                        "array element is not an object".into(),
+                    ));
+                }
+                rows += feed_all(d, element, out)?;
+            }
+            rows
+        };
         if d.has_partial_record() || (object && rows != 1) {
             return Err(ArrowError::JsonError("not a single JSON value".into()));
         }
@@ -489,6 +502,43 @@ impl Json {
             }
         })
     }
+}
+
+/// The elements of the JSON array `body` (`[` … `]`), each trimmed: split at the commas
+/// outside strings and nested values.
+fn array_elements(body: &[u8]) -> Result<Vec<&[u8]>, ArrowError> {
+    let inner = &body[1..body.len() - 1];
+    let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, 0);
+    let mut elements = Vec::new();
+    for (i, &b) in inner.iter().enumerate() {
+        if in_string {
+            (escaped, in_string) = match (escaped, b) {
+                (true, _) => (false, true),
+                (false, b'\\') => (true, true),
+                (false, b'"') => (false, false),
+                _ => (false, true),
+            };
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                elements.push(inner[start..i].trim_ascii());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let last = inner[start..].trim_ascii();
+    if !(last.is_empty() && elements.is_empty()) {
+        elements.push(last);
+    }
+    if elements.iter().any(|e| e.is_empty()) {
+        return Err(ArrowError::JsonError("empty array element".into()));
+    }
+    Ok(elements)
 }
 
 /// Whether arrow-rs decodes `value` into `field`.

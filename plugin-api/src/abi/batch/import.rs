@@ -324,7 +324,9 @@ impl<'a> Flat<'a> {
     /// Buffer `i`, or `None` if it is not aligned for `N` (arrow-rs then realigns it).
     fn aligned<N>(&self, i: usize) -> Result<Option<NonNull<u8>>> {
         let pointer = self.pointer(i)?;
-        Ok((pointer.as_ptr() as usize % align_of::<N>() == 0).then_some(pointer))
+        Ok((pointer.as_ptr() as usize)
+            .is_multiple_of(align_of::<N>())
+            .then_some(pointer))
     }
 
     fn pointer(&self, i: usize) -> Result<NonNull<u8>> {

@@ -1,0 +1,310 @@
+//! Spark SQL's names for what our users write, where DataFusion's differ or are missing:
+//! `split` (by a regular expression), `regexp_extract`, `to_date`, `datediff` and
+//! `date_format` with Spark's datetime patterns. `trim`, `current_date`, `upper`,
+//! `lower`, `concat`, `coalesce`, `substring`, `length`, `regexp_replace` … are
+//! DataFusion's own, with Spark's meaning.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int32Array, ListBuilder, StringArray, StringBuilder,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, TimeUnit};
+use datafusion::common::{exec_err, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use ferry_plugin_api::sdk::datetime::DateTimePattern;
+use regex::Regex;
+
+/// Registers the functions, replacing DataFusion's of the same name.
+pub fn register(ctx: &SessionContext) {
+    let any = |n| Signature::any(n, Volatility::Immutable);
+    let functions = [
+        spark("split", any(2), list_of_strings(), split),
+        spark("regexp_extract", any(3), DataType::Utf8, regexp_extract),
+        spark(
+            "to_date",
+            Signature::one_of(
+                vec![
+                    datafusion::logical_expr::TypeSignature::Any(1),
+                    datafusion::logical_expr::TypeSignature::Any(2),
+                ],
+                Volatility::Immutable,
+            ),
+            DataType::Date32,
+            to_date,
+        ),
+        spark("datediff", any(2), DataType::Int32, datediff),
+        spark("date_format", any(2), DataType::Utf8, date_format),
+    ];
+    for f in functions {
+        ctx.register_udf(ScalarUDF::new_from_impl(f));
+    }
+}
+
+fn list_of_strings() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// A function over whole columns (scalars are expanded to columns first).
+#[derive(Debug)]
+struct SparkFunction {
+    name: &'static str,
+    signature: Signature,
+    returns: DataType,
+    eval: fn(&[ArrayRef]) -> Result<ArrayRef>,
+}
+
+fn spark(
+    name: &'static str,
+    signature: Signature,
+    returns: DataType,
+    eval: fn(&[ArrayRef]) -> Result<ArrayRef>,
+) -> SparkFunction {
+    SparkFunction {
+        name,
+        signature,
+        returns,
+        eval,
+    }
+}
+
+/// Functions are told apart by name: each is registered once.
+impl PartialEq for SparkFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for SparkFunction {}
+
+impl std::hash::Hash for SparkFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for SparkFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(self.returns.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let columns: Vec<ArrayRef> = (args.args.into_iter())
+            .map(|a| a.into_array(rows))
+            .collect::<Result<_>>()?;
+        Ok(ColumnarValue::Array((self.eval)(&columns)?))
+    }
+}
+
+fn strings(array: &ArrayRef, function: &str) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Utf8 => Ok(array.clone()),
+        DataType::LargeUtf8 | DataType::Utf8View | DataType::Null => {
+            Ok(cast(array, &DataType::Utf8)?)
+        }
+        other => exec_err!("{function}: expected a STRING, got {other}"),
+    }
+}
+
+/// Compiles each distinct pattern once per batch.
+struct Patterns(HashMap<String, Regex>);
+
+impl Patterns {
+    fn get(&mut self, pattern: &str, function: &str) -> Result<&Regex> {
+        if !self.0.contains_key(pattern) {
+            let Ok(regex) = Regex::new(pattern) else {
+                return exec_err!("{function}: invalid regular expression '{pattern}'");
+            };
+            self.0.insert(pattern.to_string(), regex);
+        }
+        Ok(&self.0[pattern])
+    }
+}
+
+/// Spark's `split(str, regex)`: every piece, empty ones included.
+fn split(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let (text, pattern) = (strings(&args[0], "split")?, strings(&args[1], "split")?);
+    let (text, pattern) = (text.as_string::<i32>(), pattern.as_string::<i32>());
+    let mut patterns = Patterns(HashMap::new());
+    let mut out = ListBuilder::new(StringBuilder::new());
+    for i in 0..text.len() {
+        if text.is_null(i) || pattern.is_null(i) {
+            out.append(false);
+            continue;
+        }
+        let regex = patterns.get(pattern.value(i), "split")?;
+        for piece in regex.split(text.value(i)) {
+            out.values().append_value(piece);
+        }
+        out.append(true);
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// Spark's `regexp_extract(str, regex, group)`: the group of the first match, "" when
+/// nothing matches.
+fn regexp_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let text = strings(&args[0], "regexp_extract")?;
+    let pattern = strings(&args[1], "regexp_extract")?;
+    let group = cast(&args[2], &DataType::Int64)?;
+    let (text, pattern) = (text.as_string::<i32>(), pattern.as_string::<i32>());
+    let group = group.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+    let mut patterns = Patterns(HashMap::new());
+    let mut out = StringBuilder::with_capacity(text.len(), text.value_data().len());
+    for i in 0..text.len() {
+        if text.is_null(i) || pattern.is_null(i) || group.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let regex = patterns.get(pattern.value(i), "regexp_extract")?;
+        let g = group.value(i);
+        if g < 0 || g as usize >= regex.captures_len() {
+            let groups = regex.captures_len() - 1;
+            return exec_err!("regexp_extract: group {g} of a pattern with {groups} groups");
+        }
+        let found = regex
+            .captures(text.value(i))
+            .and_then(|c| c.get(g as usize));
+        out.append_value(found.map_or("", |m| m.as_str()));
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// Spark's `to_date(str[, pattern])`; a TIMESTAMP's UTC date. A string that is not a
+/// date fails the batch (Spark's ANSI mode, its default since 4.0): never a silent null.
+fn to_date(args: &[ArrayRef]) -> Result<ArrayRef> {
+    if let DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 = args[0].data_type() {
+        return Ok(cast(&args[0], &DataType::Date32)?);
+    }
+    let text = strings(&args[0], "to_date")?;
+    let text = text.as_string::<i32>();
+    let pattern = match args.get(1) {
+        Some(p) => Some(pattern_of(p, "to_date")?),
+        None => None,
+    };
+    let mut out = Vec::with_capacity(text.len());
+    for value in text.iter() {
+        out.push(match value {
+            None => None,
+            Some(v) => Some(match &pattern {
+                Some(p) => p.parse_date_days(v).or_else(|e| {
+                    exec_err!("to_date: '{v}' does not match '{}': {e}", p.pattern())
+                })?,
+                None => default_date(v)?,
+            }),
+        });
+    }
+    Ok(Arc::new(Date32Array::from(out)))
+}
+
+/// The one pattern of a function's pattern argument.
+fn pattern_of(array: &ArrayRef, function: &str) -> Result<DateTimePattern> {
+    let patterns = strings(array, function)?;
+    let patterns: &StringArray = patterns.as_string::<i32>();
+    let Some(first) = patterns.iter().flatten().next() else {
+        return exec_err!("{function}: the pattern is null");
+    };
+    if patterns.iter().flatten().any(|p| p != first) {
+        return exec_err!("{function}: the pattern must be the same for every row");
+    }
+    DateTimePattern::new(first).or_else(|e| exec_err!("{function}: {e}"))
+}
+
+/// What Spark's `to_date` reads without a pattern: `yyyy`, `yyyy-[m]m`, `yyyy-[m]m-[d]d`,
+/// optionally followed by a space or `T` and a time.
+fn default_date(text: &str) -> Result<i32> {
+    let trimmed = text.trim();
+    let date = trimmed.split([' ', 'T']).next().unwrap_or_default();
+    let mut parts = date.splitn(3, '-');
+    let number = |part: Option<&str>, max_digits: usize| -> Option<u32> {
+        match part {
+            None => Some(1),
+            Some(p)
+                if (1..=max_digits).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                p.parse().ok()
+            }
+            Some(_) => None,
+        }
+    };
+    let year = parts
+        .next()
+        .filter(|y| y.len() == 4)
+        .and_then(|y| y.parse().ok());
+    let (month, day) = (number(parts.next(), 2), number(parts.next(), 2));
+    let parsed = match (year, month, day) {
+        (Some(y), Some(m), Some(d)) => chrono_days(y, m, d),
+        _ => None,
+    };
+    match parsed {
+        Some(days) => Ok(days),
+        None => exec_err!("to_date: '{text}' is not a date (yyyy-MM-dd)"),
+    }
+}
+
+fn chrono_days(year: i32, month: u32, day: u32) -> Option<i32> {
+    let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    let days = date
+        .signed_duration_since(chrono::NaiveDate::default())
+        .num_days();
+    i32::try_from(days).ok()
+}
+
+/// Spark's `datediff(end, start)`: whole days from `start` to `end`.
+fn datediff(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let dates = |a: &ArrayRef| -> Result<ArrayRef> {
+        match a.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                to_date(std::slice::from_ref(a))
+            }
+            _ => Ok(cast(a, &DataType::Date32)?),
+        }
+    };
+    let (end, start) = (dates(&args[0])?, dates(&args[1])?);
+    let (end, start) = (
+        end.as_primitive::<Date32Type>(),
+        start.as_primitive::<Date32Type>(),
+    );
+    let days: Int32Array =
+        datafusion::arrow::compute::kernels::arity::binary(end, start, |e: i32, s: i32| e - s)?;
+    Ok(Arc::new(days))
+}
+
+/// Spark's `date_format(timestamp, pattern)`, in UTC.
+fn date_format(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let micros_type = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let times = match args[0].data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            return exec_err!("date_format: expected a TIMESTAMP or DATE, got a STRING");
+        }
+        _ => cast(&args[0], &micros_type)?,
+    };
+    let times = times.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
+    let pattern = pattern_of(&args[1], "date_format")?;
+    let mut out = StringBuilder::with_capacity(times.len(), times.len() * 20);
+    for t in times.iter() {
+        match t {
+            Some(t) => out.append_value(
+                pattern
+                    .format_micros(t)
+                    .or_else(|e| exec_err!("date_format: {e}"))?,
+            ),
+            None => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
