@@ -9,7 +9,8 @@ use datafusion::execution::TaskContext;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{collect, ExecutionPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use ferry_plugin_api::sdk::{Error, Result};
+use ferry_plugin_api::sdk::rows::row_as_json;
+use ferry_plugin_api::sdk::{Context, Error, Output, Result};
 use tokio::runtime::Runtime;
 
 use crate::input::{self, Slot};
@@ -30,6 +31,13 @@ pub struct Engine {
     /// Whether the stream feeds a side that a join collects once per plan (the build
     /// side): then the plan's state is reset for every batch.
     reset_per_batch: bool,
+}
+
+/// The node's input schema, which the query is planned against.
+pub fn input_schema(ctx: &Context) -> Result<SchemaRef> {
+    ctx.input_schema().cloned().ok_or_else(|| {
+        Error::msg("needs its input's schema: read from a source with a declared schema")
+    })
 }
 
 /// DataFusion's errors, as `ferry validate` shows them.
@@ -82,6 +90,29 @@ impl Engine {
         self.rt
             .block_on(collect(plan, self.task.clone()))
             .map_err(df)
+    }
+
+    /// Runs the query on `batch` and hands `handle` the input rows with the query's rows
+    /// for them. If the query fails on the batch, it is run on each row alone: the rows
+    /// it fails on are rejected with the error (under `errors.tolerance = "none"` the
+    /// first fails the task), the others handled one by one.
+    pub fn run_or_reject(
+        &self,
+        batch: &RecordBatch,
+        out: &mut Output<'_>,
+        mut handle: impl FnMut(&RecordBatch, Vec<RecordBatch>, &mut Output<'_>) -> Result<()>,
+    ) -> Result<()> {
+        if let Ok(rows) = self.run(batch) {
+            return handle(batch, rows, out);
+        }
+        for i in 0..batch.num_rows() {
+            let row = batch.slice(i, 1);
+            match self.run(&row) {
+                Ok(rows) => handle(&row, rows, out)?,
+                Err(e) => out.reject(row_as_json(batch, i)?, format!("sql: {e}"), "")?,
+            }
+        }
+        Ok(())
     }
 
     /// Re-reads the lookup tables and plans the query again, after a table changed.

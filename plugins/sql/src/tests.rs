@@ -1,11 +1,13 @@
 use std::sync::Arc;
 
 use ferry_plugin_api::arrow::array::{
-    ArrayRef, Int32Array, StringArray, TimestampMicrosecondArray,
+    ArrayRef, Int32Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use ferry_plugin_api::arrow::util::pretty::pretty_format_batches;
-use ferry_plugin_api::sdk::{parse_options, Collected};
+use ferry_plugin_api::sdk::{
+    parse_options, Collected, Component, Context, Result, Transform, MAIN_PORT,
+};
 
 use super::*;
 
@@ -191,4 +193,82 @@ fn state_across_batches_and_bad_queries_are_refused_at_create() {
         "{}",
         err("SELEC id FROM input")
     );
+}
+
+fn route(options: &str) -> Result<Route> {
+    let ctx = Context::new("p", "r", "/nonexistent").with_input_schemas(vec![Some(schema())]);
+    Route::create(parse_options(options)?, &ctx)
+}
+
+/// The ids each port received.
+fn ids_by_port(out: &Collected) -> Vec<(String, Vec<i32>)> {
+    let mut ports: Vec<(String, Vec<i32>)> = Vec::new();
+    for (port, b) in &out.batches {
+        let ids = b.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+        let ids: Vec<i32> = ids.values().to_vec();
+        match ports.iter_mut().find(|(p, _)| p == port) {
+            Some((_, all)) => all.extend(ids),
+            None => ports.push((port.clone(), ids)),
+        }
+    }
+    ports.sort();
+    ports
+}
+
+const ROUTES: &str = r#""routes": {"corrupted": "name IS NULL OR name IN ('', 'NONE')", "short": "length(name) < 3"}"#;
+
+#[test]
+fn route_first_sends_each_row_to_its_first_match_and_the_rest_to_unmatched() {
+    let mut r = route(&format!(r#"{{{ROUTES}, "order": ["short", "corrupted"]}}"#)).unwrap();
+    assert_eq!(r.output_ports(), ["short", "corrupted", "_unmatched"]);
+    let mut out = Collected::default();
+    let rows = [
+        (1, None),
+        (2, Some("")),
+        (3, Some("NONE")),
+        (4, Some("ab")),
+        (5, Some("abcd")),
+    ];
+    r.process("in", batch(&rows), &mut out.output()).unwrap();
+    let got = ids_by_port(&out);
+    let want = [
+        ("_unmatched", vec![5]),
+        ("corrupted", vec![1, 3]),
+        ("short", vec![2, 4]),
+    ];
+    let want: Vec<(String, Vec<i32>)> = want.into_iter().map(|(p, v)| (p.to_string(), v)).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn route_all_sends_a_row_to_every_match() {
+    let mut r = route(&format!(r#"{{{ROUTES}, "mode": "all"}}"#)).unwrap();
+    let mut out = Collected::default();
+    r.process(
+        "in",
+        batch(&[(2, Some("")), (5, Some("abcd"))]),
+        &mut out.output(),
+    )
+    .unwrap();
+    let got = ids_by_port(&out);
+    let want = [
+        ("_unmatched", vec![5]),
+        ("corrupted", vec![2]),
+        ("short", vec![2]),
+    ];
+    let want: Vec<(String, Vec<i32>)> = want.into_iter().map(|(p, v)| (p.to_string(), v)).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn route_refuses_bad_predicates_and_port_names() {
+    let err = |o: &str| route(o).err().unwrap().to_string();
+    assert!(
+        err(r#"{"routes": {"x": "nope > 1"}}"#).contains("routes: "),
+        "{}",
+        err(r#"{"routes": {"x": "nope > 1"}}"#)
+    );
+    assert!(err(r#"{"routes": {"late": "true"}}"#).contains("'late' is a port every node has"));
+    assert!(err(r#"{"routes": {"x": "true"}, "order": ["y"]}"#)
+        .contains("order: 'y' is not one of the routes"));
 }
