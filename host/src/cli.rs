@@ -1,4 +1,4 @@
-//! The `ferry` command line: `run`, `validate`, `plugins`.
+//! The `ferry` command line: `run`, `validate`, `plugins`, `query`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -49,6 +49,14 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Run a SQL query over lake folders: only the files their commit log publishes.
+    ///
+    /// `ferry query "SELECT date, count(*) FROM lake('lake/messages') GROUP BY date"`.
+    /// `lake('folder')` reads the lake the lake sink writes at that folder, its Hive
+    /// partition folders (`date=2024-12-15/`) as columns typed by the lake's schema;
+    /// `--table NAME=FOLDER` names one. Files not yet listed in a `_ferry_log/`
+    /// manifest are never read.
+    Query(crate::query::QueryArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -66,6 +74,7 @@ pub fn main() -> ExitCode {
             plugin_path,
             markdown,
         } => list_plugins(plugin_path, markdown),
+        Command::Query(args) => crate::query::main(args),
     }
 }
 

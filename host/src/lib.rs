@@ -7,5 +7,6 @@ pub mod config;
 pub mod graph;
 pub mod listing;
 pub mod plugins;
+pub mod query;
 pub mod runtime;
 pub mod validate;
