@@ -93,26 +93,26 @@ impl Engine {
     }
 
     /// Runs the query on `batch` and hands `handle` the input rows with the query's rows
-    /// for them. If the query fails on the batch, it is run on each row alone: the rows
-    /// it fails on are rejected with the error (under `errors.tolerance = "none"` the
-    /// first fails the task), the others handled one by one.
+    /// for them. If the query fails on the batch, each half is run on its own, down to
+    /// the single rows it fails on: those are rejected with the error (under
+    /// `errors.tolerance = "none"` the first fails the task); the rest go on, in order.
     pub fn run_or_reject(
         &self,
         batch: &RecordBatch,
         out: &mut Output<'_>,
-        mut handle: impl FnMut(&RecordBatch, Vec<RecordBatch>, &mut Output<'_>) -> Result<()>,
+        handle: &mut impl FnMut(&RecordBatch, Vec<RecordBatch>, &mut Output<'_>) -> Result<()>,
     ) -> Result<()> {
-        if let Ok(rows) = self.run(batch) {
-            return handle(batch, rows, out);
-        }
-        for i in 0..batch.num_rows() {
-            let row = batch.slice(i, 1);
-            match self.run(&row) {
-                Ok(rows) => handle(&row, rows, out)?,
-                Err(e) => out.reject(row_as_json(batch, i)?, format!("sql: {e}"), "")?,
+        match self.run(batch) {
+            Ok(rows) => handle(batch, rows, out),
+            Err(e) if batch.num_rows() == 1 => {
+                out.reject(row_as_json(batch, 0)?, format!("sql: {e}"), "")
+            }
+            Err(_) => {
+                let half = batch.num_rows() / 2;
+                self.run_or_reject(&batch.slice(0, half), out, handle)?;
+                self.run_or_reject(&batch.slice(half, batch.num_rows() - half), out, handle)
             }
         }
-        Ok(())
     }
 
     /// Re-reads the lookup tables and plans the query again, after a table changed.

@@ -154,7 +154,8 @@ fn send(out: &mut Output<'_>, port: &str, rows: &RecordBatch, mask: &BooleanArra
 
 impl Transform for Route {
     fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
-        self.engine
-            .run_or_reject(&batch, out, |rows, flags, out| self.route(rows, flags, out))
+        let mut route =
+            |rows: &RecordBatch, flags, out: &mut Output<'_>| self.route(rows, flags, out);
+        self.engine.run_or_reject(&batch, out, &mut route)
     }
 }

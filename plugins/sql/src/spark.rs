@@ -1,7 +1,7 @@
 //! Spark SQL's names for what our users write, where DataFusion's differ or are missing:
-//! `split` (by a regular expression), `regexp_extract`, `to_date`, `datediff` and
-//! `date_format` with Spark's datetime patterns. `trim`, `current_date`, `upper`,
-//! `lower`, `concat`, `coalesce`, `substring`, `length`, `regexp_replace` … are
+//! `split` (by a regular expression), `regexp_extract`, `to_date`, `to_timestamp`,
+//! `datediff` and `date_format` with Spark's datetime patterns. `trim`, `current_date`,
+//! `upper`, `lower`, `concat`, `coalesce`, `substring`, `length`, `regexp_replace` … are
 //! DataFusion's own, with Spark's meaning.
 
 use std::collections::HashMap;
@@ -37,6 +37,18 @@ pub fn register(ctx: &SessionContext) {
             ),
             DataType::Date32,
             to_date,
+        ),
+        spark(
+            "to_timestamp",
+            Signature::one_of(
+                vec![
+                    datafusion::logical_expr::TypeSignature::Any(1),
+                    datafusion::logical_expr::TypeSignature::Any(2),
+                ],
+                Volatility::Immutable,
+            ),
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            to_timestamp,
         ),
         spark("datediff", any(2), DataType::Int32, datediff),
         spark("date_format", any(2), DataType::Utf8, date_format),
@@ -120,33 +132,43 @@ fn strings(array: &ArrayRef, function: &str) -> Result<ArrayRef> {
     }
 }
 
-/// Compiles each distinct pattern once per batch.
-struct Patterns(HashMap<String, Regex>);
+thread_local! {
+    /// Compiled patterns by text, kept across batches (a query has a handful).
+    static PATTERNS: std::cell::RefCell<HashMap<String, Regex>> = Default::default();
+}
 
-impl Patterns {
-    fn get(&mut self, pattern: &str, function: &str) -> Result<&Regex> {
-        if !self.0.contains_key(pattern) {
-            let Ok(regex) = Regex::new(pattern) else {
-                return exec_err!("{function}: invalid regular expression '{pattern}'");
-            };
-            self.0.insert(pattern.to_string(), regex);
+/// Kept patterns beyond this many are dropped (patterns taken from a column).
+const MAX_PATTERNS: usize = 256;
+
+/// `pattern`, compiled once per thread.
+fn regex(pattern: &str, function: &str) -> Result<Regex> {
+    PATTERNS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(regex) = cache.get(pattern) {
+            return Ok(regex.clone());
         }
-        Ok(&self.0[pattern])
-    }
+        let Ok(regex) = Regex::new(pattern) else {
+            return exec_err!("{function}: invalid regular expression '{pattern}'");
+        };
+        if cache.len() >= MAX_PATTERNS {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), regex.clone());
+        Ok(regex)
+    })
 }
 
 /// Spark's `split(str, regex)`: every piece, empty ones included.
 fn split(args: &[ArrayRef]) -> Result<ArrayRef> {
     let (text, pattern) = (strings(&args[0], "split")?, strings(&args[1], "split")?);
     let (text, pattern) = (text.as_string::<i32>(), pattern.as_string::<i32>());
-    let mut patterns = Patterns(HashMap::new());
     let mut out = ListBuilder::new(StringBuilder::new());
     for i in 0..text.len() {
         if text.is_null(i) || pattern.is_null(i) {
             out.append(false);
             continue;
         }
-        let regex = patterns.get(pattern.value(i), "split")?;
+        let regex = regex(pattern.value(i), "split")?;
         for piece in regex.split(text.value(i)) {
             out.values().append_value(piece);
         }
@@ -163,14 +185,13 @@ fn regexp_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
     let group = cast(&args[2], &DataType::Int64)?;
     let (text, pattern) = (text.as_string::<i32>(), pattern.as_string::<i32>());
     let group = group.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-    let mut patterns = Patterns(HashMap::new());
     let mut out = StringBuilder::with_capacity(text.len(), text.value_data().len());
     for i in 0..text.len() {
         if text.is_null(i) || pattern.is_null(i) || group.is_null(i) {
             out.append_null();
             continue;
         }
-        let regex = patterns.get(pattern.value(i), "regexp_extract")?;
+        let regex = regex(pattern.value(i), "regexp_extract")?;
         let g = group.value(i);
         if g < 0 || g as usize >= regex.captures_len() {
             let groups = regex.captures_len() - 1;
@@ -209,6 +230,31 @@ fn to_date(args: &[ArrayRef]) -> Result<ArrayRef> {
         });
     }
     Ok(Arc::new(Date32Array::from(out)))
+}
+
+/// Spark's `to_timestamp(str[, pattern])`, UTC where the text has no offset; without a
+/// pattern an ISO-8601 timestamp. A string that is not one fails the batch.
+fn to_timestamp(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let Some(pattern) = args.get(1) else {
+        return Ok(cast(&args[0], &utc)?);
+    };
+    let pattern = pattern_of(pattern, "to_timestamp")?;
+    let text = strings(&args[0], "to_timestamp")?;
+    let mut out = Vec::with_capacity(text.len());
+    for value in text.as_string::<i32>().iter() {
+        out.push(match value {
+            None => None,
+            Some(v) => Some(pattern.parse_timestamp_micros(v).or_else(|e| {
+                exec_err!(
+                    "to_timestamp: '{v}' does not match '{}': {e}",
+                    pattern.pattern()
+                )
+            })?),
+        });
+    }
+    let micros = datafusion::arrow::array::TimestampMicrosecondArray::from(out);
+    Ok(Arc::new(micros.with_timezone("UTC")))
 }
 
 /// The one pattern of a function's pattern argument.

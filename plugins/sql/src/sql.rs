@@ -51,10 +51,10 @@ impl Component for Sql {
 
 impl Transform for Sql {
     fn process(&mut self, _input: &str, batch: RecordBatch, out: &mut Output<'_>) -> Result<()> {
-        let emit = |_: &RecordBatch, rows: Vec<RecordBatch>, out: &mut Output<'_>| {
+        let mut emit = |_: &RecordBatch, rows: Vec<RecordBatch>, out: &mut Output<'_>| {
             rows.into_iter().try_for_each(|b| out.emit(b))
         };
-        self.engine.run_or_reject(&batch, out, emit)
+        self.engine.run_or_reject(&batch, out, &mut emit)
     }
 
     fn on_barrier(&mut self, _epoch: u64, _out: &mut Output<'_>) -> Result<()> {
