@@ -3,12 +3,11 @@
 //! a session is `[first, last + gap)`, and sessions that overlap or touch merge.
 
 use serde::{Deserialize, Serialize};
-use smallvec::SmallVec;
 
 use crate::aggregate::Acc;
 
-/// A window's aggregates, inline up to four; encoded as a `Vec<Acc>` would be.
-pub type Accs = SmallVec<[Acc; 4]>;
+/// A window's aggregates.
+pub type Accs = Vec<Acc>;
 
 /// The shape of the windows.
 #[derive(Clone, Copy, Debug)]
