@@ -45,15 +45,7 @@ DATA=$NODUP compare window-sliding sliding "window_start,window_end,event_type,c
 DATA=$NODUP compare window-session session "window_start,window_end,event_type,count,total,lo,hi"
 # Joins: the sent messages against the opened ones, split from the same input.
 SPLIT="$NODUP-split"
-[ -d "$SPLIT" ] || python3 - "$NODUP" "$SPLIT" <<'PY'
-import glob, json, os, sys
-source, split = sys.argv[1:3]
-for side, kind in (("sent", "SENT"), ("opened", "OPEN")):
-    os.makedirs(f"{split}/{side}", exist_ok=True)
-    for path in sorted(glob.glob(f"{source}/*.jsonl")):
-        with open(path) as rows, open(f"{split}/{side}/{os.path.basename(path)}", "w") as out:
-            out.writelines(r for r in rows if json.loads(r)["event_type"] == kind)
-PY
+[ -d "$SPLIT" ] || python3 bench/parity/split.py "$NODUP" "$SPLIT"
 DATA=$SPLIT compare join-inner join_inner "message_id,right_message_id"
 DATA=$SPLIT compare join-left_outer join_left "message_id,right_message_id"
 # Word count: lines of words from a small vocabulary, with runs of spaces and spaces at

@@ -47,8 +47,9 @@ pub struct DedupOptions {
 struct Entry {
     /// The event time (µs) of the row kept: the first to arrive, or the earliest.
     time: i64,
-    /// With `keep = "earliest"`: that row, encoded, until it is emitted.
-    held: Option<Vec<u8>>,
+    /// With `keep = "earliest"`: that row, encoded, until it is emitted. (A boxed slice
+    /// is encoded as a `Vec<u8>` is, and is 8 bytes smaller in memory.)
+    held: Option<Box<[u8]>>,
 }
 
 pub struct Dedup {
@@ -58,7 +59,8 @@ pub struct Dedup {
     delay: i64,
     /// The input watermark (µs); rows at or behind it are late.
     watermark: Option<i64>,
-    seen: KeyedState<Vec<u8>, Entry>,
+    /// Keyed by the key columns' row bytes (encoded as a `Vec<u8>` would be).
+    seen: KeyedState<Box<[u8]>, Entry>,
     /// The input's schema, which the output keeps.
     schema: Option<SchemaRef>,
     /// With `keep = "earliest"`: encodes the rows held.
@@ -112,27 +114,31 @@ impl Component for Dedup {
 }
 
 impl Dedup {
-    /// Whether row `i` (event time `time`) is kept now, recording its key.
-    fn admit(&mut self, key: Vec<u8>, time: i64, row: impl FnOnce() -> Vec<u8>) -> bool {
-        match (self.keep, self.seen.get_mut(&key)) {
+    /// Whether a row of key `key` and event time `time` is kept now, recording its key.
+    /// The key is copied only when it is new; a duplicate changes nothing in the state,
+    /// so it is not written at the next checkpoint either.
+    fn admit(&mut self, key: &[u8], time: i64, row: impl FnOnce() -> Box<[u8]>) -> bool {
+        match (self.keep, self.seen.get(key)) {
             (Keep::FirstSeen, Some(_)) => false,
             (Keep::FirstSeen, None) => {
-                self.seen.insert(key, Entry { time, held: None });
+                self.seen.insert(key.into(), Entry { time, held: None });
                 true
             }
             (Keep::Earliest, Some(entry)) => {
                 // Equal times: the first to arrive stays.
                 if entry.held.is_some() && time < entry.time {
-                    *entry = Entry {
-                        time,
-                        held: Some(row()),
-                    };
+                    if let Some(entry) = self.seen.get_mut(key) {
+                        *entry = Entry {
+                            time,
+                            held: Some(row()),
+                        };
+                    }
                 }
                 false
             }
             (Keep::Earliest, None) => {
                 let held = Some(row());
-                self.seen.insert(key, Entry { time, held });
+                self.seen.insert(key.into(), Entry { time, held });
                 false
             }
         }
@@ -140,11 +146,11 @@ impl Dedup {
 
     /// The rows held for keys whose earliest time the watermark has reached, by time
     /// then key, taken out of their entries.
-    fn due(&mut self, watermark: i64) -> Vec<Vec<u8>> {
+    fn due(&mut self, watermark: i64) -> Vec<Box<[u8]>> {
         if self.rows.is_none() {
             return Vec::new();
         }
-        let mut due: Vec<(i64, Vec<u8>)> = self
+        let mut due: Vec<(i64, Box<[u8]>)> = self
             .seen
             .iter()
             .filter(|(_, e)| e.held.is_some() && e.time <= watermark)
@@ -189,8 +195,10 @@ impl Transform for Dedup {
             let is_late = time <= watermark;
             late.push(is_late);
             let admitted = !is_late
-                && self.admit(keys.row(i).to_vec(), time, || {
-                    whole.as_ref().map_or_else(Vec::new, |w| w.row(i).to_vec())
+                && self.admit(keys.row(i), time, || {
+                    whole
+                        .as_ref()
+                        .map_or_else(Box::default, |w| w.row(i).into())
                 });
             kept.push(admitted);
         }
@@ -204,7 +212,7 @@ impl Transform for Dedup {
         self.watermark = Some(watermark);
         let due = self.due(watermark);
         if let (Some(codec), Some(schema), false) = (&self.rows, &self.schema, due.is_empty()) {
-            let columns = codec.decode(due.iter().map(Vec::as_slice))?;
+            let columns = codec.decode(due.iter().map(|row| &**row))?;
             out.emit(RecordBatch::try_new(schema.clone(), columns)?)?;
         }
         let delay = self.delay;

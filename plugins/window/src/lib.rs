@@ -6,7 +6,7 @@
 mod aggregate;
 mod windows;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use ferry_plugin_api::arrow::array::{
@@ -25,8 +25,8 @@ use ferry_plugin_api::sdk::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use aggregate::{Acc, Aggregate, Input};
-use windows::{slot_for, Shape, Slot};
+use aggregate::{Aggregate, Input};
+use windows::{slot_for, Accs, Shape, Slot};
 
 /// The kind of window.
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -204,68 +204,74 @@ impl Component for Window {
     }
 }
 
+/// Output rows to be: the keys of their groups, sorted, and `(window start, the key's
+/// rank, window)` for each row.
+type Found = (Vec<Vec<u8>>, Vec<(i64, usize, Slot)>);
+
 impl Window {
-    /// Adds the rows `rows` (index, event time) of one group to their windows that are
-    /// still open; a row all of whose windows have closed is marked in `late`.
+    /// Adds row `i` (event time `time`) of group `key` to its windows that are still
+    /// open, `open` being a scratch buffer; a row all of whose windows have closed
+    /// changes nothing and is marked in `late`.
     fn add(
         &mut self,
         key: &[u8],
-        rows: &[(usize, i64)],
+        (i, time): (usize, i64),
         inputs: &[Input],
+        open: &mut Vec<(i64, i64)>,
         late: &mut [bool],
     ) -> Result<()> {
         let watermark = self.watermark.unwrap_or(i64::MIN);
-        let key = key.to_vec();
-        if !self.groups.contains_key(&key) {
-            self.groups.insert(key.clone(), Group::default());
+        open.clear();
+        self.shape.windows(time, |start, end| {
+            if end > watermark {
+                open.push((start, end));
+            }
+        });
+        if open.is_empty() {
+            late[i] = true;
+            return Ok(());
         }
-        // In place: an insert would measure the group's whole encoding.
         let Self {
             groups,
             aggregates,
             shape,
             ..
         } = self;
-        let group = groups.get_mut(&key).expect("inserted above");
-        let mut open = Vec::new();
-        for &(i, time) in rows {
-            open.clear();
-            shape.windows(time, |start, end| {
-                if end > watermark {
-                    open.push((start, end));
+        // In place: an insert would measure the group's whole encoding.
+        let group = groups.get_or_insert_with(key, || (key.to_vec(), Group::default()));
+        for &window in open.iter() {
+            let empty = || aggregates.iter().map(Aggregate::empty).collect();
+            let merge = |into: &mut Accs, from: Accs| {
+                for ((a, acc), other) in aggregates.iter().zip(into.iter_mut()).zip(from) {
+                    a.merge(acc, other)?;
                 }
-            });
-            late[i] = open.is_empty();
-            for &window in &open {
-                let empty = || aggregates.iter().map(Aggregate::empty).collect();
-                let merge = |into: &mut Vec<Acc>, from: Vec<Acc>| {
-                    for ((a, acc), other) in aggregates.iter().zip(into.iter_mut()).zip(from) {
-                        a.merge(acc, other)?;
-                    }
-                    Ok(())
-                };
-                let slot = slot_for(&mut group.slots, *shape, window, empty, merge)?;
-                let accs = &mut group.slots[slot].accs;
-                for ((a, acc), input) in aggregates.iter().zip(accs.iter_mut()).zip(inputs) {
-                    a.update(acc, input, i, time)?;
-                }
+                Ok(())
+            };
+            let slot = slot_for(&mut group.slots, *shape, window, empty, merge)?;
+            let accs = &mut group.slots[slot].accs;
+            for ((a, acc), input) in aggregates.iter().zip(accs.iter_mut()).zip(inputs) {
+                a.update(acc, input, i, time)?;
             }
         }
-        if group.slots.is_empty() {
-            self.groups.remove(&key);
-        } else if self.emit != EmitMode::Append {
-            self.changed.insert(key);
+        if self.emit != EmitMode::Append && !self.changed.contains(key) {
+            self.changed.insert(key.to_vec());
         }
         Ok(())
     }
 
-    /// The output rows for `(key, slot)` pairs, in window then key order.
-    fn rows(&self, mut found: Vec<(Vec<u8>, Slot)>) -> Result<RecordBatch> {
-        found.sort_by(|a, b| (a.1.start, &a.0).cmp(&(b.1.start, &b.0)));
+    /// The output rows for `found`: `(start, key's rank in keys, slot)`, which it sorts
+    /// into window then key order (`keys` being sorted).
+    fn rows(&self, keys: &[Vec<u8>], found: Vec<(i64, usize, Slot)>) -> Result<RecordBatch> {
+        // Sorts references, not the slots themselves.
+        let mut order: Vec<(i64, usize, &Slot)> = (found.iter())
+            .map(|(start, rank, slot)| (*start, *rank, slot))
+            .collect();
+        order.sort_unstable_by_key(|&(start, rank, _)| (start, rank));
+        let found = order;
         let mut columns: Vec<ArrayRef> = Vec::new();
         if !matches!(self.shape, Shape::Global) {
-            let starts = found.iter().map(|(_, s)| s.start);
-            let ends = found.iter().map(|(_, s)| s.end);
+            let starts = found.iter().map(|(_, _, s)| s.start);
+            let ends = found.iter().map(|(_, _, s)| s.end);
             columns.push(Arc::new(
                 TimestampMicrosecondArray::from_iter_values(starts).with_timezone("UTC"),
             ));
@@ -274,50 +280,60 @@ impl Window {
             ));
         }
         if !self.group_by.is_empty() {
-            columns.extend(self.keys.decode(found.iter().map(|(k, _)| k.as_slice()))?);
+            let rows = found.iter().map(|&(_, rank, _)| keys[rank].as_slice());
+            columns.extend(self.keys.decode(rows)?);
         }
         for (n, a) in self.aggregates.iter().enumerate() {
-            columns.push(a.finish(found.iter().map(|(_, s)| &s.accs[n]))?);
+            columns.push(a.finish(found.iter().map(|&(_, _, s)| &s.accs[n]))?);
         }
         Ok(RecordBatch::try_new(self.output.clone(), columns)?)
     }
 
-    /// Takes the windows the watermark has closed out of the state.
-    fn closed(&mut self, watermark: i64) -> Vec<(Vec<u8>, Slot)> {
-        let keys: Vec<Vec<u8>> = (self.groups.iter())
+    /// Takes the windows the watermark has closed out of the state: the keys of their
+    /// groups, sorted, and the windows with their key's rank.
+    fn closed(&mut self, watermark: i64) -> Found {
+        let mut keys: Vec<Vec<u8>> = (self.groups.iter())
             .filter(|(_, g)| g.slots.first().is_some_and(|s| s.end <= watermark))
             .map(|(k, _)| k.clone())
             .collect();
+        keys.sort_unstable();
         let mut closed = Vec::new();
-        for key in keys {
-            let Some(mut group) = self.groups.remove(&key) else {
+        for (rank, key) in keys.iter().enumerate() {
+            let Some(group) = self.groups.get_mut(key) else {
                 continue;
             };
-            let (done, open): (Vec<Slot>, Vec<Slot>) =
-                group.slots.into_iter().partition(|s| s.end <= watermark);
-            closed.extend(done.into_iter().map(|s| (key.clone(), s)));
-            if !open.is_empty() {
-                group.slots = open;
-                self.groups.insert(key, group);
+            // Slots are sorted by start and never overlap, so by end too: the closed
+            // ones come first.
+            let done = group.slots.partition_point(|s| s.end <= watermark);
+            closed.extend(group.slots.drain(..done).map(|s| (s.start, rank, s)));
+            if group.slots.is_empty() {
+                self.groups.remove(key);
             }
         }
-        closed
+        (keys, closed)
     }
 
     /// update and complete: the current rows of the changed groups (for complete, every
-    /// group once any changed: like Spark, a trigger without new rows prints nothing).
-    fn current(&mut self) -> Vec<(Vec<u8>, Slot)> {
+    /// group once any changed: like Spark, a trigger without new rows prints nothing),
+    /// as [`closed`](Self::closed) gives them.
+    fn current(&mut self) -> Found {
         let changed = std::mem::take(&mut self.changed);
         if changed.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let all = self.emit == EmitMode::Complete;
-        let rows = self
-            .groups
-            .iter()
-            .filter(|(k, _)| all || changed.contains(*k));
-        rows.flat_map(|(k, g)| g.slots.iter().map(|s| (k.clone(), s.clone())))
-            .collect()
+        let mut keys: Vec<Vec<u8>> = (self.groups.iter())
+            .filter(|(k, _)| all || changed.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort_unstable();
+        let mut rows = Vec::new();
+        for (rank, key) in keys.iter().enumerate() {
+            if let Some(group) = self.groups.get(key) {
+                rows.extend(group.slots.iter().map(|s| (s.start, rank, s.clone())));
+            }
+        }
+        (keys, rows)
     }
 }
 
@@ -338,9 +354,10 @@ impl Transform for Window {
         let inputs = (self.aggregates.iter())
             .map(|a| a.input(&batch))
             .collect::<Result<Vec<_>>>()?;
-        // Rows by group, so that each group's state is looked up once per batch; within
-        // a group they keep their order (first and last break ties by arrival).
-        let mut by_group: HashMap<&[u8], Vec<(usize, i64)>> = HashMap::new();
+        // Row by row, in arrival order (first and last break ties by it): one lookup of
+        // the group's state per row.
+        let mut late = vec![false; batch.num_rows()];
+        let mut open = Vec::new();
         for i in 0..batch.num_rows() {
             let time = match &times {
                 None => 0,
@@ -351,11 +368,7 @@ impl Transform for Window {
                     continue;
                 }
             };
-            by_group.entry(keys.row(i)).or_default().push((i, time));
-        }
-        let mut late = vec![false; batch.num_rows()];
-        for (key, group_rows) in by_group {
-            self.add(key, &group_rows, &inputs, &mut late)?;
+            self.add(keys.row(i), (i, time), &inputs, &mut open, &mut late)?;
         }
         out.late(filter_record_batch(&batch, &BooleanArray::from(late))?)
     }
@@ -365,13 +378,13 @@ impl Transform for Window {
     fn on_watermark(&mut self, watermark: i64, out: &mut Output<'_>) -> Result<()> {
         self.watermark = Some(watermark);
         if self.emit == EmitMode::Update {
-            let current = self.current();
-            out.emit(self.rows(current)?)?;
+            let (keys, current) = self.current();
+            out.emit(self.rows(&keys, current)?)?;
         }
         if !matches!(self.shape, Shape::Global) {
-            let closed = self.closed(watermark);
+            let (keys, closed) = self.closed(watermark);
             if self.emit == EmitMode::Append {
-                out.emit(self.rows(closed)?)?;
+                out.emit(self.rows(&keys, closed)?)?;
             }
         }
         out.watermark(watermark);
@@ -380,8 +393,8 @@ impl Transform for Window {
 
     fn on_barrier(&mut self, _epoch: u64, out: &mut Output<'_>) -> Result<()> {
         if self.emit != EmitMode::Append {
-            let current = self.current();
-            out.emit(self.rows(current)?)?;
+            let (keys, current) = self.current();
+            out.emit(self.rows(&keys, current)?)?;
         }
         Ok(())
     }

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Acc;
 
+/// A window's aggregates.
+pub type Accs = Vec<Acc>;
+
 /// The shape of the windows.
 #[derive(Clone, Copy, Debug)]
 pub enum Shape {
@@ -29,7 +32,7 @@ pub const NEVER: i64 = i64::MAX;
 pub struct Slot {
     pub start: i64,
     pub end: i64,
-    pub accs: Vec<Acc>,
+    pub accs: Accs,
 }
 
 impl Shape {
@@ -57,10 +60,23 @@ pub fn slot_for(
     slots: &mut Vec<Slot>,
     shape: Shape,
     (start, end): (i64, i64),
-    empty: impl FnOnce() -> Vec<Acc>,
-    mut merge: impl FnMut(&mut Vec<Acc>, Vec<Acc>) -> ferry_plugin_api::sdk::Result<()>,
+    empty: impl FnOnce() -> Accs,
+    mut merge: impl FnMut(&mut Accs, Accs) -> ferry_plugin_api::sdk::Result<()>,
 ) -> ferry_plugin_api::sdk::Result<usize> {
     if !matches!(shape, Shape::Session { .. }) {
+        // Rows mostly come in time order: their window is the last one, or a new last.
+        match slots.last() {
+            Some(last) if last.start == start => return Ok(slots.len() - 1),
+            Some(last) if last.start > start => {}
+            _ => {
+                slots.push(Slot {
+                    start,
+                    end,
+                    accs: empty(),
+                });
+                return Ok(slots.len() - 1);
+            }
+        }
         return Ok(match slots.binary_search_by_key(&start, |s| s.start) {
             Ok(i) => i,
             Err(i) => {
@@ -135,7 +151,7 @@ mod tests {
         let shape = Shape::Session { gap: 10 };
         let mut slots = Vec::new();
         let add = |slots: &mut Vec<Slot>, t: i64| {
-            slot_for(slots, shape, (t, t + 10), Vec::new, |_, _| Ok(())).unwrap()
+            slot_for(slots, shape, (t, t + 10), Accs::new, |_, _| Ok(())).unwrap()
         };
         add(&mut slots, 0);
         add(&mut slots, 30);

@@ -44,6 +44,13 @@ pub(super) fn group_of<K: Serialize + ?Sized>(key: &K, key_groups: u16) -> u16 {
     group_of_hash(sink.hash, key_groups)
 }
 
+/// The encoded size of a key and its key group, in one pass over its encoding.
+pub(super) fn len_and_group<K: Serialize + ?Sized>(key: &K, key_groups: u16) -> (usize, u16) {
+    let mut sink = Sink::default();
+    let _ = postcard::serialize_with_flavor(key, SinkFlavor(&mut sink));
+    (sink.len, group_of_hash(sink.hash, key_groups))
+}
+
 /// The encoded size of a value, counted without allocating.
 pub(super) fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
     let mut sink = Sink::default();

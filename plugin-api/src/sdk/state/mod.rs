@@ -29,9 +29,15 @@
 //! Keys are spread over a fixed number of key groups ([`StateConfig::key_groups`]), as in
 //! Flink: `key_group = fold(fnv1a_64(postcard(key))) % key_groups`, with
 //! `fold(h) = h ^ (h >> 32)`. The hash is over the key's postcard encoding, so it is the
-//! same in every process, platform and Rust version. The table keeps one hash map per
-//! group and files are sorted by group, so several instances of a node can later each
-//! own a range of groups without the operator's code changing.
+//! same in every process, platform and Rust version. Files are sorted by group, so
+//! several instances of a node can later each own a range of groups without the
+//! operator's code changing.
+//!
+//! In memory, every key is in one hash table hashed with foldhash; a key's group is
+//! computed once, when it is first inserted, and kept in its entry with a change flag. A
+//! checkpoint finds the changed entries through a list of their hashes and groups (8
+//! bytes each), so no key is copied to track it, and a key inserted and removed between
+//! two checkpoints leaves nothing in the delta.
 //!
 //! # Files
 //!

@@ -1,10 +1,12 @@
 //! [`KeyedState`]: the in-memory table, its checkpoints, restores and commits.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::borrow::Borrow;
+use std::collections::{HashSet, VecDeque};
 use std::fs;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::path::{Path, PathBuf};
 
+use hashbrown::HashTable;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -17,14 +19,68 @@ use super::handle::Handle;
 use super::{StateConfig, StateStats};
 use crate::sdk::{Error, ErrorContext, Result};
 
-/// One value and the encoded size of its key and value, as last measured.
-struct Slot<V> {
-    value: V,
-    bytes: u64,
+/// The entry changed since the last checkpoint: the next delta writes it.
+const CHANGED: u8 = 1;
+/// The checkpoints written so far hold the key (its last row in them is an upsert), so
+/// removing it needs a tombstone.
+const STORED: u8 = 2;
+
+/// One key, its value and what the table knows about them.
+struct Entry<K, V> {
+    key: K,
+    /// `None`: removed since the last checkpoint, kept as a tombstone to be written.
+    value: Option<V>,
+    /// The encoded size of key and value, as last measured (0 for a tombstone).
+    bytes: u32,
+    /// The key group, computed once when the key came in.
+    group: u16,
+    flags: u8,
 }
 
-/// The table: one map per key group.
-type Groups<K, V> = Vec<HashMap<K, Slot<V>>>;
+/// The in-memory table: every key in one hash table. Lookups use foldhash; the key
+/// group (fnv1a over the key's postcard encoding, the files' contract) is only computed
+/// when a key is first inserted, and stored in its entry.
+type Table<K, V> = HashTable<Entry<K, V>>;
+
+/// The hash of the in-memory table (not the key group's, which is fixed by the files).
+type Hasher = foldhash::fast::RandomState;
+
+/// A key's hash has 48 bits (foldhash's, cut), spread over 64 for the hash table. A
+/// change-list item holds the 48 bits under the key group, so that sorting the list sorts
+/// by key group, and the entry can be found again without a copy of its key.
+const HASH_BITS: u64 = (1 << 48) - 1;
+
+/// The table's hash of a key: 48 bits of foldhash, multiplied by an odd constant so that
+/// the top bits (hashbrown's tags) and the low ones (its buckets) both vary.
+fn hash_of<Q: Hash + ?Sized>(hasher: &Hasher, key: &Q) -> u64 {
+    spread(hasher.hash_one(key) & HASH_BITS)
+}
+
+fn spread(short: u64) -> u64 {
+    short.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Back from the table's hash to the 48 bits (the constant is odd, so invertible).
+fn unspread(hash: u64) -> u64 {
+    // The inverse of 0x9e3779b97f4a7c15 modulo 2^64.
+    hash.wrapping_mul(0xf1de_83e1_9937_733d) & HASH_BITS
+}
+
+fn change_item(group: u16, hash: u64) -> u64 {
+    (u64::from(group) << 48) | unspread(hash)
+}
+
+fn item_parts(item: u64) -> (u16, u64) {
+    ((item >> 48) as u16, spread(item & HASH_BITS))
+}
+
+/// Marks `entry` (of table hash `hash`) changed, listing it the first time.
+fn mark<K, V>(entry: &mut Entry<K, V>, hash: u64, changes: &mut Vec<u64>) {
+    if entry.flags & CHANGED == 0 {
+        entry.flags |= CHANGED;
+        changes.push(change_item(entry.group, hash));
+    }
+}
 
 /// The files the next handle will name: a base (after the first compaction) and the
 /// deltas written since it, oldest first.
@@ -52,7 +108,7 @@ struct Restored {
 
 /// A keyed table of operator state that survives restarts through checkpoints.
 ///
-/// Entries live in memory, in one hash map per key group. [`checkpoint`](Self::checkpoint)
+/// Entries live in memory, in one hash table. [`checkpoint`](Self::checkpoint)
 /// writes the keys changed since the previous checkpoint to a delta file and returns a
 /// small handle for the host's manifest; [`restore`](Self::restore) loads the state as of
 /// a handle; [`commit`](Self::commit) deletes the files no retained checkpoint needs. A
@@ -65,9 +121,14 @@ pub struct KeyedState<K, V> {
     retain: usize,
     max_deltas: usize,
     run: String,
-    groups: Groups<K, V>,
-    /// Per key group, the keys inserted, changed or removed since the last checkpoint.
-    changed: Vec<HashSet<K>>,
+    entries: Table<K, V>,
+    hasher: Hasher,
+    /// Keys with a value (the entries less the tombstones).
+    live: usize,
+    /// The entries changed since the last checkpoint, as [`change_item`]s: an entry's
+    /// `CHANGED` flag says whether it is listed, so each is listed once (a removed and
+    /// re-inserted key may be listed twice; the list is deduplicated when written).
+    changes: Vec<u64>,
     bytes: u64,
     chain: Chain,
     last_epoch: Option<u64>,
@@ -83,7 +144,7 @@ pub struct KeyedState<K, V> {
 
 impl<K, V> KeyedState<K, V>
 where
-    K: Serialize + DeserializeOwned + Hash + Eq + Clone,
+    K: Serialize + DeserializeOwned + Hash + Eq,
     V: Serialize + DeserializeOwned,
 {
     /// Opens an empty table whose files live in `config.dir/<name>/` (created if needed).
@@ -92,7 +153,6 @@ where
         check_config(config, name)?;
         let dir = config.dir.join(name);
         create_dir_durably(&dir)?;
-        let groups = usize::from(config.key_groups);
         Ok(Self {
             table: name.to_owned(),
             dir,
@@ -100,8 +160,10 @@ where
             retain: config.retain,
             max_deltas: config.max_deltas.max(1),
             run: run_token(),
-            groups: (0..groups).map(|_| HashMap::new()).collect(),
-            changed: (0..groups).map(|_| HashSet::new()).collect(),
+            entries: HashTable::new(),
+            hasher: Hasher::default(),
+            live: 0,
+            changes: Vec::new(),
             bytes: 0,
             chain: Chain::default(),
             last_epoch: None,
@@ -125,54 +187,160 @@ where
         codec::group_of(key, self.key_groups)
     }
 
-    /// The value of `key`.
-    pub fn get(&self, key: &K) -> Option<&V> {
-        let group = usize::from(self.key_group(key));
-        self.groups[group].get(key).map(|slot| &slot.value)
+    fn find<Q>(&self, key: &Q) -> Option<&Entry<K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = hash_of(&self.hasher, key);
+        self.entries.find(hash, |e| e.key.borrow() == key)
+    }
+
+    /// The value of `key` (a `&K`, or what `K` borrows as: `&[u8]` for `Vec<u8>`).
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key)?.value.as_ref()
     }
 
     /// The value of `key`, to change in place; the key is written at the next checkpoint.
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        let group = usize::from(self.key_group(key));
-        let slot = self.groups[group].get_mut(key)?;
-        mark(&mut self.changed[group], key);
-        Some(&mut slot.value)
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = hash_of(&self.hasher, key);
+        let entry = self.entries.find_mut(hash, |e| e.key.borrow() == key)?;
+        entry.value.as_ref()?;
+        mark(entry, hash, &mut self.changes);
+        entry.value.as_mut()
     }
 
     /// Sets the value of `key` and returns the previous one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let group = usize::from(self.key_group(&key));
-        let bytes = (codec::encoded_len(&key) + codec::encoded_len(&value)) as u64;
-        mark(&mut self.changed[group], &key);
-        self.bytes += bytes;
-        let old = self.groups[group].insert(key, Slot { value, bytes })?;
-        self.bytes -= old.bytes;
-        Some(old.value)
+        let hash = hash_of(&self.hasher, &key);
+        let value_len = codec::encoded_len(&value);
+        let changes = &mut self.changes;
+        if let Some(entry) = self.entries.find_mut(hash, |e| e.key == key) {
+            let bytes = measured(codec::encoded_len(&key) + value_len);
+            mark(entry, hash, changes);
+            self.bytes = self.bytes - u64::from(entry.bytes) + u64::from(bytes);
+            entry.bytes = bytes;
+            let old = entry.value.replace(value);
+            self.live += usize::from(old.is_none());
+            return old;
+        }
+        let (key_len, group) = codec::len_and_group(&key, self.key_groups);
+        let bytes = measured(key_len + value_len);
+        self.bytes += u64::from(bytes);
+        self.live += 1;
+        let mut entry = Entry {
+            key,
+            value: Some(value),
+            bytes,
+            group,
+            flags: 0,
+        };
+        mark(&mut entry, hash, changes);
+        let hasher = &self.hasher;
+        self.entries
+            .insert_unique(hash, entry, |e| hash_of(hasher, &e.key));
+        None
+    }
+
+    /// The value of `key`, to change in place, inserted first as `make()` (which gives
+    /// `key` owned, and the value) if there is none: one lookup either way. The key is
+    /// written at the next checkpoint.
+    pub fn get_or_insert_with<Q>(&mut self, key: &Q, make: impl FnOnce() -> (K, V)) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = hash_of(&self.hasher, key);
+        let hasher = &self.hasher;
+        let found =
+            self.entries
+                .entry(hash, |e| e.key.borrow() == key, |e| hash_of(hasher, &e.key));
+        let entry = match found {
+            hashbrown::hash_table::Entry::Occupied(found) => {
+                let entry = found.into_mut();
+                if entry.value.is_none() {
+                    // A tombstone not yet written comes back to life.
+                    let (_, value) = make();
+                    let bytes =
+                        measured(codec::encoded_len(&entry.key) + codec::encoded_len(&value));
+                    self.bytes += u64::from(bytes);
+                    self.live += 1;
+                    entry.bytes = bytes;
+                    entry.value = Some(value);
+                }
+                entry
+            }
+            hashbrown::hash_table::Entry::Vacant(vacant) => {
+                let (owned, value) = make();
+                let (key_len, group) = codec::len_and_group(&owned, self.key_groups);
+                let bytes = measured(key_len + codec::encoded_len(&value));
+                self.bytes += u64::from(bytes);
+                self.live += 1;
+                let entry = Entry {
+                    key: owned,
+                    value: Some(value),
+                    bytes,
+                    group,
+                    flags: 0,
+                };
+                vacant.insert(entry).into_mut()
+            }
+        };
+        mark(entry, hash, &mut self.changes);
+        entry.value.as_mut().expect("a value was set above")
     }
 
     /// Removes `key` and returns its value; the removal is written at the next checkpoint.
-    pub fn remove(&mut self, key: &K) -> Option<V> {
-        let group = usize::from(self.key_group(key));
-        let old = self.groups[group].remove(key)?;
-        mark(&mut self.changed[group], key);
-        self.bytes -= old.bytes;
-        Some(old.value)
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = hash_of(&self.hasher, key);
+        let found = self
+            .entries
+            .find_entry(hash, |e| e.key.borrow() == key)
+            .ok()?;
+        found.get().value.as_ref()?;
+        self.live -= 1;
+        if found.get().flags & STORED == 0 {
+            // Never written: nothing to undo on disk.
+            let (entry, _) = found.remove();
+            self.bytes -= u64::from(entry.bytes);
+            return entry.value;
+        }
+        let entry = found.into_mut();
+        self.bytes -= u64::from(entry.bytes);
+        entry.bytes = 0;
+        mark(entry, hash, &mut self.changes);
+        entry.value.take()
     }
 
     /// Whether `key` has a value.
-    pub fn contains_key(&self, key: &K) -> bool {
-        let group = usize::from(self.key_group(key));
-        self.groups[group].contains_key(key)
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
     }
 
     /// The number of keys.
     pub fn len(&self) -> usize {
-        self.groups.iter().map(HashMap::len).sum()
+        self.live
     }
 
     /// Whether the table has no keys.
     pub fn is_empty(&self) -> bool {
-        self.groups.iter().all(HashMap::is_empty)
+        self.live == 0
     }
 
     /// The encoded size of all keys and values: exact after a checkpoint or restore; in
@@ -182,27 +350,33 @@ where
         self.bytes
     }
 
-    /// Every entry, in key-group order (and in no particular order within a group).
+    /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.groups
-            .iter()
-            .flat_map(|group| group.iter().map(|(k, slot)| (k, &slot.value)))
+        (self.entries.iter()).filter_map(|e| e.value.as_ref().map(|v| (&e.key, v)))
     }
 
     /// Keeps the entries for which `keep` returns true and removes the others, e.g. the
     /// windows a watermark has passed. The removals are written at the next checkpoint.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
-        let bytes = &mut self.bytes;
-        for (group, changed) in self.groups.iter_mut().zip(&mut self.changed) {
-            group.retain(|key, slot| {
-                let kept = keep(key, &slot.value);
-                if !kept {
-                    mark(changed, key);
-                    *bytes -= slot.bytes;
-                }
-                kept
-            });
-        }
+        let (bytes, live, changes) = (&mut self.bytes, &mut self.live, &mut self.changes);
+        let hasher = &self.hasher;
+        self.entries.retain(|entry| {
+            let Some(value) = &entry.value else {
+                return true;
+            };
+            if keep(&entry.key, value) {
+                return true;
+            }
+            *bytes -= u64::from(entry.bytes);
+            *live -= 1;
+            if entry.flags & STORED == 0 {
+                return false;
+            }
+            entry.bytes = 0;
+            entry.value = None;
+            mark(entry, hash_of(hasher, &entry.key), changes);
+            true
+        });
     }
 
     /// Figures for progress lines and benchmarks.
@@ -286,10 +460,11 @@ where
     pub fn restore(&mut self, handle: &[u8]) -> Result<()> {
         let handle = Handle::parse(handle, &self.table, self.key_groups)
             .with_context(|| format!("restoring state {:?}", self.table))?;
-        let (groups, bytes) = self.load(&handle)?;
-        self.groups = groups;
+        let (entries, bytes) = self.load(&handle)?;
+        self.live = entries.len();
+        self.entries = entries;
         self.bytes = bytes;
-        self.changed.iter_mut().for_each(HashSet::clear);
+        self.changes.clear();
         self.continue_from(handle);
         Ok(())
     }
@@ -351,32 +526,65 @@ where
         }
     }
 
-    /// Writes the changed keys (upserts and tombstones) in key-group order.
+    /// Writes the changed keys (upserts and tombstones) in key-group order; once the
+    /// file is durable, clears their flags and drops the tombstones written.
     fn write_delta(&mut self, epoch: u64) -> Result<Option<FileRef>> {
-        if self.changed.iter().all(HashSet::is_empty) {
+        if self.changes.is_empty() {
             return Ok(None);
         }
+        self.changes.sort_unstable();
+        self.changes.dedup();
         let name = file_name(Kind::Delta, epoch, &self.run);
         let key_groups = self.key_groups;
-        let (groups, changed, bytes) = (&mut self.groups, &self.changed, &mut self.bytes);
+        let (entries, changes, bytes) = (&mut self.entries, &self.changes, &mut self.bytes);
+        let hasher = &self.hasher;
         let file = write_durable(&self.dir, &name, |out| {
             let mut writer = RowWriter::new(out, Kind::Delta, epoch, key_groups)?;
             let (mut k, mut v) = (Vec::new(), Vec::new());
-            for (group, keys) in changed.iter().enumerate() {
-                for key in keys {
+            for &item in changes {
+                let (group, hash) = item_parts(item);
+                for entry in entries.iter_hash_mut(hash) {
+                    if !is_listed(entry, group, hash, hasher) {
+                        continue;
+                    }
                     k.clear();
-                    encode_into(key, &mut k).context("key")?;
-                    let value = match groups[group].get_mut(key) {
-                        Some(slot) => Some(encode_slot(slot, &k, &mut v, bytes)?),
+                    encode_into(&entry.key, &mut k).context("key")?;
+                    let value = match &entry.value {
+                        Some(value) => Some(encode_value(value, &k, &mut v)?),
                         None => None,
                     };
-                    writer.push(group as u16, &k, value)?;
+                    let measured = value.map_or(0, |v| measured(k.len() + v.len()));
+                    *bytes = *bytes - u64::from(entry.bytes) + u64::from(measured);
+                    entry.bytes = measured;
+                    writer.push(group, &k, value)?;
                 }
             }
             writer.finish()
         })
         .with_context(|| format!("state {:?}: checkpoint {epoch}", self.table))?;
-        self.changed.iter_mut().for_each(HashSet::clear);
+        for item in std::mem::take(&mut self.changes) {
+            let (group, hash) = item_parts(item);
+            let mut tombstones = false;
+            for entry in self.entries.iter_hash_mut(hash) {
+                if is_listed(entry, group, hash, &self.hasher) {
+                    entry.flags &= !CHANGED;
+                    match entry.value {
+                        Some(_) => entry.flags |= STORED,
+                        None => tombstones = true,
+                    }
+                }
+            }
+            while tombstones {
+                let hasher = &self.hasher;
+                let written = |e: &Entry<K, V>| {
+                    e.value.is_none() && e.flags & CHANGED == 0 && hash_of(hasher, &e.key) == hash
+                };
+                match self.entries.find_entry(hash, written) {
+                    Ok(found) => drop(found.remove()),
+                    Err(_) => tombstones = false,
+                }
+            }
+        }
         Ok(Some(file))
     }
 
@@ -437,55 +645,59 @@ where
         }
     }
 
-    /// Reads the state of `handle` into new maps (base first, then deltas in order).
-    fn load(&self, handle: &Handle) -> Result<(Groups<K, V>, u64)> {
-        let mut groups: Groups<K, V> = (0..self.key_groups).map(|_| HashMap::new()).collect();
+    /// Reads the state of `handle` into a new table (base first, then deltas in order).
+    fn load(&self, handle: &Handle) -> Result<(Table<K, V>, u64)> {
+        let mut entries: Table<K, V> = HashTable::new();
         let mut bytes = 0u64;
         for file in handle.files() {
             let mut reader = RowReader::open(&self.dir, file, self.key_groups)?;
             reader.for_each(|group, key, value| {
-                apply_row(&mut groups, &mut bytes, self.key_groups, group, key, value)
+                let row = Row { group, key, value };
+                apply_row(&mut entries, &self.hasher, &mut bytes, self.key_groups, row)
             })?;
         }
-        Ok((groups, bytes))
+        Ok((entries, bytes))
     }
 }
 
-/// Records that `key` changed; clones it only the first time in a checkpoint interval.
-fn mark<K: Hash + Eq + Clone>(changed: &mut HashSet<K>, key: &K) {
-    if !changed.contains(key) {
-        changed.insert(key.clone());
-    }
+/// Whether `entry`, found by its hash `hash`, is the change-list item `(group, hash)`:
+/// a hash-table probe may also yield entries of other hashes.
+fn is_listed<K: Hash, V>(entry: &Entry<K, V>, group: u16, hash: u64, hasher: &Hasher) -> bool {
+    entry.flags & CHANGED != 0 && entry.group == group && hash_of(hasher, &entry.key) == hash
 }
 
-/// Encodes a slot's value into `out` and updates its recorded size.
-fn encode_slot<'a, V: Serialize>(
-    slot: &mut Slot<V>,
-    key: &[u8],
-    out: &'a mut Vec<u8>,
-    total: &mut u64,
-) -> Result<&'a [u8]> {
+/// A size as an entry records it (a single key and value never near 4 GiB in practice).
+fn measured(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// Encodes a value into `out`, after its key `key` (for the error's context).
+fn encode_value<'a, V: Serialize>(value: &V, key: &[u8], out: &'a mut Vec<u8>) -> Result<&'a [u8]> {
     out.clear();
-    encode_into(&slot.value, out).context("value")?;
-    let bytes = (key.len() + out.len()) as u64;
-    *total = *total - slot.bytes + bytes;
-    slot.bytes = bytes;
+    encode_into(value, out).with_context(|| format!("value of a key of {} bytes", key.len()))?;
     Ok(out)
 }
 
-/// Applies one stored row (an upsert, or a tombstone when `value` is `None`).
+/// One stored row: an upsert, or a tombstone when `value` is `None`.
+struct Row<'a> {
+    group: u16,
+    key: &'a [u8],
+    value: Option<&'a [u8]>,
+}
+
+/// Applies one stored row to a table being loaded.
 fn apply_row<K, V>(
-    groups: &mut [HashMap<K, Slot<V>>],
+    entries: &mut Table<K, V>,
+    hasher: &Hasher,
     total: &mut u64,
     key_groups: u16,
-    group: u16,
-    key: &[u8],
-    value: Option<&[u8]>,
+    row: Row<'_>,
 ) -> Result<()>
 where
     K: DeserializeOwned + Hash + Eq,
     V: DeserializeOwned,
 {
+    let Row { group, key, value } = row;
     let hashed = codec::group_of_bytes(key, key_groups);
     if hashed != group {
         return Err(Error::msg(format!(
@@ -493,17 +705,35 @@ where
         )));
     }
     let decoded: K = decode(key).context("decoding a key")?;
-    let map = &mut groups[usize::from(group)];
-    let old = match value {
-        Some(value) => {
-            let bytes = (key.len() + value.len()) as u64;
-            let value = decode(value).context("decoding a value")?;
-            *total += bytes;
-            map.insert(decoded, Slot { value, bytes })
+    let hash = hash_of(hasher, &decoded);
+    let found = entries.find_entry(hash, |e| e.key == decoded);
+    let Some(value) = value else {
+        if let Ok(found) = found {
+            *total -= u64::from(found.remove().0.bytes);
         }
-        None => map.remove(&decoded),
+        return Ok(());
     };
-    *total -= old.map_or(0, |slot| slot.bytes);
+    let bytes = measured(key.len() + value.len());
+    let value = decode(value).context("decoding a value")?;
+    *total += u64::from(bytes);
+    match found {
+        Ok(found) => {
+            let entry = found.into_mut();
+            *total -= u64::from(entry.bytes);
+            entry.value = Some(value);
+            entry.bytes = bytes;
+        }
+        Err(_) => {
+            let entry = Entry {
+                key: decoded,
+                value: Some(value),
+                bytes,
+                group,
+                flags: STORED,
+            };
+            entries.insert_unique(hash, entry, |e| hash_of(hasher, &e.key));
+        }
+    }
     Ok(())
 }
 
