@@ -3,7 +3,6 @@
 //! files the commit log does not publish are never read; bad input is named.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use ferry_tests::{ferry, run_pipeline, Finished, Running};
@@ -90,16 +89,7 @@ fn duckdb_rows(sql: &str) -> Vec<Vec<String>> {
     let script = "import csv, sys, duckdb\n\
         w = csv.writer(sys.stdout, lineterminator='\\n')\n\
         w.writerows(['' if v is None else str(v) for v in r] for r in duckdb.sql(sys.argv[1]).fetchall())";
-    let out = Command::new("python3")
-        .args(["-c", script, sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    csv_rows(&String::from_utf8(out.stdout).unwrap())
+    csv_rows(&ferry_tests::python(script, &[sql]))
 }
 
 /// CSV lines split into cells, quotes dropped: a null and an empty string both read as

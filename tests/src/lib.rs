@@ -250,9 +250,18 @@ pub fn kill_repeatedly(dir: &Path, pipeline: &str, name: &str, kills: usize) -> 
 /// What DuckDB (from PyPI, a reader nobody here wrote) answers to `sql`, as Python
 /// prints its `fetchall()`.
 pub fn duckdb(sql: &str) -> String {
-    let script = format!("import duckdb; print(duckdb.sql({sql:?}).fetchall())");
+    python(
+        &format!("import duckdb; print(duckdb.sql({sql:?}).fetchall())"),
+        &[],
+    )
+}
+
+/// What `python3 -c script args...` prints; panics with its stderr if it fails.
+pub fn python(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")
-        .args(["-c", &script])
+        .arg("-c")
+        .arg(script)
+        .args(args)
         .output()
         .unwrap();
     assert!(
