@@ -81,6 +81,14 @@ impl Context {
         }
     }
 
+    /// The only input's schema, for a component that cannot work without it (it plans,
+    /// stores or decodes rows by it); an error saying so otherwise.
+    pub fn require_input_schema(&self) -> Result<SchemaRef> {
+        self.input_schema().cloned().ok_or_else(|| {
+            Error::msg("needs its input's schema: read from a source with a declared schema")
+        })
+    }
+
     /// Checks that the columns an option names are in the input, when its schema is
     /// known: `ferry validate` then reports a misspelt column before any data flows.
     pub fn check_columns<'a>(

@@ -10,7 +10,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{collect, ExecutionPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use ferry_plugin_api::sdk::rows::row_as_json;
-use ferry_plugin_api::sdk::{Context, Error, Output, Result};
+use ferry_plugin_api::sdk::{Error, Output, Result};
 use tokio::runtime::Runtime;
 
 use crate::input::{self, Slot};
@@ -31,13 +31,6 @@ pub struct Engine {
     /// Whether the stream feeds a side that a join collects once per plan (the build
     /// side): then the plan's state is reset for every batch.
     reset_per_batch: bool,
-}
-
-/// The node's input schema, which the query is planned against.
-pub fn input_schema(ctx: &Context) -> Result<SchemaRef> {
-    ctx.input_schema().cloned().ok_or_else(|| {
-        Error::msg("needs its input's schema: read from a source with a declared schema")
-    })
 }
 
 /// DataFusion's errors, as `ferry validate` shows them.

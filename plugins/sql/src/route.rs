@@ -12,7 +12,7 @@ use ferry_plugin_api::sdk::{Component, Context, Error, Output, Result, Transform
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::engine::{self, Engine};
+use crate::engine::Engine;
 use crate::tables::Tables;
 
 /// The port of the rows no route takes.
@@ -60,7 +60,7 @@ impl Component for Route {
     type Options = RouteOptions;
 
     fn create(o: RouteOptions, ctx: &Context) -> Result<Self> {
-        let input = engine::input_schema(ctx)?;
+        let input = ctx.require_input_schema()?;
         let ports = ordered(&o)?;
         let flags: Vec<String> = (ports.iter().enumerate())
             .map(|(i, port)| format!("coalesce(({}), false) AS r{i}", o.routes[port]))

@@ -8,7 +8,7 @@ use ferry_plugin_api::sdk::{Component, Context, Output, Result, Transform, MAIN_
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::engine::{self, Engine};
+use crate::engine::Engine;
 use crate::tables::{TableOptions, Tables};
 
 /// Options of `sql`.
@@ -37,7 +37,7 @@ impl Component for Sql {
     type Options = SqlOptions;
 
     fn create(o: SqlOptions, ctx: &Context) -> Result<Self> {
-        let input = engine::input_schema(ctx)?;
+        let input = ctx.require_input_schema()?;
         let mut tables = Tables::new(o.tables)?;
         tables.changed()?;
         let engine = Engine::new(&o.query, input, &tables)?;

@@ -158,9 +158,7 @@ impl Component for Window {
                 "aggregates: name at least one, e.g. { events = \"count(*)\" }",
             ));
         }
-        let input = ctx.input_schema().cloned().ok_or_else(|| {
-            Error::msg("needs its input's schema: read from a source with a declared schema")
-        })?;
+        let input = ctx.require_input_schema()?;
         ctx.check_columns("group_by", o.group_by.iter().map(String::as_str))?;
         let event_time = match (global, ctx.event_time.clone()) {
             (true, _) => None,
