@@ -54,7 +54,8 @@ pub struct JoinOptions {
     pub right_time: Option<String>,
 }
 
-/// A row waiting in a side's buffer.
+/// A row waiting in a side's buffer. A key's rows are kept sorted by time (ties in
+/// arrival order), so a match is a range of them and the expired ones are a prefix.
 #[derive(Debug, Serialize, Deserialize)]
 struct Buffered {
     time: i64,
@@ -156,6 +157,25 @@ impl Join {
     }
 }
 
+/// The rows of `list` (sorted by time) from `from` to `to`, both inclusive.
+fn in_range(list: &mut [Buffered], from: i64, to: i64) -> &mut [Buffered] {
+    let start = list.partition_point(|b| b.time < from);
+    let end = start + list[start..].partition_point(|b| b.time <= to);
+    &mut list[start..end]
+}
+
+/// Adds `row` to `list`, keeping it sorted by time; rows mostly arrive in time order, so
+/// this is usually a push.
+fn insert_sorted(list: &mut Vec<Buffered>, row: Buffered) {
+    match list.last() {
+        Some(last) if last.time > row.time => {
+            let at = list.partition_point(|b| b.time <= row.time);
+            list.insert(at, row);
+        }
+        _ => list.push(row),
+    }
+}
+
 impl Transform for Join {
     fn restore(&mut self, restored: &Restored<'_>) -> Result<()> {
         self.watermark = restored.input_watermark;
@@ -190,10 +210,11 @@ impl Transform for Join {
             let row = whole.row(i).to_vec();
             let mut matched = false;
             if let Some(waiting) = self.sides[other].buffer.get_mut(&key) {
-                for b in waiting
-                    .iter_mut()
-                    .filter(|b| (b.time - time).abs() <= within)
-                {
+                for b in in_range(
+                    waiting,
+                    time.saturating_sub(within),
+                    time.saturating_add(within),
+                ) {
                     b.matched = true;
                     matched = true;
                     let mut pair = [None, None];
@@ -204,7 +225,7 @@ impl Transform for Join {
             }
             let buffered = Buffered { time, row, matched };
             match self.sides[s].buffer.get_mut(&key) {
-                Some(list) => list.push(buffered),
+                Some(list) => insert_sorted(list, buffered),
                 None => {
                     self.sides[s].buffer.insert(key, vec![buffered]);
                 }
@@ -223,26 +244,23 @@ impl Transform for Join {
         let mut unmatched: Vec<(i64, [Option<Vec<u8>>; 2])> = Vec::new();
         for s in [LEFT, RIGHT] {
             let outer = self.outer(s);
+            let gone = |b: &Buffered| b.time.saturating_add(within) <= watermark;
             let expired: Vec<Vec<u8>> = (self.sides[s].buffer.iter())
-                .filter(|(_, list)| {
-                    list.iter()
-                        .any(|b| b.time.saturating_add(within) <= watermark)
-                })
+                .filter(|(_, list)| list.first().is_some_and(gone))
                 .map(|(k, _)| k.clone())
                 .collect();
             for key in expired {
-                let Some(list) = self.sides[s].buffer.remove(&key) else {
+                let Some(mut list) = self.sides[s].buffer.remove(&key) else {
                     continue;
                 };
-                let (gone, kept): (Vec<_>, Vec<_>) =
-                    (list.into_iter()).partition(|b| b.time.saturating_add(within) <= watermark);
-                for b in gone.into_iter().filter(|b| outer && !b.matched) {
+                let done = list.partition_point(gone);
+                for b in list.drain(..done).filter(|b| outer && !b.matched) {
                     let mut pair = [None, None];
                     pair[s] = Some(b.row);
                     unmatched.push((b.time, pair));
                 }
-                if !kept.is_empty() {
-                    self.sides[s].buffer.insert(key, kept);
+                if !list.is_empty() {
+                    self.sides[s].buffer.insert(key, list);
                 }
             }
         }

@@ -113,6 +113,44 @@ fn an_outer_side_emits_its_unmatched_rows_once_the_watermark_passes_the_bound() 
 }
 
 #[test]
+fn rows_out_of_time_order_match_and_expire_by_their_own_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = join(dir.path(), "left_outer");
+    let mut out = Collected::default();
+    // One key's rows arrive out of time order: the buffer keeps them sorted by time.
+    j.process(
+        "left",
+        batch(
+            "l",
+            &[("a", 30, 1), ("a", 10, 2), ("a", 20, 3), ("a", 10, 4)],
+        ),
+        &mut out.output(),
+    )
+    .unwrap();
+    // 15 is within 5 s of 10 and 20 (both ends inclusive), not of 30.
+    j.process("right", batch("r", &[("a", 15, 9)]), &mut out.output())
+        .unwrap();
+    // 10 + 5 <= 16 and 20 + 5 > 16: the two rows at 10 expire, matched; 20 and 30 stay.
+    j.on_watermark(16 * S, &mut out.output()).unwrap();
+    j.on_watermark(25 * S, &mut out.output()).unwrap();
+    assert_eq!(
+        table(&out),
+        "\
++---+---------------------+---+---------------------+---+
+| k | ts                  | l | right_ts            | r |
++---+---------------------+---+---------------------+---+
+| a | 1970-01-01T00:00:10 | 2 | 1970-01-01T00:00:15 | 9 |
+| a | 1970-01-01T00:00:10 | 4 | 1970-01-01T00:00:15 | 9 |
+| a | 1970-01-01T00:00:20 | 3 | 1970-01-01T00:00:15 | 9 |
++---+---------------------+---+---------------------+---+"
+    );
+    // At 35, 30 expires unmatched and is emitted with nulls.
+    let mut out = Collected::default();
+    j.on_watermark(35 * S, &mut out.output()).unwrap();
+    assert_eq!(out.rows(), 1);
+}
+
+#[test]
 fn a_restored_join_still_matches_the_rows_buffered_before() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = join(dir.path(), "right_outer");
