@@ -14,18 +14,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ferry_plugin_api::sdk::bench::{env_or as env, peak_rss_mb, reset_peak_rss};
 use ferry_plugin_api::sdk::state::{KeyedState, StateConfig};
 
 type Table = KeyedState<u64, String>;
 
 const VALUE_LEN: usize = 100;
-
-fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A 100-character value that differs with `n`.
 fn value(n: u64) -> String {
@@ -43,21 +37,6 @@ impl Lcg {
             .wrapping_add(1442695040888963407);
         (self.0 >> 20) % below
     }
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
-
-/// Resets VmHWM so each scenario reports its own peak (Linux: "5" to clear_refs).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn mb(bytes: u64) -> f64 {

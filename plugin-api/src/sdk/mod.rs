@@ -1,5 +1,6 @@
 //! The safe side of the plugin boundary: what a plugin author implements and uses.
 
+pub mod bench;
 mod context;
 pub mod datetime;
 pub mod ddl;
