@@ -3,8 +3,9 @@
 //! with a null and some published twice, go through Kafka into a Parquet lake partitioned
 //! by activity_status and a CSV copy. DuckDB reads the topic's messages itself and applies
 //! the notebook's rules (with its reference date, the newest updated_at): the lake must
-//! hold exactly those rows, the CSV copy the same rows under a header, and every message
-//! with a null must be in lake/twitch/invalid.
+//! hold exactly those rows, the CSV copy the same rows under a header, every message
+//! with a null must be in lake/twitch/invalid, and a message that is not JSON and one
+//! with a date that is not yyyy-MM-dd must be dead letters with their reasons.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,6 +17,13 @@ use ferry_tests::{config_command, python, Finished, Running};
 /// twitch-producer.toml's `limit`.
 const MESSAGES: usize = 10_000;
 
+/// Published after the producer's: a message that is not JSON, and an account whose
+/// updated_at is not yyyy-MM-dd. Each must be a dead letter.
+const BAD: [&str; 2] = [
+    "not json",
+    r#"{"numeric_id": 20001, "views": 5, "mature": 0, "life_time": 1, "created_at": "2018-10-01", "updated_at": "02/10/2018", "dead_account": 0, "language": "EN", "affiliate": 1}"#,
+];
+
 const HEADER: &str = "numeric_id,views,mature,life_time,created_at,updated_at,dead_account,\
                       language,affiliate,activity_status,account_category";
 
@@ -25,6 +33,7 @@ const VIEWS: &str = r#"
 import sys, duckdb
 d = sys.argv[1]
 con = duckdb.connect()
+con.execute(f"SET VARIABLE dir = '{d}'")
 account = "numeric_id BIGINT, views BIGINT, mature INTEGER, life_time INTEGER, created_at VARCHAR, updated_at VARCHAR, dead_account INTEGER, language VARCHAR, affiliate INTEGER"
 def columns(ddl):
     return "{" + ", ".join("'%s': '%s'" % tuple(c.split()) for c in ddl.split(", ")) + "}"
@@ -76,11 +85,13 @@ fn run(dir: &Path, broker: &Broker, config: &str, env: &[(&str, &str)]) -> Finis
 
 /// The topic's message values, one per line, as DuckDB's input.
 fn save_topic(dir: &Path, broker: &Broker) {
-    let messages = broker.consume("twitch_accounts", MESSAGES);
-    assert_eq!(messages.len(), MESSAGES);
+    let messages = broker.consume("twitch_accounts", MESSAGES + BAD.len());
+    assert_eq!(messages.len(), MESSAGES + BAD.len());
     let lines: Vec<&str> = (messages.iter())
         .map(|m| m["value"].as_str().expect("a value"))
+        .filter(|v| !BAD.contains(v))
         .collect();
+    assert_eq!(lines.len(), MESSAGES);
     std::fs::write(dir.join("input.jsonl"), lines.join("\n")).unwrap();
 }
 
@@ -92,6 +103,10 @@ fn accounts_through_kafka_equal_duckdbs_cleaning_of_the_topic() {
     let d = dir.path();
     let produced = run(d, &broker, "twitch-producer.toml", &[]);
     assert!(produced.status.success(), "{produced:?}");
+    let bad: Vec<String> = (BAD.iter())
+        .map(|v| serde_json::json!({ "value": v, "partition": 0 }).to_string())
+        .collect();
+    broker.produce("twitch_accounts", &bad);
     let lake = run(
         d,
         &broker,
@@ -162,8 +177,17 @@ fn accounts_through_kafka_equal_duckdbs_cleaning_of_the_topic() {
     }
     assert_eq!(ask(d, &differences("accounts_csv", "accounts")), "[(0, 0)]");
 
-    // Nothing else left the stream: no dead letters, no late rows.
-    assert!(visible_files(&d.join("lake/twitch/dead_letter")).is_empty());
+    // Each bad message is a dead letter naming its node and reason; no row was late.
+    let dead = ask(
+        d,
+        "SELECT node, reason, decode(raw) LIKE '{\"numeric_id\":20001,%' OR decode(raw) = 'not json' \
+         FROM read_parquet(getvariable('dir') || '/lake/twitch/dead_letter/*.parquet') ORDER BY node",
+    );
+    assert_eq!(
+        dead,
+        "[('accounts_clean', \"sql: Execution error: to_date: '02/10/2018' is not a date (yyyy-MM-dd)\", True), \
+         ('topic', 'malformed JSON: expected ident at line 1 column 2', True)]"
+    );
     assert!(!lake.stdout.contains("Batch:"), "{}", lake.stdout);
 }
 
