@@ -58,6 +58,15 @@ pub fn ferry(cwd: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// `ferry run configs/<name>`, the file as the repository ships it, from `cwd` with
+/// `env` set (its `${VAR:-default}`s).
+pub fn config_command(cwd: &Path, name: &str, env: &[(&str, &str)]) -> Command {
+    let config = root().join("configs").join(name);
+    let mut cmd = ferry(cwd, &["run", config.to_str().expect("a UTF-8 path")]);
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
 /// A finished run's exit status and output.
 #[derive(Debug)]
 pub struct Finished {
