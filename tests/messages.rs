@@ -12,7 +12,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry_tests::lake::visible_files;
-use ferry_tests::{config_command, ferry, manifest, newest_epoch, python, root, Running};
+use ferry_tests::{
+    config_command, ferry, manifest, multiset_differences as differences, newest_epoch, python,
+    root, Running,
+};
 
 const ROWS: u64 = 6000;
 
@@ -62,14 +65,6 @@ fn ask(dir: &Path, sql: &str) -> String {
     python(VIEWS, &[dir.to_str().unwrap(), sql])
         .trim()
         .to_string()
-}
-
-/// Rows of `a` not in `b` and rows of `b` not in `a`, as multisets.
-fn differences(a: &str, b: &str) -> String {
-    format!(
-        "SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})), \
-         (SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))"
-    )
 }
 
 /// The one integer of `[(n,)]`.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ferry_tests::kafka::Broker;
 use ferry_tests::lake::visible_files;
-use ferry_tests::{config_command, python, Finished, Running};
+use ferry_tests::{config_command, multiset_differences as differences, python, Finished, Running};
 
 /// twitch-producer.toml's `limit`.
 const MESSAGES: usize = 10_000;
@@ -67,14 +67,6 @@ fn ask(dir: &Path, sql: &str) -> String {
     python(VIEWS, &[dir.to_str().unwrap(), sql])
         .trim()
         .to_string()
-}
-
-/// Rows of `a` not in `b` and rows of `b` not in `a`, as multisets.
-fn differences(a: &str, b: &str) -> String {
-    format!(
-        "SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})), \
-         (SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))"
-    )
 }
 
 fn run(dir: &Path, broker: &Broker, config: &str, env: &[(&str, &str)]) -> Finished {

@@ -265,6 +265,15 @@ pub fn duckdb(sql: &str) -> String {
     )
 }
 
+/// SQL counting the rows of `a` not in `b` and of `b` not in `a`, as multisets (`EXCEPT
+/// ALL` both ways): `[(0, 0)]` from DuckDB when the two tables hold the same rows.
+pub fn multiset_differences(a: &str, b: &str) -> String {
+    format!(
+        "SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})), \
+         (SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))"
+    )
+}
+
 /// What `python3 -c script args...` prints; panics with its stderr if it fails.
 pub fn python(script: &str, args: &[&str]) -> String {
     let out = Command::new("python3")

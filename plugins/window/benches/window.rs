@@ -40,11 +40,19 @@ fn schema() -> Arc<Schema> {
 fn batch(from: usize, len: usize) -> RecordBatch {
     let mut state = from as u64 ^ 0x9e37_79b9;
     let mut next = |below: u64| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) % below
     };
     let rows: Vec<(i32, &str, i64)> = (0..len)
-        .map(|_| (next(200) as i32, CHANNELS[next(5) as usize], next(1000) as i64))
+        .map(|_| {
+            (
+                next(200) as i32,
+                CHANNELS[next(5) as usize],
+                next(1000) as i64,
+            )
+        })
         .collect();
     let times = (from..from + len).map(|n| START + n as i64 * 1000);
     RecordBatch::try_new(
@@ -87,10 +95,14 @@ fn main() {
         let max_time = START + (from + batch.num_rows() - 1) as i64 * 1000;
         let started = Instant::now();
         let mut out = Collected::default();
-        window.process("in", batch, &mut out.output()).expect("process");
+        window
+            .process("in", batch, &mut out.output())
+            .expect("process");
         if n % 100 == 99 {
             epoch += 1;
-            window.on_watermark(max_time - 5_000_000, &mut out.output()).expect("watermark");
+            window
+                .on_watermark(max_time - 5_000_000, &mut out.output())
+                .expect("watermark");
             window.checkpoint(epoch).expect("checkpoint");
             window.commit(epoch).expect("commit");
         }
@@ -99,7 +111,9 @@ fn main() {
     }
     let started = Instant::now();
     let mut out = Collected::default();
-    window.on_watermark(i64::MAX, &mut out.output()).expect("the last watermark");
+    window
+        .on_watermark(i64::MAX, &mut out.output())
+        .expect("the last watermark");
     emitted += out.rows();
     let seconds = (timed + started.elapsed()).as_secs_f64();
     println!(
