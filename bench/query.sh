@@ -27,8 +27,10 @@ pivot="SELECT event_date, channel,
   SUM(CASE WHEN event_type = 'CLICKED' THEN 1 ELSE 0 END) AS clicked,
   count(*) AS total
 FROM {t} GROUP BY event_date, channel ORDER BY event_date, channel"
-ours="${pivot//\{t\}/lake('$lake')}"
-theirs="${pivot//\{t\}/read_parquet('$lake/**/*.parquet', hive_partitioning = true)}"
+# (The quote is a variable: bash 5.2 takes a quote in a replacement as quoting.)
+q="'"
+ours="${pivot//\{t\}/lake(${q}$lake${q})}"
+theirs="${pivot//\{t\}/read_parquet(${q}$lake/**/*.parquet${q}, hive_partitioning = true)}"
 # DuckDB's peer prints CSV as ferry does, so the two answers can be compared as text.
 duck='import csv, sys, duckdb
 csv.writer(sys.stdout, lineterminator="\n").writerows(
