@@ -26,9 +26,9 @@ seed = 7
 start = "2024-03-04T12:00:00Z"
 
 [transforms.dated]
-plugin = "filter_derive"
+plugin = "sql"
 inputs = ["messages"]
-date_from = { date = "timestamp" }
+query = "SELECT *, to_date(timestamp) AS date FROM input"
 
 [sinks.parquet]
 plugin = "lake"

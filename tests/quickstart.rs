@@ -1,11 +1,16 @@
-//! The README's first command runs configs/quickstart.toml: generated messages → a
-//! Parquet lake partitioned by date, read back by DuckDB. configs/datagen-console.toml
+//! The README's first command runs configs/quickstart.toml: generated messages, filtered
+//! and derived by the sql transform as the Spark job does it → a Parquet lake partitioned
+//! by event_date, read back by DuckDB. configs/datagen-console.toml
 //! prints the same kind of rows as console micro-batches.
 
 use std::time::Duration;
 
 use ferry_tests::lake::read_lake;
-use ferry_tests::{root, run_pipeline};
+use ferry_tests::{duckdb, root, run_pipeline};
+
+/// The generated rows the query keeps: 2000 less those with an empty or null event type
+/// or a negative value.
+const KEPT: i64 = 1902;
 
 #[test]
 fn quickstart_writes_a_date_partitioned_lake_exactly_once() {
@@ -18,7 +23,7 @@ fn quickstart_writes_a_date_partitioned_lake_exactly_once() {
     );
     assert!(run.status.success(), "{run:?}");
     let lake = dir.path().join("lake/messages");
-    for date in ["date=2024-12-15", "date=2024-12-16"] {
+    for date in ["event_date=2024-12-15", "event_date=2024-12-16"] {
         assert!(
             lake.join(date).is_dir(),
             "{date} missing in {}",
@@ -38,10 +43,21 @@ fn quickstart_writes_a_date_partitioned_lake_exactly_once() {
     );
     assert_eq!(
         (read.get("rows"), read.get("distinct")),
-        (2000, 2000),
+        (KEPT, KEPT),
         "{}",
         read.json
     );
+
+    // Every row kept is one the Spark job keeps, with its derived columns.
+    let wrong = duckdb(&format!(
+        "SELECT count(*) FILTER (WHERE event_type IS NULL OR event_type = '' OR value < 0), \
+           count(*) FILTER (WHERE event_date <> CAST(timezone('UTC', timestamp) AS DATE) \
+             OR value_bucket <> value // 1000 \
+             OR is_engagement <> (event_type IN ('OPEN', 'CLICKED'))) \
+         FROM read_parquet('{}/event_date=*/*.parquet', hive_partitioning = true)",
+        lake.display()
+    ));
+    assert_eq!(wrong.trim(), "[(0, 0)]");
 
     // Run again: it resumes after its last checkpoint, so nothing is written twice.
     let again = run_pipeline(
@@ -63,7 +79,7 @@ fn quickstart_writes_a_date_partitioned_lake_exactly_once() {
     );
     assert_eq!(
         (read.get("rows"), read.get("distinct")),
-        (2000, 2000),
+        (KEPT, KEPT),
         "{}",
         read.json
     );

@@ -1,6 +1,8 @@
 //! The sql and route transforms through the binary: JSON files → sql (derived columns, a
 //! countries lookup join) → route corrupted / valid → two Parquet lakes, read back with
-//! DuckDB; and `ferry validate` refusing SQL that needs state or names a missing column.
+//! DuckDB; `from_json` parsing a JSON string column into a struct whose fields the query
+//! reads, the rows whose JSON does not fit rejected to a dead-letter lake; and `ferry
+//! validate` refusing SQL that needs state or names a missing column.
 
 use std::time::Duration;
 
@@ -87,6 +89,75 @@ fn sql_derives_and_joins_and_route_splits_every_row_to_one_lake() {
         lake.display()
     ));
     assert_eq!(corrupted.trim(), "[(None, 7), ('NONE', 9)]");
+}
+
+/// Payloads as a Kafka value or a log line carries them, a JSON string in a column: three
+/// that fit the schema (one with fields absent), a null, and three rejected.
+const PAYLOADS: &str = r#"{"id": 1, "payload": "{\"customer\": \"ann\", \"amount\": 2.5, \"tags\": [\"a\", \"b\"]}"}
+{"id": 2, "payload": "{\"customer\": \"bo\", \"extra\": 1}"}
+{"id": 3, "payload": null}
+{"id": 4, "payload": "{\"customer\": \"cy\", \"amount\": \"lots\"}"}
+{"id": 5, "payload": "{\"customer\": \"dee\""}
+{"id": 6, "payload": "[{\"customer\": \"eve\"}]"}
+{"id": 7, "payload": "{\"customer\": null, \"amount\": 7}"}
+"#;
+
+const FROM_JSON: &str = r#"
+[pipeline]
+name = "payloads"
+trigger = "available_now"
+errors.tolerance = "all"
+
+[sources.raw]
+plugin = "file"
+path = "in"
+format = "json"
+schema = "id INT, payload STRING"
+
+[transforms.parsed]
+plugin = "sql"
+inputs = ["raw"]
+query = """
+SELECT id, p.customer AS customer, p.amount AS amount, from_json(payload, 'customer STRING, amount DOUBLE, tags ARRAY<STRING>')['tags'] AS tags
+FROM (SELECT id, payload, from_json(payload, 'customer STRING, amount DOUBLE, tags ARRAY<STRING>') AS p FROM input) AS t
+"""
+
+[sinks.lake]
+plugin = "lake"
+inputs = ["parsed"]
+path = "lake/parsed"
+format = "parquet"
+
+[sinks.rejected]
+plugin = "lake"
+inputs = ["$dead_letter"]
+path = "lake/rejected"
+format = "parquet"
+"#;
+
+#[test]
+fn from_json_parses_a_string_column_into_a_struct_and_rejects_what_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.toml"), FROM_JSON).unwrap();
+    write_complete(&dir.path().join("in/payloads.json"), PAYLOADS);
+    let run = run_pipeline(dir.path(), "p.toml", Duration::from_secs(60));
+    assert!(run.status.success(), "{run:?}");
+
+    let lake = dir.path().join("lake");
+    let parsed = duckdb(&format!(
+        "SELECT id, customer, amount, tags FROM read_parquet('{}/parsed/*.parquet') ORDER BY id",
+        lake.display()
+    ));
+    assert_eq!(
+        parsed.trim(),
+        "[(1, 'ann', 2.5, ['a', 'b']), (2, 'bo', None, None), (3, None, None, None), (7, None, 7.0, None)]"
+    );
+    let rejected = duckdb(&format!(
+        "SELECT json_extract(decode(raw), '$.id')::INT AS id, reason LIKE 'sql: %from_json: %' \
+         FROM read_parquet('{}/rejected/*.parquet') ORDER BY id",
+        lake.display()
+    ));
+    assert_eq!(rejected.trim(), "[(4, True), (5, True), (6, True)]");
 }
 
 fn validate(query: &str) -> String {

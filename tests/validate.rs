@@ -77,16 +77,16 @@ name = "columns"
 plugin = "datagen"
 generator = "messages"
 
-[transforms.dated]
-plugin = "filter_derive"
+[transforms.words]
+plugin = "explode"
 inputs = ["gen"]
-not_empty = ["event_typ"]
-date_from = { date = "timestamp" }
+column = "event_typ"
+split = " "
 
 [transforms.clean]
-plugin = "filter_derive"
+plugin = "sql"
 inputs = ["gen"]
-date_from = { date = "timestamp" }
+query = "SELECT *, to_date(timestamp) AS date FROM input"
 
 [sinks.lake]
 plugin = "lake"
@@ -100,10 +100,10 @@ partition_by = ["dat"]
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("[transforms.dated] plugin 'filter_derive': not_empty: no column 'event_typ' in the input (its columns: timestamp, value, event_type,"),
+        stderr.contains("[transforms.words] plugin 'explode': column: no column 'event_typ' in the input (its columns: timestamp, value, event_type,"),
         "{stderr}"
     );
-    // The lake's input is filter_derive's output: the messages columns and `date`.
+    // The lake's input is the sql query's output: the messages columns and `date`.
     assert!(
         stderr.contains("[sinks.lake] plugin 'lake': partition_by: no column 'dat' in the input (its columns: timestamp, value, event_type, message_id, channel, country_id, user_id, date)"),
         "{stderr}"

@@ -47,8 +47,8 @@ impl Engine {
             .with_target_partitions(1)
             .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
             .set_str("datafusion.sql_parser.dialect", "bigquery");
-        let ctx = SessionContext::new_with_config(config);
-        spark::register(&ctx);
+        let mut ctx = SessionContext::new_with_config(config);
+        spark::register(&mut ctx).map_err(df)?;
         let slot = Arc::new(Slot::default());
         let table = input::table(input.clone(), slot.clone()).map_err(df)?;
         ctx.register_table(INPUT, Arc::new(table)).map_err(df)?;

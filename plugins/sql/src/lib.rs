@@ -3,6 +3,7 @@
 //! sends each row to the output ports whose SQL predicate it matches.
 
 mod engine;
+mod from_json;
 mod input;
 mod route;
 mod spark;

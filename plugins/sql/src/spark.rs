@@ -1,8 +1,8 @@
 //! Spark SQL's names for what our users write, where DataFusion's differ or are missing:
 //! `split` (by a regular expression), `regexp_extract`, `to_date`, `to_timestamp`,
-//! `datediff` and `date_format` with Spark's datetime patterns. `trim`, `current_date`,
-//! `upper`, `lower`, `concat`, `coalesce`, `substring`, `length`, `regexp_replace` … are
-//! DataFusion's own, with Spark's meaning.
+//! `datediff` and `date_format` with Spark's datetime patterns, and `from_json` (in
+//! from_json.rs). `trim`, `current_date`, `upper`, `lower`, `concat`, `coalesce`,
+//! `substring`, `length`, `regexp_replace` … are DataFusion's own, with Spark's meaning.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Date32Array, Int32Array, ListBuilder, StringArray, StringBuilder,
 };
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{cast, cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, TimeUnit};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::{
@@ -20,8 +20,10 @@ use datafusion::prelude::SessionContext;
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use regex::Regex;
 
-/// Registers the functions, replacing DataFusion's of the same name.
-pub fn register(ctx: &SessionContext) {
+use crate::from_json::{FromJson, StructFieldAccess};
+
+/// Registers the functions, replacing DataFusion's of the same name, and `s['field']`.
+pub fn register(ctx: &mut SessionContext) -> Result<()> {
     let any = |n| Signature::any(n, Volatility::Immutable);
     let functions = [
         spark("split", any(2), list_of_strings(), split),
@@ -56,6 +58,9 @@ pub fn register(ctx: &SessionContext) {
     for f in functions {
         ctx.register_udf(ScalarUDF::new_from_impl(f));
     }
+    ctx.register_udf(ScalarUDF::new_from_impl(FromJson::new()));
+    let planner = Arc::new(StructFieldAccess);
+    datafusion::logical_expr::registry::FunctionRegistry::register_expr_planner(ctx, planner)
 }
 
 fn list_of_strings() -> DataType {
@@ -122,7 +127,9 @@ impl ScalarUDFImpl for SparkFunction {
     }
 }
 
-fn strings(array: &ArrayRef, function: &str) -> Result<ArrayRef> {
+/// `array` as UTF-8 strings (null and other string types converted), or an error naming
+/// `function`.
+pub(crate) fn strings(array: &ArrayRef, function: &str) -> Result<ArrayRef> {
     match array.data_type() {
         DataType::Utf8 => Ok(array.clone()),
         DataType::LargeUtf8 | DataType::Utf8View | DataType::Null => {
@@ -237,7 +244,13 @@ fn to_date(args: &[ArrayRef]) -> Result<ArrayRef> {
 fn to_timestamp(args: &[ArrayRef]) -> Result<ArrayRef> {
     let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     let Some(pattern) = args.get(1) else {
-        return Ok(cast(&args[0], &utc)?);
+        // Not arrow's safe cast, which would make a string it cannot read a null.
+        let strict = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        return cast_with_options(&args[0], &utc, &strict)
+            .or_else(|e| exec_err!("to_timestamp: {e}"));
     };
     let pattern = pattern_of(pattern, "to_timestamp")?;
     let text = strings(&args[0], "to_timestamp")?;

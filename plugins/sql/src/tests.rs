@@ -137,6 +137,23 @@ fn a_value_a_function_cannot_convert_is_a_rejected_row_not_a_null() {
         rejected[0].reason.contains("to_date: 'soon' is not a date"),
         "{rejected:?}"
     );
+    // Without a pattern too: ISO 8601 read, anything else rejected.
+    let mut s = sql(&query("SELECT id, to_timestamp(name) AS t FROM input")).unwrap();
+    let (table, out) = run(
+        &mut s,
+        batch(&[(1, Some("2024-01-02T03:04:05.678Z")), (2, Some("soon"))]),
+    );
+    assert!(
+        table.contains("| 1  | 2024-01-02T03:04:05.678Z |"),
+        "{table}"
+    );
+    assert_eq!(out.rejected.len(), 1, "{:?}", out.rejected);
+    assert!(
+        out.rejected[0].reason.contains("to_timestamp: ")
+            && out.rejected[0].reason.contains("soon"),
+        "{:?}",
+        out.rejected
+    );
     assert!(
         String::from_utf8_lossy(&rejected[0].raw).contains(r#""id":2"#),
         "{rejected:?}"
@@ -271,4 +288,42 @@ fn route_refuses_bad_predicates_and_port_names() {
     assert!(err(r#"{"routes": {"late": "true"}}"#).contains("'late' is a port every node has"));
     assert!(err(r#"{"routes": {"x": "true"}, "order": ["y"]}"#)
         .contains("order: 'y' is not one of the routes"));
+}
+
+#[test]
+fn from_json_gives_a_struct_whose_fields_the_query_reads_and_rejects_what_does_not_fit() {
+    let mut s = sql(&query(
+        "SELECT id, j.a AS a, j.b AS b, from_json(name, 'a INT, b STRING')['a'] AS again \
+         FROM (SELECT id, name, from_json(name, 'a INT, b STRING') AS j FROM input) t",
+    ))
+    .unwrap();
+    let (table, out) = run(
+        &mut s,
+        batch(&[
+            (1, Some(r#"{"a": 7, "b": "x"}"#)),
+            (2, Some(r#"{"a": 1.5}"#)),
+            (3, Some(r#"{"b": "y"}"#)),
+            (4, Some("{not json")),
+            (5, None),
+        ]),
+    );
+    for row in [
+        "| 1  | 7 | x | 7     |",
+        "| 3  |   | y |       |",
+        "| 5  |   |   |       |",
+    ] {
+        assert!(table.contains(row), "{table}");
+    }
+    assert_eq!(table.lines().count(), 7, "{table}");
+    let reasons: Vec<&str> = out.rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| r.contains("from_json: ")),
+        "{reasons:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.rejected[1].raw).contains(r#""id":4"#),
+        "{:?}",
+        out.rejected
+    );
 }
