@@ -9,6 +9,8 @@
 //! value must match. A value without an offset is UTC, as everywhere in ferry (Spark
 //! uses the session time zone). chrono checks the calendar (no 2023-02-29).
 
+pub mod cast;
+
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};

@@ -49,7 +49,7 @@ pub struct Decoded {
 
 /// How dates and times are written. Spark's `timestampFormat` and `dateFormat`: the
 /// patterns of top-level TIMESTAMP (not TIMESTAMP_NTZ) and DATE columns; a column without
-/// one is read as ISO 8601. And, for JSON, the unit of a number in a TIMESTAMP column.
+/// one is read by Spark's string-cast rules (`sdk::datetime::cast`). And, for JSON, the unit of a number in a TIMESTAMP column.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DateTimeFormats {
     /// For TIMESTAMP columns; a value without an offset is UTC.
@@ -103,15 +103,15 @@ impl TimestampUnit {
 /// JSON integer within its range (not 1.5, 1e3 or 2^63); a number in a TIMESTAMP column
 /// is time since the epoch in [`DateTimeFormats::timestamp_unit`] (seconds by default,
 /// as Spark reads it), kept to the microsecond or refused; a DATE or TIMESTAMP_NTZ
-/// column takes ISO-8601 strings (or strings in the [`DateTimeFormats`] given), never a
-/// number; a number that is not valid JSON (`01`) rejects its record wherever it is.
+/// column takes strings by Spark's string-cast rules (or in the [`DateTimeFormats`]
+/// given), never a number; a number that is not valid JSON (`01`) rejects its record wherever it is.
 pub struct JsonDecoder {
     engine: Engine<Json>,
     columns: Columns,
 }
 
 impl JsonDecoder {
-    /// A decoder into `schema`, reading dates and timestamps as ISO 8601.
+    /// A decoder into `schema`, reading dates and timestamps by Spark's string-cast rules.
     pub fn new(schema: SchemaRef) -> Self {
         Self::with_formats(schema, &DateTimeFormats::default())
     }
@@ -147,7 +147,7 @@ pub struct CsvDecoder {
 }
 
 impl CsvDecoder {
-    /// A decoder into `schema`, reading dates and timestamps as ISO 8601.
+    /// A decoder into `schema`, reading dates and timestamps by Spark's string-cast rules.
     pub fn new(schema: SchemaRef, delimiter: u8, quote: u8) -> Self {
         Self::with_formats(schema, delimiter, quote, &DateTimeFormats::default())
     }
@@ -951,7 +951,7 @@ mod tests {
                 (2, "expected 3 columns, got 2"),
                 (3, "unterminated quoted field"),
                 (5, "column 'value' is NOT NULL but empty"),
-                (6, "column 'day': cannot parse 'someday' as DATE"),
+                (6, "column 'day': expected DATE, got \"someday\" (does not start with a year of 4 to 7 digits)"),
                 (7, "empty record"),
             ]
         );
@@ -1161,7 +1161,10 @@ mod tests {
                 (3, "field 'ts': expected TIMESTAMP, got 1.0000001 (seconds since the epoch: finer than the microseconds a TIMESTAMP holds)"),
                 (4, "field 'ts': expected TIMESTAMP, got 1e300 (seconds since the epoch: out of range)"),
                 (6, r#"field 'ts': expected TIMESTAMP, got "2024-03-05T14:07:09.1234567Z" (finer than the microseconds a TIMESTAMP holds)"#),
-                (7, r#"field 'ts': expected TIMESTAMP, got "yesterday""#),
+                (
+                    7,
+                    r#"field 'ts': expected TIMESTAMP, got "yesterday" (does not start with a year of 4 to 7 digits)"#,
+                ),
             ]
         );
     }

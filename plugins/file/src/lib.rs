@@ -96,11 +96,11 @@ pub struct FileOptions {
     #[serde(default = "default_max_record_bytes")]
     pub max_record_bytes: ByteSize,
     /// json and csv: the Spark datetime pattern of TIMESTAMP columns, e.g.
-    /// "yyyy-MM-dd HH:mm:ss" (default: ISO 8601 and "yyyy-MM-dd HH:mm:ss[.SSS]").
+    /// "yyyy-MM-dd HH:mm:ss" (default: Spark's string-cast rules, see the README).
     #[serde(alias = "timestampFormat")]
     pub timestamp_format: Option<String>,
     /// json and csv: the Spark datetime pattern of DATE columns, e.g. "dd/MM/yyyy"
-    /// (default: "yyyy-MM-dd").
+    /// (default: Spark's string-cast rules, see the README).
     #[serde(alias = "dateFormat")]
     pub date_format: Option<String>,
     /// json and csv: what the files are written in: "UTF-8" (the default; a file that

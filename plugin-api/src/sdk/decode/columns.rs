@@ -1,9 +1,10 @@
 //! Top-level columns that the format decoders read as text (the `wire` schema) and that
-//! are then converted here, value by value, into their declared type: Spark-patterned
-//! TIMESTAMP and DATE columns, and in JSON the integer, TIMESTAMP and DATE columns, whose
-//! arrow-rs conversions are not exact (1.5 into BIGINT is 1, a number into TIMESTAMP is
-//! microseconds, a number into DATE is days). A value that does not convert exactly
-//! rejects its record.
+//! are then converted here, value by value, into their declared type: every DATE,
+//! TIMESTAMP and TIMESTAMP_NTZ column (by its Spark pattern, or else by Spark's
+//! string-cast rules, which arrow-rs's parsers do not follow), and in JSON the integer
+//! columns, whose arrow-rs conversions are not exact (1.5 into BIGINT is 1, a number into
+//! TIMESTAMP is microseconds, a number into DATE is days). A value that does not convert
+//! exactly rejects its record.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,14 +14,12 @@ use arrow::array::{
     RecordBatch, RecordBatchOptions, TimestampMicrosecondArray,
 };
 use arrow::compute::filter;
-use arrow::compute::kernels::cast_utils::{string_to_datetime, Parser};
-use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
-use chrono::{Timelike, Utc};
 
 use super::exact::{excerpt, is_json_number, scaled_integer, Inexact, EXCERPT_CHARS};
 use super::{DateTimeFormats, Decoded, TimestampUnit, Undecodable};
-use crate::sdk::datetime::DateTimePattern;
+use crate::sdk::datetime::{self, DateTimePattern, Mismatch};
 use crate::sdk::ddl::data_type_to_ddl;
 
 /// How one text column becomes its declared type.
@@ -32,11 +31,13 @@ enum Conversion {
     /// range. Spark's JSON reader refuses a fraction or exponent here too.
     Integer,
     /// JSON, a TIMESTAMP column: a number is time since the epoch in the unit (Spark:
-    /// seconds), a string is ISO 8601.
+    /// seconds), a string is read by Spark's string-cast rules.
     Timestamp(TimestampUnit),
-    /// JSON, a TIMESTAMP_NTZ or DATE column: an ISO 8601 string; a number is refused, as
-    /// Spark refuses it.
-    Text,
+    /// JSON, a TIMESTAMP_NTZ or DATE column: a string read by Spark's string-cast rules;
+    /// a number is refused, as Spark refuses it.
+    JsonText,
+    /// CSV, a DATE, TIMESTAMP or TIMESTAMP_NTZ column: Spark's string-cast rules.
+    Cast,
 }
 
 /// The converted columns of a schema.
@@ -99,7 +100,8 @@ impl Columns {
         let mut failed = BTreeMap::new();
         for (i, conversion) in &self.columns {
             let field = self.schema.field(*i);
-            let (converted, failures) = convert_column(&columns[*i], field, conversion);
+            let was_string = |row| json_string_at(records, &row_sources, row, field.name());
+            let (converted, failures) = convert_column(&columns[*i], field, conversion, was_string);
             for (row, why) in failures {
                 let reason = format!("{} '{}': {why}", self.noun, field.name());
                 failed.entry(row_sources[row]).or_insert(reason);
@@ -144,18 +146,18 @@ fn conversion(data_type: &DataType, formats: &DateTimeFormats, json: bool) -> Op
     if let Some((pattern, option)) = pattern {
         return Some(Conversion::Pattern(pattern, option));
     }
-    if !json {
-        return None;
-    }
     match data_type {
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+        DataType::Timestamp(TimeUnit::Microsecond, _) | DataType::Date32 if !json => {
+            Some(Conversion::Cast)
+        }
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 if json => {
             Some(Conversion::Integer)
         }
         DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
             Some(Conversion::Timestamp(formats.timestamp_unit))
         }
         DataType::Timestamp(TimeUnit::Microsecond, None) | DataType::Date32 => {
-            Some(Conversion::Text)
+            Some(Conversion::JsonText)
         }
         _ => None,
     }
@@ -163,10 +165,13 @@ fn conversion(data_type: &DataType, formats: &DateTimeFormats, json: bool) -> Op
 
 /// `column`'s texts converted into `field`'s type, and the rows that did not convert,
 /// with why.
+/// `was_string(row)` says whether a JSON value that reads as a number was written as a
+/// string (`"2012"`, a year) rather than a number (`2012`, seconds).
 fn convert_column(
     column: &ArrayRef,
     field: &Field,
     conversion: &Conversion,
+    was_string: impl Fn(usize) -> bool,
 ) -> (ArrayRef, Vec<(usize, String)>) {
     let data_type = field.data_type();
     let mut failures = Vec::new();
@@ -176,7 +181,8 @@ fn convert_column(
         .enumerate()
         .map(|(row, text)| {
             let text = text?;
-            convert_value(text, data_type, conversion)
+            let number = is_json_number(text.as_bytes()) && !was_string(row);
+            convert_value(text, data_type, conversion, number)
                 .map_err(|why| failures.push((row, why)))
                 .ok()
         });
@@ -186,8 +192,12 @@ fn convert_column(
 
 /// One text as the value (days, microseconds, the integer) of `data_type`, or why not.
 /// The reason is only built for a value that fails: this runs for every value.
-fn convert_value(text: &str, data_type: &DataType, conversion: &Conversion) -> Result<i64, String> {
-    let number = is_json_number(text.as_bytes());
+fn convert_value(
+    text: &str,
+    data_type: &DataType,
+    conversion: &Conversion,
+    number: bool,
+) -> Result<i64, String> {
     let mismatch = |why: &str| {
         let expected = data_type_to_ddl(data_type);
         format!("expected {expected}, got {}{why}", shown(text, number))
@@ -206,15 +216,38 @@ fn convert_value(text: &str, data_type: &DataType, conversion: &Conversion) -> R
         Conversion::Integer => integer(text, data_type).map_err(|why| mismatch(&detail(why))),
         Conversion::Timestamp(unit) if number => epoch_micros(text, *unit)
             .map_err(|why| mismatch(&format!(" ({} since the epoch: {why})", unit.name()))),
-        _ if number => {
+        Conversion::JsonText if number => {
             let expected = data_type_to_ddl(data_type);
             let example = example(data_type);
             Err(mismatch(&format!(
                 " (a JSON number is not a {expected}: write it as a string, e.g. \"{example}\")"
             )))
         }
-        _ => iso(text, data_type).map_err(|why| mismatch(&detail(why))),
+        _ => cast(text, data_type).map_err(|why| mismatch(&format!(" ({why})"))),
     }
+}
+
+/// Whether row `row`'s field `name` is a JSON string in its record (the record's
+/// `n`th object, for a record that is an array of them). Only asked of the rare value
+/// that reads as a number in a DATE or TIMESTAMP column, so parsing the record is fine.
+fn json_string_at(records: &[&[u8]], row_sources: &[usize], row: usize, name: &str) -> bool {
+    let source = row_sources[row];
+    let nth = row_sources[..row]
+        .iter()
+        .rev()
+        .take_while(|s| **s == source)
+        .count();
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(records[source]) else {
+        return false;
+    };
+    let object = match &value {
+        serde_json::Value::Array(items) => items.get(nth),
+        one => Some(one),
+    };
+    matches!(
+        object.and_then(|o| o.get(name)),
+        Some(serde_json::Value::String(_))
+    )
 }
 
 /// `why` in parentheses, if there is one.
@@ -250,17 +283,13 @@ fn epoch_micros(text: &str, unit: TimestampUnit) -> Result<i64, &'static str> {
     })
 }
 
-/// An ISO 8601 string as a TIMESTAMP (microseconds) or DATE (days), as arrow-rs reads it,
-/// but refusing digits finer than a microsecond rather than dropping them.
-fn iso(text: &str, data_type: &DataType) -> Result<i64, Option<&'static str>> {
-    if data_type == &DataType::Date32 {
-        return Date32Type::parse(text).map(i64::from).ok_or(None);
+/// A DATE or TIMESTAMP text without a pattern, by Spark's string-cast rules.
+fn cast(text: &str, data_type: &DataType) -> Result<i64, Mismatch> {
+    match data_type {
+        DataType::Date32 => datetime::cast::date_days(text).map(i64::from),
+        DataType::Timestamp(_, zone) => datetime::cast::timestamp_micros(text, zone.is_some()),
+        other => unreachable!("{other} columns are not read by the datetime cast"),
     }
-    let time = string_to_datetime(&Utc, text).map_err(|_| None)?;
-    if time.nanosecond() % 1000 != 0 {
-        return Err(Some("finer than the microseconds a TIMESTAMP holds"));
-    }
-    Ok(time.timestamp_micros())
 }
 
 /// A value as a reason shows it: a number or boolean bare, anything else as a JSON
