@@ -5,11 +5,16 @@
 //! fails does it narrow down to the bad records, with a fresh decoder after each error.
 
 mod columns;
+mod csv_options;
 mod exact;
 mod nested;
+mod spark_csv;
+mod tokenize;
 
-use arrow::array::RecordBatch;
-use arrow::compute::concat_batches;
+use std::borrow::Cow;
+
+use arrow::array::{RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{FieldRef, SchemaRef};
 use arrow::error::ArrowError;
 use schemars::JsonSchema;
@@ -19,8 +24,10 @@ use serde_json::Value;
 use super::datetime::DateTimePattern;
 use super::ddl::data_type_to_ddl;
 use columns::Columns;
+pub use csv_options::{CsvOptions, EncodingErrors, Locale, UnescapedQuoteHandling};
 pub use exact::{excerpt, EXCERPT_CHARS};
 use nested::NestedValues;
+use spark_csv::SparkCsv;
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
 const BATCH_ROWS: usize = 8192;
@@ -138,12 +145,26 @@ impl JsonDecoder {
 }
 
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.
-/// Empty fields are null. A field is quoted whole (`"a, ""b"""`) or holds no quote
-/// character: one with a quote elsewhere (`"a"b`, `a"b"c`) rejects its record, as does
-/// one that is not UTF-8, each naming the column.
+///
+/// Made with [`CsvDecoder::with_options`], it reads as Spark reads CSV with those
+/// options (see [`CsvOptions`]). Made with [`CsvDecoder::new`], by RFC 4180 strictly:
+/// empty fields are null, and a field is quoted whole (`"a, ""b"""`) or holds no quote
+/// character; one with a quote elsewhere (`"a"b`, `a"b"c`) rejects its record.
+/// Either way a field that is not UTF-8, or does not parse as its column's type, rejects
+/// its record, naming the column.
 pub struct CsvDecoder {
+    /// arrow-rs on the records as written.
     engine: Engine<Csv>,
     columns: Columns,
+    /// Spark's rules; none: RFC 4180, strictly.
+    spark: Option<Box<Spark>>,
+}
+
+/// A decoder's Spark rules, and whether records without a quote take the fast path.
+struct Spark {
+    csv: SparkCsv,
+    /// The quote, when arrow-rs reads the records without it as the options do.
+    fast_quote: Option<u8>,
 }
 
 impl CsvDecoder {
@@ -168,14 +189,162 @@ impl CsvDecoder {
                 quote,
             }),
             columns,
+            spark: None,
         }
+    }
+
+    /// A decoder into `schema` reading as Spark does with `options`, and dates and
+    /// timestamps in `formats`. Errs naming an option that cannot work.
+    pub fn with_options(
+        schema: SchemaRef,
+        options: &CsvOptions,
+        formats: &DateTimeFormats,
+    ) -> Result<Self, String> {
+        options.check()?;
+        let columns = Columns::new(schema.clone(), formats, "column", false);
+        let csv = SparkCsv::new(options.clone(), schema, columns.wire.clone());
+        let fast = csv.fast_delimiter();
+        let (delimiter, quote) = fast.unwrap_or((b',', b'"'));
+        Ok(Self {
+            engine: Engine::new(Csv {
+                schema: columns.wire.clone(),
+                delimiter,
+                quote,
+            }),
+            columns,
+            spark: Some(Box::new(Spark {
+                csv,
+                fast_quote: fast.map(|(_, quote)| quote),
+            })),
+        })
     }
 
     /// Errs only if the schema has a type the CSV reader does not support.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        if self.spark.is_some() {
+            return self.decode_spark(records);
+        }
         let decoded = self.engine.decode(records)?;
         self.columns.convert(decoded, records)
     }
+
+    /// Whether `record` is a comment, to be skipped: it starts with the `comment`
+    /// character.
+    pub fn is_comment(&self, record: &[u8]) -> bool {
+        let comment = self.spark.as_ref().and_then(|s| s.csv.options.comment);
+        comment.is_some_and(|c| record.starts_with(c.encode_utf8(&mut [0; 4]).as_bytes()))
+    }
+
+    /// Spark's check of a header under `enforceSchema = false`: it has the schema's
+    /// column names, in order, case aside. Errs saying where it differs.
+    pub fn check_header(&self, record: &[u8]) -> Result<(), String> {
+        let Some(spark) = &self.spark else {
+            return Ok(());
+        };
+        let names = spark.csv.header(record)?;
+        let schema = self.columns.schema();
+        let expected: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        if names.len() != expected.len() {
+            return Err(format!(
+                "the header has {} columns, the schema {}",
+                names.len(),
+                expected.len()
+            ));
+        }
+        let differs = names.iter().zip(&expected).enumerate();
+        for (i, (name, wanted)) in differs {
+            if name.to_lowercase() != wanted.to_lowercase() {
+                return Err(format!(
+                    "column {} is '{name}' in the header but '{wanted}' in the schema",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Spark's rules: comments skipped, records without a quote on the fast path when
+    /// the options allow, the rest (and whatever the fast path refuses) tokenized.
+    fn decode_spark(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        let spark = self.spark.as_mut().expect("decode_spark runs with Spark's rules");
+        let replace = spark.csv.options.encoding_errors == EncodingErrors::Replace;
+        let texts: Vec<Cow<[u8]>> = (records.iter())
+            .map(|r| match replace {
+                true => lossy(r),
+                false => Cow::Borrowed(*r),
+            })
+            .collect();
+        let comment = spark.csv.options.comment.map(String::from);
+        let mut fast = Vec::new();
+        let mut slow = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            if comment.as_ref().is_some_and(|c| text.starts_with(c.as_bytes())) {
+                continue;
+            }
+            match spark.fast_quote {
+                Some(quote) if !text.contains(&quote) => fast.push(i),
+                _ => slow.push(i),
+            }
+        }
+        let mut parts = Vec::new();
+        if !fast.is_empty() {
+            let subset: Vec<&[u8]> = fast.iter().map(|&i| &*texts[i]).collect();
+            let decoded = self.engine.decode(&subset)?;
+            let mut decoded = self.columns.convert(decoded, &subset)?;
+            // What arrow-rs refuses may still read by Spark's rules (`1,234.5`).
+            slow.extend(decoded.rejected.drain(..).map(|r| fast[r.index]));
+            slow.sort_unstable();
+            parts.push((decoded, fast));
+        }
+        if !slow.is_empty() {
+            let subset: Vec<&[u8]> = slow.iter().map(|&i| &*texts[i]).collect();
+            parts.push((spark.csv.decode(&subset, &self.columns)?, slow));
+        }
+        merge(self.columns.schema(), parts, records)
+    }
+}
+
+/// `record` with each sequence that is not UTF-8 as U+FFFD.
+fn lossy(record: &[u8]) -> Cow<'_, [u8]> {
+    match String::from_utf8_lossy(record) {
+        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    }
+}
+
+/// The parts of one call's records, each decoded with the indices of its records, as one
+/// [`Decoded`]: rows in record order, rejections with their raw `records`.
+fn merge(
+    schema: &SchemaRef,
+    parts: Vec<(Decoded, Vec<usize>)>,
+    records: &[&[u8]],
+) -> Result<Decoded, ArrowError> {
+    let (mut batches, mut sources, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+    for (decoded, indices) in parts {
+        sources.extend(decoded.row_sources.iter().map(|&i| indices[i]));
+        rejected.extend(decoded.rejected.into_iter().map(|r| Undecodable {
+            index: indices[r.index],
+            raw: records[indices[r.index]].to_vec(),
+            reason: r.reason,
+        }));
+        batches.push(decoded.batch);
+    }
+    rejected.sort_by_key(|r| r.index);
+    let mut batch = match batches.len() {
+        1 => batches.swap_remove(0),
+        _ => concat_batches(schema, &batches)?,
+    };
+    if !sources.is_sorted() {
+        let mut order: Vec<u32> = (0..sources.len() as u32).collect();
+        order.sort_by_key(|&row| sources[row as usize]);
+        batch = take_record_batch(&batch, &UInt32Array::from(order.clone()))?;
+        sources = order.iter().map(|&row| sources[row as usize]).collect();
+    }
+    Ok(Decoded {
+        batch,
+        rejected,
+        row_sources: sources,
+    })
 }
 
 /// An arrow-rs push decoder.

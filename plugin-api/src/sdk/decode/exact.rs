@@ -251,7 +251,8 @@ fn field_end(record: &[u8], from: usize, delimiter: u8) -> usize {
     len.map_or(record.len(), |len| from + len)
 }
 
-fn not_utf8(field: &[u8]) -> Option<String> {
+/// Why `field` is not UTF-8, if it is not: where, and the bad bytes.
+pub(super) fn not_utf8(field: &[u8]) -> Option<String> {
     let error = std::str::from_utf8(field).err()?;
     let at = error.valid_up_to();
     let bad = &field[at..at + error.error_len().unwrap_or(field.len() - at)];

@@ -1,0 +1,281 @@
+//! CSV records read by Spark's rules ([`CsvOptions`]): each record is cut into fields by
+//! the [`Tokenizer`], the fields are turned into what Spark reads them as (null, the
+//! empty value, NaN and infinities, plain decimals), and written out again as one
+//! canonical CSV line (comma, every value quoted, quotes doubled) for the arrow-rs
+//! decoder, so the values are parsed and checked exactly as on the fast path. STRING
+//! columns are taken from the fields themselves, as arrow-rs cannot tell an empty
+//! string from null.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::error::ArrowError;
+
+use super::columns::Columns;
+use super::csv_options::{CsvOptions, Locale};
+use super::exact::not_utf8;
+use super::tokenize::{Field, Tokenizer};
+use super::{Csv, Decoded, Engine, Undecodable};
+use crate::sdk::ddl::data_type_to_ddl;
+
+/// How a column's field is turned into the canonical text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A STRING column: kept aside, the canonical line only says whether it is null.
+    Text,
+    /// FLOAT or DOUBLE: `nan_value` and the infinities.
+    Float,
+    /// DECIMAL: written in the locale.
+    Decimal,
+    /// Anything else: as it is.
+    Other,
+}
+
+/// The records of one call that take this path, read into canonical lines.
+#[derive(Default)]
+struct Prepared {
+    lines: Vec<Vec<u8>>,
+    /// For each line, the index of the record it came from.
+    sources: Vec<usize>,
+    /// For each line, its STRING columns' values, in column order.
+    texts: Vec<Vec<Option<String>>>,
+    rejected: Vec<Undecodable>,
+}
+
+/// Reads records by Spark's rules.
+pub(super) struct SparkCsv {
+    pub(super) options: CsvOptions,
+    tokenizer: Tokenizer,
+    /// The schema asked for.
+    declared: SchemaRef,
+    kinds: Vec<Kind>,
+    /// arrow-rs on the canonical lines.
+    canonical: Engine<Csv>,
+}
+
+impl SparkCsv {
+    pub(super) fn new(options: CsvOptions, declared: SchemaRef, wire: SchemaRef) -> Self {
+        let bytes = |c: char| c.to_string().into_bytes();
+        let tokenizer = Tokenizer {
+            delimiter: options.delimiter.clone().into_bytes(),
+            quote: options.quote.map(bytes),
+            escape: options.escape.map(bytes),
+            trim_leading: options.ignore_leading_white_space,
+            trim_trailing: options.ignore_trailing_white_space,
+            unescaped_quotes: options.unescaped_quote_handling,
+        };
+        let kinds = (declared.fields().iter())
+            .map(|f| match f.data_type() {
+                DataType::Utf8 => Kind::Text,
+                DataType::Float16 | DataType::Float32 | DataType::Float64 => Kind::Float,
+                DataType::Decimal128(..) | DataType::Decimal256(..) => Kind::Decimal,
+                _ => Kind::Other,
+            })
+            .collect();
+        let canonical = Engine::new(Csv {
+            schema: wire,
+            delimiter: b',',
+            quote: b'"',
+        });
+        Self {
+            options,
+            tokenizer,
+            declared,
+            kinds,
+            canonical,
+        }
+    }
+
+    /// Whether arrow-rs reads a record as these options do when it holds no quote: its
+    /// fields are then the text between one-byte delimiters, nulls the empty ones.
+    pub(super) fn fast_delimiter(&self) -> Option<(u8, u8)> {
+        let o = &self.options;
+        let byte = |c: char| u8::try_from(c).ok().filter(u8::is_ascii);
+        let delimiter = match o.delimiter.as_bytes() {
+            [d] => Some(*d),
+            _ => None,
+        };
+        let plain = o.null_value.is_empty()
+            && !o.ignore_leading_white_space
+            && !o.ignore_trailing_white_space
+            && o.nan_value == "NaN"
+            && o.positive_inf == "Inf"
+            && o.negative_inf == "-Inf"
+            && o.locale == Locale::default();
+        Some((delimiter?, byte(o.quote?)?)).filter(|_| plain)
+    }
+
+    /// The field names of a header record, as read.
+    pub(super) fn header(&self, record: &[u8]) -> Result<Vec<String>, String> {
+        let fields = self.tokenizer.fields(record).map_err(|e| e.why.to_string())?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Ok(fields
+            .iter()
+            .map(|f| match f {
+                Field::Unquoted(b) => text(b),
+                Field::Quoted(b) => text(b),
+                Field::Skipped => String::new(),
+            })
+            .collect())
+    }
+
+    /// Decodes `records` (none a comment, all UTF-8 as far as the options want), with
+    /// `columns` converting the wire columns.
+    pub(super) fn decode(
+        &mut self,
+        records: &[&[u8]],
+        columns: &Columns,
+    ) -> Result<Decoded, ArrowError> {
+        let mut prepared = Prepared::default();
+        for (index, record) in records.iter().enumerate() {
+            match self.line(record) {
+                Ok((line, texts)) => {
+                    prepared.lines.push(line);
+                    prepared.sources.push(index);
+                    prepared.texts.push(texts);
+                }
+                Err(reason) => prepared.rejected.push(Undecodable {
+                    index,
+                    raw: record.to_vec(),
+                    reason,
+                }),
+            }
+        }
+        let lines: Vec<&[u8]> = prepared.lines.iter().map(Vec::as_slice).collect();
+        let decoded = self.canonical.decode(&lines)?;
+        let decoded = columns.convert(decoded, &lines)?;
+        let batch = self.with_texts(decoded.batch, &decoded.row_sources, &prepared.texts)?;
+        let sources = &prepared.sources;
+        let mut rejected = prepared.rejected;
+        rejected.extend(decoded.rejected.into_iter().map(|r| Undecodable {
+            index: sources[r.index],
+            raw: records[sources[r.index]].to_vec(),
+            reason: r.reason,
+        }));
+        rejected.sort_by_key(|r| r.index);
+        Ok(Decoded {
+            batch,
+            rejected,
+            row_sources: decoded.row_sources.iter().map(|&i| sources[i]).collect(),
+        })
+    }
+
+    /// `record` as a canonical line, and its STRING values; or why it is rejected.
+    fn line(&self, record: &[u8]) -> Result<(Vec<u8>, Vec<Option<String>>), String> {
+        let name = |i: usize| match self.declared.fields().get(i) {
+            Some(f) => format!("column '{}'", f.name()),
+            None => format!("column {} (beyond the schema)", i + 1),
+        };
+        let fields = (self.tokenizer.fields(record))
+            .map_err(|e| format!("{}: {}", name(e.column), e.why))?;
+        if fields.len() != self.kinds.len() {
+            let expected = self.kinds.len();
+            return Err(format!("expected {expected} columns, got {}", fields.len()));
+        }
+        let mut line = Vec::with_capacity(record.len() + 3 * fields.len());
+        let mut texts = Vec::new();
+        for (i, field) in fields.into_iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            let value = self.value(field).map_err(|why| format!("{}: {why}", name(i)))?;
+            let canonical = match (self.kinds[i], value) {
+                (_, None) => None,
+                (Kind::Text, Some(text)) => {
+                    texts.push(Some(text.into_owned()));
+                    // Any non-empty text: arrow-rs only has to see that it is not null.
+                    Some(Cow::Borrowed("s"))
+                }
+                (kind, Some(text)) => Some(self.canonical_value(kind, i, text)?),
+            };
+            if self.kinds[i] == Kind::Text && canonical.is_none() {
+                texts.push(None);
+            }
+            if let Some(text) = canonical {
+                quoted(&mut line, &text);
+            }
+        }
+        Ok((line, texts))
+    }
+
+    /// What a field reads as, before its column's type: `None` is null.
+    fn value<'a>(&self, field: Field<'a>) -> Result<Option<Cow<'a, str>>, String> {
+        let o = &self.options;
+        let text: Cow<'a, [u8]> = match field {
+            Field::Unquoted(b"") | Field::Skipped => return Ok(self.non_null(&o.null_value)),
+            Field::Quoted(b) if b.is_empty() => return Ok(self.non_null(&o.empty_value)),
+            Field::Unquoted(b) => Cow::Borrowed(b),
+            Field::Quoted(b) => b,
+        };
+        let text = match text {
+            Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b).map_err(|_| bad_utf8(b))?),
+            Cow::Owned(b) => {
+                Cow::Owned(String::from_utf8(b).map_err(|e| bad_utf8(e.as_bytes()))?)
+            }
+        };
+        Ok((text != o.null_value.as_str()).then_some(text))
+    }
+
+    /// `text` as a value, or null if it is the null value.
+    fn non_null<'a>(&self, text: &str) -> Option<Cow<'a, str>> {
+        (text != self.options.null_value).then(|| Cow::Owned(text.to_string()))
+    }
+
+    /// A non-null, non-STRING value as arrow-rs is to read it.
+    fn canonical_value<'a>(
+        &self,
+        kind: Kind,
+        column: usize,
+        text: Cow<'a, str>,
+    ) -> Result<Cow<'a, str>, String> {
+        let o = &self.options;
+        if text.is_empty() {
+            // arrow-rs would read an empty field as null.
+            let field = &self.declared.fields()[column];
+            let ddl = data_type_to_ddl(field.data_type());
+            return Err(format!("column '{}': cannot parse '' as {ddl}", field.name()));
+        }
+        Ok(match kind {
+            Kind::Float if text == o.nan_value => Cow::Borrowed("NaN"),
+            Kind::Float if text == o.positive_inf => Cow::Borrowed("inf"),
+            Kind::Float if text == o.negative_inf => Cow::Borrowed("-inf"),
+            Kind::Decimal => Cow::Owned(o.locale.plain_decimal(&text)),
+            _ => text,
+        })
+    }
+
+    /// `batch` with its STRING columns holding the values kept aside.
+    fn with_texts(
+        &self,
+        batch: RecordBatch,
+        row_sources: &[usize],
+        texts: &[Vec<Option<String>>],
+    ) -> Result<RecordBatch, ArrowError> {
+        let mut columns = batch.columns().to_vec();
+        let text_columns = (self.kinds.iter().enumerate()).filter(|(_, k)| **k == Kind::Text);
+        for (slot, (i, _)) in text_columns.enumerate() {
+            let values = row_sources.iter().map(|&line| texts[line][slot].as_deref());
+            columns[i] = Arc::new(values.collect::<StringArray>()) as ArrayRef;
+        }
+        RecordBatch::try_new(batch.schema(), columns)
+    }
+}
+
+/// Why `field`, which is not UTF-8, is refused.
+fn bad_utf8(field: &[u8]) -> String {
+    not_utf8(field).unwrap_or_default()
+}
+
+/// Appends `text` to `line` quoted, with its quotes doubled.
+fn quoted(line: &mut Vec<u8>, text: &str) {
+    line.push(b'"');
+    for part in text.split_inclusive('"') {
+        line.extend_from_slice(part.as_bytes());
+        if part.ends_with('"') {
+            line.push(b'"');
+        }
+    }
+    line.push(b'"');
+}
