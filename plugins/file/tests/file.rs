@@ -165,6 +165,7 @@ fn csv_with_header_quotes_and_delimiter() {
     );
     let mut source = create(json!({
         "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING", "delimiter": ";",
+        "escape": "\"",
     }))
     .unwrap();
     let (batches, rejected) = drain(&mut source, 100);
@@ -509,7 +510,7 @@ fn options_are_checked_at_create() {
         .unwrap();
     assert!(err.to_string().contains("archive_dir"), "{err}");
     let err =
-        create(json!({"path": dir.path(), "format": "csv", "schema": "a INT", "delimiter": "ab"}))
+        create(json!({"path": dir.path(), "format": "csv", "schema": "a INT", "delimiter": ""}))
             .err()
             .unwrap();
     assert!(err.to_string().starts_with("delimiter"), "{err}");

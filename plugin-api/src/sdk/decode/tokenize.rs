@@ -128,22 +128,30 @@ impl Tokenizer {
                 at += 1;
                 continue;
             }
-            append(&mut text, record, run, at);
             let after = at + quote.len();
             if escape.is_some() && record[after..].starts_with(quote) {
                 // The escape is the quote: a doubled quote is one.
+                append(&mut text, record, run, at);
                 text.to_mut().extend_from_slice(quote);
                 at = after + quote.len();
                 run = at;
                 continue;
             }
-            let next = self.skip_space(record, after);
+            // Of a run of quotes before the delimiter, the last closes the field and
+            // the others are text (Spark reads `"a"""` as `a""`).
+            let mut run_end = after;
+            while record[run_end..].starts_with(quote) {
+                run_end += quote.len();
+            }
+            let next = self.skip_space(record, run_end);
             if next == record.len() || record[next..].starts_with(&self.delimiter) {
+                append(&mut text, record, run, run_end - quote.len());
                 return Ok(Quoted {
                     field: Field::Quoted(text),
                     end: next,
                 });
             }
+            append(&mut text, record, run, at);
             match self.unescaped_quotes {
                 UnescapedQuoteHandling::StopAtDelimiter => {
                     // The field is read as unquoted text, from its opening quote on.
@@ -271,6 +279,18 @@ mod tests {
         assert_eq!(cut(&t, r#""a\b","x\,y""#).unwrap(), [r"«a\b»", r"«x\,y»"]);
         assert_eq!(cut(&t, r#""ends \\""#).unwrap(), [r"«ends \»"]);
         assert_eq!(cut(&t, r#"a\"b"#).unwrap(), [r#"a\"b"#]);
+    }
+
+    #[test]
+    fn the_last_of_a_run_of_quotes_before_the_delimiter_closes_the_field() {
+        // As Spark reads them with the default escape.
+        let t = tokenizer(",", Some("\\"));
+        let read = |r| cut(&t, r).unwrap();
+        assert_eq!(read("\"\"\"\""), ["«\"\"»"]);
+        assert_eq!(read("\"a\"\"\" ,x"), ["«a\"\"»", "x"]);
+        assert_eq!(read("\"\"\""), ["«\"»"]);
+        assert_eq!(read("\"\"\"a\""), ["«\"\"\"a\"»"]);
+        assert_eq!(read("\"a\"\"b\""), ["«\"a\"\"b\"»"]);
     }
 
     #[test]
