@@ -266,7 +266,10 @@ impl CsvDecoder {
     /// Spark's rules: comments skipped, records without a quote on the fast path when
     /// the options allow, the rest (and whatever the fast path refuses) tokenized.
     fn decode_spark(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        let spark = self.spark.as_mut().expect("decode_spark runs with Spark's rules");
+        let spark = self
+            .spark
+            .as_mut()
+            .expect("decode_spark runs with Spark's rules");
         let replace = spark.csv.options.encoding_errors == EncodingErrors::Replace;
         let texts: Vec<Cow<[u8]>> = (records.iter())
             .map(|r| match replace {
@@ -278,7 +281,10 @@ impl CsvDecoder {
         let mut fast = Vec::new();
         let mut slow = Vec::new();
         for (i, text) in texts.iter().enumerate() {
-            if comment.as_ref().is_some_and(|c| text.starts_with(c.as_bytes())) {
+            if comment
+                .as_ref()
+                .is_some_and(|c| text.starts_with(c.as_bytes()))
+            {
                 continue;
             }
             match spark.fast_quote {

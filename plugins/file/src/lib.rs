@@ -29,8 +29,8 @@ use ferry_plugin_api::sdk::decode::{
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
-    Component, Context, Error, Output, RejectPolicy, Restored, Result, Source,
-    SourceStatus, MAIN_PORT,
+    Component, Context, Error, Output, RejectPolicy, Restored, Result, Source, SourceStatus,
+    MAIN_PORT,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -394,7 +394,7 @@ fn format(options: &FileOptions) -> Result<Format> {
                 header: options.header,
                 enforce_schema: options.enforce_schema,
                 line_sep: line_sep(options.line_sep.as_deref())?,
-                options: csv_options(options)?,
+                options: Box::new(csv_options(options)?),
             },
             FileFormat::Parquet if options.encoding.is_some() => return Err(Error::msg(
                 "encoding applies to json and csv files; Parquet strings are UTF-8 by the format",

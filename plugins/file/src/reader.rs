@@ -78,7 +78,7 @@ pub enum TextFormat {
         enforce_schema: bool,
         /// What ends a record instead of a line end.
         line_sep: Option<Vec<u8>>,
-        options: CsvOptions,
+        options: Box<CsvOptions>,
     },
 }
 

@@ -109,7 +109,10 @@ impl SparkCsv {
 
     /// The field names of a header record, as read.
     pub(super) fn header(&self, record: &[u8]) -> Result<Vec<String>, String> {
-        let fields = self.tokenizer.fields(record).map_err(|e| e.why.to_string())?;
+        let fields = self
+            .tokenizer
+            .fields(record)
+            .map_err(|e| e.why.to_string())?;
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         Ok(fields
             .iter()
@@ -180,7 +183,9 @@ impl SparkCsv {
             if i > 0 {
                 line.push(b',');
             }
-            let value = self.value(field).map_err(|why| format!("{}: {why}", name(i)))?;
+            let value = self
+                .value(field)
+                .map_err(|why| format!("{}: {why}", name(i)))?;
             let canonical = match (self.kinds[i], value) {
                 (_, None) => None,
                 (Kind::Text, Some(text)) => {
@@ -211,9 +216,7 @@ impl SparkCsv {
         };
         let text = match text {
             Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b).map_err(|_| bad_utf8(b))?),
-            Cow::Owned(b) => {
-                Cow::Owned(String::from_utf8(b).map_err(|e| bad_utf8(e.as_bytes()))?)
-            }
+            Cow::Owned(b) => Cow::Owned(String::from_utf8(b).map_err(|e| bad_utf8(e.as_bytes()))?),
         };
         Ok((text != o.null_value.as_str()).then_some(text))
     }
@@ -235,7 +238,10 @@ impl SparkCsv {
             // arrow-rs would read an empty field as null.
             let field = &self.declared.fields()[column];
             let ddl = data_type_to_ddl(field.data_type());
-            return Err(format!("column '{}': cannot parse '' as {ddl}", field.name()));
+            return Err(format!(
+                "column '{}': cannot parse '' as {ddl}",
+                field.name()
+            ));
         }
         Ok(match kind {
             Kind::Float if text == o.nan_value => Cow::Borrowed("NaN"),

@@ -215,7 +215,10 @@ impl Tokenizer {
         if !self.trim_trailing {
             return text;
         }
-        let kept = text.iter().rposition(|&b| !is_space(b)).map_or(0, |i| i + 1);
+        let kept = text
+            .iter()
+            .rposition(|&b| !is_space(b))
+            .map_or(0, |i| i + 1);
         &text[..kept]
     }
 }
@@ -226,7 +229,7 @@ fn append<'a>(text: &mut Cow<'a, [u8]>, record: &'a [u8], from: usize, to: usize
         return;
     }
     match text {
-        Cow::Borrowed(b) if b.is_empty() => *text = Cow::Borrowed(&record[from..to]),
+        Cow::Borrowed([]) => *text = Cow::Borrowed(&record[from..to]),
         _ => text.to_mut().extend_from_slice(&record[from..to]),
     }
 }
@@ -266,7 +269,10 @@ mod tests {
         assert_eq!(cut(&t, "a,b").unwrap(), ["a", "b"]);
         assert_eq!(cut(&t, "a,,").unwrap(), ["a", "", ""]);
         assert_eq!(cut(&t, "").unwrap(), [""]);
-        assert_eq!(cut(&t, r#"1,a"b, "q" "#).unwrap(), ["1", r#"a"b"#, r#" "q" "#]);
+        assert_eq!(
+            cut(&t, r#"1,a"b, "q" "#).unwrap(),
+            ["1", r#"a"b"#, r#" "q" "#]
+        );
         assert_eq!(cut(&t, r#""a, b","",x"#).unwrap(), ["«a, b»", "«»", "x"]);
         assert_eq!(cut(&t, r#""a" ,b"#).unwrap(), ["«a»", "b"]);
     }
@@ -340,7 +346,11 @@ mod tests {
         );
         assert_eq!(
             read(SkipValue),
-            [fields(&["∅", "2"]), fields(&["∅", "3"]), fields(&["∅", "4"])]
+            [
+                fields(&["∅", "2"]),
+                fields(&["∅", "3"]),
+                fields(&["∅", "4"])
+            ]
         );
         assert!(read(RaiseError).iter().all(Result::is_err));
     }
@@ -351,7 +361,10 @@ mod tests {
         assert_eq!(cut(&t, "1, a,b, 5").unwrap(), ["1", "a,b", "5"]);
         assert_eq!(cut(&t, r#"2, "q, s", 2"#).unwrap(), ["2", "«q, s»", "2"]);
         let t = tokenizer("þ", Some("\\"));
-        assert_eq!(cut(&t, "1þcafé,þ\"a þ b\"").unwrap(), ["1", "café,", "«a þ b»"]);
+        assert_eq!(
+            cut(&t, "1þcafé,þ\"a þ b\"").unwrap(),
+            ["1", "café,", "«a þ b»"]
+        );
     }
 
     #[test]
