@@ -198,9 +198,9 @@ impl SparkCsv {
             if self.kinds[i] == Kind::Text && canonical.is_none() {
                 texts.push(None);
             }
-            if let Some(text) = canonical {
-                quoted(&mut line, &text);
-            }
+            // A null is an empty quoted field, so a line never is empty (arrow-rs would
+            // not read an empty line as a row of one null).
+            quoted(&mut line, canonical.as_deref().unwrap_or_default());
         }
         Ok((line, texts))
     }
@@ -284,4 +284,201 @@ fn quoted(line: &mut Vec<u8>, text: &str) {
         }
     }
     line.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Decimal128Type, Float64Type, Int32Type};
+    use arrow::util::pretty::pretty_format_batches;
+
+    use crate::sdk::ddl::parse_ddl;
+    use crate::sdk::decode::{
+        CsvDecoder, CsvOptions, DateTimeFormats, Decoded, EncodingErrors, UnescapedQuoteHandling,
+    };
+
+    fn decode(ddl: &str, options: &CsvOptions, records: &[&[u8]]) -> Decoded {
+        let schema = Arc::new(parse_ddl(ddl).unwrap());
+        let formats = DateTimeFormats::default();
+        let mut decoder = CsvDecoder::with_options(schema, options, &formats).unwrap();
+        decoder.decode(records).unwrap()
+    }
+
+    fn table(d: &Decoded) -> String {
+        pretty_format_batches(std::slice::from_ref(&d.batch))
+            .unwrap()
+            .to_string()
+    }
+
+    fn reasons(d: &Decoded) -> Vec<(usize, &str)> {
+        (d.rejected.iter())
+            .map(|r| (r.index, r.reason.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn null_and_empty_values_as_spark_reads_them() {
+        let options = CsvOptions {
+            null_value: "NULL".into(),
+            ..CsvOptions::default()
+        };
+        let d = decode(
+            "id INT, text STRING, n INT",
+            &options,
+            &[
+                b"1,NULL,NULL",
+                br#"2,"NULL","3""#,
+                b"3,,",
+                br#"4,"","#,
+                br#"5,x,"""#,
+                b"6, NULL,7",
+            ],
+        );
+        let texts = d.batch.column(1).as_string::<i32>();
+        assert_eq!(
+            texts.iter().collect::<Vec<_>>(),
+            [None, None, None, Some(""), Some(" NULL")]
+        );
+        let n = d.batch.column(2).as_primitive::<Int32Type>();
+        assert_eq!(
+            n.iter().collect::<Vec<_>>(),
+            [None, Some(3), None, None, Some(7)]
+        );
+        assert_eq!(d.row_sources, [0, 1, 2, 3, 5]);
+        assert_eq!(reasons(&d), [(4, "column 'n': cannot parse '' as INT")]);
+        // By default a quoted empty field is null too, and emptyValue replaces it.
+        let d = decode("t STRING", &CsvOptions::default(), &[b"\"\"", b""]);
+        assert_eq!(d.batch.column(0).null_count(), 2);
+        let options = CsvOptions {
+            empty_value: "EMPTY".into(),
+            ..CsvOptions::default()
+        };
+        let d = decode("t STRING", &options, &[b"\"\"", b""]);
+        let texts = d.batch.column(0).as_string::<i32>();
+        assert_eq!(texts.iter().collect::<Vec<_>>(), [Some("EMPTY"), None]);
+    }
+
+    #[test]
+    fn special_floats_and_decimals_in_the_locale() {
+        let options = CsvOptions {
+            delimiter: ";".into(),
+            nan_value: "nan".into(),
+            positive_inf: "+inf".into(),
+            ..CsvOptions::default()
+        };
+        let d = decode(
+            "d DOUBLE, m DECIMAL(10,2)",
+            &options,
+            &[b"nan;1", b"+inf;\"80,000.65\"", b"-Inf;1,2,3", b"NaN;1.2.3"],
+        );
+        let d0 = d.batch.column(0).as_primitive::<Float64Type>();
+        assert!(d0.value(0).is_nan());
+        assert_eq!(d0.values()[1..], [f64::INFINITY, f64::NEG_INFINITY]);
+        let m = d.batch.column(1).as_primitive::<Decimal128Type>();
+        assert_eq!(m.values().to_vec(), [100, 8_000_065, 12_300]);
+        assert_eq!(d.row_sources, [0, 1, 2]);
+        assert_eq!(
+            reasons(&d),
+            [(3, "column 'm': cannot parse '1.2.3' as DECIMAL(10,2)")]
+        );
+    }
+
+    #[test]
+    fn fast_and_tokenized_records_come_back_in_order() {
+        let records: [&[u8]; 6] = [
+            b"1,plain",
+            br#"2,"quoted \"q\"""#,
+            b"x,bad",
+            br#"4,"a"b"#,
+            br#""5",five"#,
+            b"6,caf\xe9",
+        ];
+        let d = decode("id INT, t STRING", &CsvOptions::default(), &records);
+        let expected = r#"+----+------------+
+| id | t          |
++----+------------+
+| 1  | plain      |
+| 2  | quoted "q" |
+| 4  | "a"b       |
+| 5  | five       |
++----+------------+"#;
+        assert_eq!(table(&d), expected);
+        assert_eq!(d.row_sources, [0, 1, 3, 4]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (2, "column 'id': cannot parse 'x' as INT"),
+                (5, "column 't': invalid UTF-8 (byte 4 of the field: e9)"),
+            ]
+        );
+        assert_eq!(d.rejected[1].raw, records[5]);
+        let replace = CsvOptions {
+            encoding_errors: EncodingErrors::Replace,
+            ..CsvOptions::default()
+        };
+        let d = decode("id INT, t STRING", &replace, &records[5..]);
+        let texts = d.batch.column(1).as_string::<i32>();
+        assert_eq!(texts.value(0), "caf\u{FFFD}");
+    }
+
+    #[test]
+    fn comments_are_skipped_and_bad_quoting_names_its_column() {
+        let options = CsvOptions {
+            comment: Some('#'),
+            unescaped_quote_handling: UnescapedQuoteHandling::RaiseError,
+            ..CsvOptions::default()
+        };
+        let d = decode(
+            "id INT, t STRING",
+            &options,
+            &[
+                b"#1,x",
+                br#"2,"a"b"#,
+                br#"3,"open"#,
+                b"4",
+                b"5,a,b",
+                b" #6,y",
+            ],
+        );
+        assert_eq!(d.batch.num_rows(), 0);
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, "column 't': a quote inside a quoted field that is neither escaped nor followed by the delimiter"),
+                (2, "column 't': unterminated quoted field"),
+                (3, "expected 2 columns, got 1"),
+                (4, "expected 2 columns, got 3"),
+                (5, "column 'id': cannot parse ' #6' as INT"),
+            ]
+        );
+    }
+
+    #[test]
+    fn not_null_strings_refuse_null() {
+        let options = CsvOptions {
+            delimiter: "||".into(),
+            ..CsvOptions::default()
+        };
+        let d = decode("id INT, t STRING NOT NULL", &options, &[b"1||", b"2||x"]);
+        assert_eq!(d.row_sources, [1]);
+        assert_eq!(reasons(&d), [(0, "column 't' is NOT NULL but empty")]);
+    }
+
+    #[test]
+    fn headers_are_checked_against_the_schema_case_aside() {
+        let schema = Arc::new(parse_ddl("id INT, name STRING").unwrap());
+        let formats = DateTimeFormats::default();
+        let d = CsvDecoder::with_options(schema, &CsvOptions::default(), &formats).unwrap();
+        assert_eq!(d.check_header(b"ID,\"Name\""), Ok(()));
+        assert_eq!(
+            d.check_header(b"id,nme"),
+            Err("column 2 is 'nme' in the header but 'name' in the schema".into())
+        );
+        assert_eq!(
+            d.check_header(b"id"),
+            Err("the header has 1 columns, the schema 2".into())
+        );
+    }
 }
