@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use arrow::array::{RecordBatch, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
-use arrow::datatypes::{FieldRef, SchemaRef};
+use arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use arrow::error::ArrowError;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -24,7 +24,9 @@ use serde_json::Value;
 use super::datetime::DateTimePattern;
 use super::ddl::data_type_to_ddl;
 use columns::Columns;
-pub use csv_options::{CsvOptions, EncodingErrors, Locale, UnescapedQuoteHandling};
+pub use csv_options::{
+    spark_delimiter, CsvOptions, EncodingErrors, Locale, UnescapedQuoteHandling,
+};
 pub use exact::{excerpt, EXCERPT_CHARS};
 use nested::NestedValues;
 use spark_csv::SparkCsv;
@@ -183,11 +185,7 @@ impl CsvDecoder {
         let columns = Columns::new(schema, formats, "column", false);
         let schema = columns.wire.clone();
         Self {
-            engine: Engine::new(Csv {
-                schema,
-                delimiter,
-                quote,
-            }),
+            engine: Engine::new(Csv::new(schema, delimiter, quote)),
             columns,
             spark: None,
         }
@@ -206,11 +204,7 @@ impl CsvDecoder {
         let fast = csv.fast_delimiter();
         let (delimiter, quote) = fast.unwrap_or((b',', b'"'));
         Ok(Self {
-            engine: Engine::new(Csv {
-                schema: columns.wire.clone(),
-                delimiter,
-                quote,
-            }),
+            engine: Engine::new(Csv::new(columns.wire.clone(), delimiter, quote)),
             columns,
             spark: Some(Box::new(Spark {
                 csv,
@@ -747,9 +741,40 @@ struct Csv {
     schema: SchemaRef,
     delimiter: u8,
     quote: u8,
+    /// Per column, a DECIMAL's scale: arrow-rs would drop the digits beyond it.
+    scales: Vec<Option<i64>>,
 }
 
 impl Csv {
+    fn new(schema: SchemaRef, delimiter: u8, quote: u8) -> Self {
+        let scales = (schema.fields().iter())
+            .map(|f| match f.data_type() {
+                DataType::Decimal128(_, scale) | DataType::Decimal256(_, scale) => {
+                    Some(i64::from(*scale))
+                }
+                _ => None,
+            })
+            .collect();
+        Self {
+            schema,
+            delimiter,
+            quote,
+            scales,
+        }
+    }
+
+    /// Why a DECIMAL column's `text` cannot be held exactly: it has digits beyond the
+    /// scale, which arrow-rs would drop (Spark would round them).
+    fn inexact_decimal(&self, column: usize, text: &[u8]) -> Option<String> {
+        let scale = (*self.scales.get(column)?)?;
+        let places = exact::decimal_places(text)?;
+        (places > scale).then(|| {
+            let ddl = data_type_to_ddl(self.schema.field(column).data_type());
+            let text = excerpt(text, EXCERPT_CHARS);
+            format!("'{text}' has more digits after the point than {ddl} keeps (it is not rounded)")
+        })
+    }
+
     fn builder(&self) -> arrow::csv::ReaderBuilder {
         arrow::csv::ReaderBuilder::new(self.schema.clone())
             .with_header(false)
@@ -834,10 +859,12 @@ impl Format for Csv {
     fn check(&self, record: &[u8]) -> Option<String> {
         // Most records have neither a quote nor a byte beyond ASCII: one fast scan each.
         let plain = !record.contains(&self.quote) && record.is_ascii();
-        if plain {
+        let decimals = self.scales.iter().any(Option::is_some);
+        if plain && !decimals {
             return None;
         }
-        let bad = exact::bad_csv_field(record, self.delimiter, self.quote)?;
+        let value = |column, text: &[u8]| self.inexact_decimal(column, text);
+        let bad = exact::bad_csv_field(record, self.delimiter, self.quote, value)?;
         let name = match self.schema.fields().get(bad.column) {
             Some(field) => format!("column '{}'", field.name()),
             None => format!("column {} (beyond the schema)", bad.column + 1),
@@ -1484,6 +1511,37 @@ mod tests {
             ]
         );
         assert_eq!(d.rejected[0].raw, records[0]);
+    }
+
+    #[test]
+    fn csv_decimals_keep_every_digit_or_are_rejected() {
+        let d = csv(
+            "id INT, m DECIMAL(10,2)",
+            &[
+                "1,1.5",
+                "2,1.234",
+                "3,\"-1.2300\"",
+                "4,1.235e1",
+                "5,1.23e-1",
+                "6,x",
+            ],
+        );
+        let m = d
+            .batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!(m.values().to_vec(), [150, -123, 1235]);
+        assert_eq!(d.row_sources, [0, 2, 3]);
+        let inexact =
+            "has more digits after the point than DECIMAL(10,2) keeps (it is not rounded)";
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, format!("column 'm': '1.234' {inexact}").as_str()),
+                (4, format!("column 'm': '1.23e-1' {inexact}").as_str()),
+                (5, "column 'm': cannot parse 'x' as DECIMAL(10,2)"),
+            ]
+        );
     }
 
     #[test]

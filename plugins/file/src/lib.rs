@@ -24,7 +24,8 @@ use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use ferry_plugin_api::sdk::ddl::DdlSchema;
 use ferry_plugin_api::sdk::decode::{
-    CsvOptions, DateTimeFormats, EncodingErrors, Locale, TimestampUnit, UnescapedQuoteHandling,
+    spark_delimiter, CsvOptions, DateTimeFormats, EncodingErrors, Locale, TimestampUnit,
+    UnescapedQuoteHandling,
 };
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
@@ -83,7 +84,8 @@ pub struct FileOptions {
     /// csv: the first line of each file is a header, not data.
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub header: bool,
-    /// csv: what separates fields, any text: ",", ";", "\t", ", ", "þ". Spark's `sep`.
+    /// csv: what separates fields, any text: ",", ";", "\t", ", ", "þ"; Spark's escapes
+    /// written out (`\t`, `\\`) are read as Spark reads them. Spark's `sep`.
     #[serde(default = "default_delimiter", alias = "sep")]
     pub delimiter: String,
     /// csv: the quote character; it quotes a field only as the field's first character.
@@ -415,7 +417,7 @@ fn format(options: &FileOptions) -> Result<Format> {
 /// The CSV options, checked.
 fn csv_options(options: &FileOptions) -> Result<CsvOptions> {
     let csv = CsvOptions {
-        delimiter: options.delimiter.clone(),
+        delimiter: spark_delimiter(&options.delimiter).map_err(Error::msg)?,
         quote: Some(options.quote),
         escape: Some(options.escape),
         comment: options.comment,

@@ -74,6 +74,31 @@ impl CsvOptions {
     }
 }
 
+/// A delimiter as Spark's `sep` takes it: the escapes `\t`, `\r`, `\b`, `\f`, `\"`,
+/// `\'` and `\\` written as two characters are the characters they name (so `"\\t"`
+/// from a Spark job is a tab); any other backslash is refused, as Spark refuses it.
+pub fn spark_delimiter(text: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next() {
+            Some('t') => '\t',
+            Some('r') => '\r',
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some(c @ ('"' | '\'' | '\\')) => c,
+            _ => return Err(format!(
+                "delimiter: unsupported escape in '{text}' (\\t, \\r, \\b, \\f, \\\", \\' or \\\\)"
+            )),
+        });
+    }
+    Ok(out)
+}
+
 /// Spark's `unescapedQuoteHandling`: a quoted field holds a quote that is neither escaped
 /// nor followed by the delimiter, as in `"a"b`.
 #[derive(Clone, Copy, Debug, Default, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -192,6 +217,18 @@ mod tests {
             "locale 'fr-FR': unknown; one of en-*, de-de, de-at, es-es, it-it, nl-nl, pt-br"
         );
         assert!(Locale::parse("english").is_err());
+    }
+
+    #[test]
+    fn delimiters_take_sparks_escapes() {
+        assert_eq!(spark_delimiter("\\t").unwrap(), "\t");
+        assert_eq!(spark_delimiter("a\\\\b").unwrap(), "a\\b");
+        assert_eq!(spark_delimiter("þ").unwrap(), "þ");
+        assert_eq!(spark_delimiter("\t").unwrap(), "\t");
+        assert!(spark_delimiter("\\x")
+            .unwrap_err()
+            .starts_with("delimiter: unsupported"));
+        assert!(spark_delimiter("a\\").is_err());
     }
 
     #[test]

@@ -74,11 +74,7 @@ impl SparkCsv {
                 _ => Kind::Other,
             })
             .collect();
-        let canonical = Engine::new(Csv {
-            schema: wire,
-            delimiter: b',',
-            quote: b'"',
-        });
+        let canonical = Engine::new(Csv::new(wire, b',', b'"'));
         Self {
             options,
             tokenizer,
@@ -371,7 +367,13 @@ mod tests {
         let d = decode(
             "d DOUBLE, m DECIMAL(10,2)",
             &options,
-            &[b"nan;1", b"+inf;\"80,000.65\"", b"-Inf;1,2,3", b"NaN;1.2.3"],
+            &[
+                b"nan;1",
+                b"+inf;\"80,000.65\"",
+                b"-Inf;1,2,3",
+                b"NaN;1.2.3",
+                b"1;1,000.001",
+            ],
         );
         let d0 = d.batch.column(0).as_primitive::<Float64Type>();
         assert!(d0.value(0).is_nan());
@@ -381,7 +383,10 @@ mod tests {
         assert_eq!(d.row_sources, [0, 1, 2]);
         assert_eq!(
             reasons(&d),
-            [(3, "column 'm': cannot parse '1.2.3' as DECIMAL(10,2)")]
+            [
+                (3, "column 'm': cannot parse '1.2.3' as DECIMAL(10,2)"),
+                (4, "column 'm': '1000.001' has more digits after the point than DECIMAL(10,2) keeps (it is not rounded)"),
+            ]
         );
     }
 
