@@ -91,9 +91,11 @@ pub fn spark_delimiter(text: &str) -> Result<String, String> {
             Some('b') => '\u{8}',
             Some('f') => '\u{c}',
             Some(c @ ('"' | '\'' | '\\')) => c,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "delimiter: unsupported escape in '{text}' (\\t, \\r, \\b, \\f, \\\", \\' or \\\\)"
-            )),
+            ))
+            }
         });
     }
     Ok(out)

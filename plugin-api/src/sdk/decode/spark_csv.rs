@@ -15,7 +15,7 @@ use arrow::error::ArrowError;
 
 use super::columns::Columns;
 use super::csv_options::{CsvOptions, Locale};
-use super::exact::not_utf8;
+use super::exact::{excerpt, not_utf8, EXCERPT_CHARS};
 use super::tokenize::{Field, Tokenizer};
 use super::{Csv, Decoded, Engine, Undecodable};
 use crate::sdk::ddl::data_type_to_ddl;
@@ -167,8 +167,10 @@ impl SparkCsv {
             Some(f) => format!("column '{}'", f.name()),
             None => format!("column {} (beyond the schema)", i + 1),
         };
-        let fields = (self.tokenizer.fields(record))
-            .map_err(|e| format!("{}: {}", name(e.column), e.why))?;
+        let fields = self.tokenizer.fields(record).map_err(|e| {
+            let field = excerpt(&record[e.field], EXCERPT_CHARS);
+            format!("{}: {} in '{field}'", name(e.column), e.why)
+        })?;
         if fields.len() != self.kinds.len() {
             let expected = self.kinds.len();
             return Err(format!("expected {expected} columns, got {}", fields.len()));
@@ -451,8 +453,8 @@ mod tests {
         assert_eq!(
             reasons(&d),
             [
-                (1, "column 't': a quote inside a quoted field that is neither escaped nor followed by the delimiter"),
-                (2, "column 't': unterminated quoted field"),
+                (1, "column 't': a quote inside a quoted field that is neither escaped nor followed by the delimiter in '\"a\"b'"),
+                (2, "column 't': unterminated quoted field in '\"open'"),
                 (3, "expected 2 columns, got 1"),
                 (4, "expected 2 columns, got 3"),
                 (5, "column 'id': cannot parse ' #6' as INT"),

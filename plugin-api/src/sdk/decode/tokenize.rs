@@ -14,6 +14,7 @@
 //! bytes of their characters, which never match inside another character.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::csv_options::UnescapedQuoteHandling;
 
@@ -33,6 +34,8 @@ pub(super) enum Field<'a> {
 pub(super) struct TokenError {
     pub column: usize,
     pub why: &'static str,
+    /// Where the field is in the record.
+    pub field: Range<usize>,
 }
 
 /// How records are cut.
@@ -101,6 +104,7 @@ impl Tokenizer {
         let unterminated = TokenError {
             column,
             why: "unterminated quoted field",
+            field: start..record.len(),
         };
         let content = start + quote.len();
         let mut text: Cow<'a, [u8]> = Cow::Borrowed(&[]);
@@ -180,7 +184,8 @@ impl Tokenizer {
                 UnescapedQuoteHandling::RaiseError => {
                     let why = "a quote inside a quoted field that is neither escaped nor \
                                followed by the delimiter";
-                    return Err(TokenError { column, why });
+                    let field = start..self.delimiter_from(record, after);
+                    return Err(TokenError { column, why, field });
                 }
             }
         }
