@@ -428,6 +428,34 @@ fn csv_comments_line_sep_header_check_and_replaced_bytes() {
     assert_eq!(positions, [format!("{}:2", path.display())]);
 }
 
+/// `encoding_errors = "replace"` keeps a CSV record whose bytes are not valid in a
+/// declared encoding other than UTF-8 too, with U+FFFD for them; by default it is rejected.
+#[test]
+fn csv_encoding_errors_replace_in_utf16() {
+    let units: Vec<u16> = "id,name\n1,a\n2,"
+        .encode_utf16()
+        .chain([0xD800])
+        .chain("\n".encode_utf16())
+        .collect();
+    let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    for (errors, rows, rejected) in [("reject", 1, 1), ("replace", 2, 0)] {
+        let dir = TempDir::new().unwrap();
+        fs::write(dir.path().join("a.csv"), &bytes).unwrap();
+        let mut source = create(json!({
+            "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING",
+            "encoding": "UTF-16LE", "encoding_errors": errors,
+        }))
+        .unwrap();
+        let (batches, bad) = drain(&mut source, 100);
+        let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!((count, bad.len()), (rows, rejected), "{errors}");
+        if errors == "replace" {
+            let names = batches[0].column(1).as_string::<i32>();
+            assert_eq!(names.value(1), "\u{FFFD}");
+        }
+    }
+}
+
 #[test]
 fn restore_skips_the_csv_header_and_parquet_rows_read() {
     let dir = TempDir::new().unwrap();
