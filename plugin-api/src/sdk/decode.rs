@@ -215,22 +215,24 @@ impl CsvDecoder {
 
     /// Errs only if the schema has a type the CSV reader does not support.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        if self.spark.is_some() {
-            return self.decode_spark(records);
+        if let Some(spark) = self.spark.as_deref() {
+            let replace = spark.csv.options.encoding_errors == EncodingErrors::Replace;
+            return self.decode_spark(records, replace, spark.fast_quote);
         }
         let decoded = self.engine.decode(records)?;
         self.columns.convert(decoded, records)
     }
 
-    /// Whether `record` is a comment, to be skipped: it starts with the `comment`
-    /// character.
+    /// Whether `record` is a comment, which decodes to nothing: it starts with the
+    /// `comment` character.
     pub fn is_comment(&self, record: &[u8]) -> bool {
         let comment = self.spark.as_ref().and_then(|s| s.csv.options.comment);
         comment.is_some_and(|c| record.starts_with(c.encode_utf8(&mut [0; 4]).as_bytes()))
     }
 
     /// Spark's check of a header under `enforceSchema = false`: it has the schema's
-    /// column names, in order, case aside. Errs saying where it differs.
+    /// column names, in order, case aside. Errs saying where it differs. A decoder made
+    /// without options (RFC 4180) checks nothing.
     pub fn check_header(&self, record: &[u8]) -> Result<(), String> {
         let Some(spark) = &self.spark else {
             return Ok(());
@@ -257,35 +259,39 @@ impl CsvDecoder {
         Ok(())
     }
 
+    /// Which records take the fast path (none holds the quote) and which the
+    /// tokenizer; comments take neither.
+    fn route(&self, texts: &[Cow<[u8]>], fast_quote: Option<u8>) -> (Vec<usize>, Vec<usize>) {
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for (i, text) in texts.iter().enumerate() {
+            if self.is_comment(text) {
+                continue;
+            }
+            match fast_quote {
+                Some(quote) if !text.contains(&quote) => fast.push(i),
+                _ => slow.push(i),
+            }
+        }
+        (fast, slow)
+    }
+
     /// Spark's rules: comments skipped, records without a quote on the fast path when
     /// the options allow, the rest (and whatever the fast path refuses) tokenized.
-    fn decode_spark(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        let spark = self
-            .spark
-            .as_mut()
-            .expect("decode_spark runs with Spark's rules");
-        let replace = spark.csv.options.encoding_errors == EncodingErrors::Replace;
+    /// `replace`: bytes that are not UTF-8 read as U+FFFD; `fast_quote`: the quote, if
+    /// records without it take the fast path.
+    fn decode_spark(
+        &mut self,
+        records: &[&[u8]],
+        replace: bool,
+        fast_quote: Option<u8>,
+    ) -> Result<Decoded, ArrowError> {
         let texts: Vec<Cow<[u8]>> = (records.iter())
             .map(|r| match replace {
                 true => lossy(r),
                 false => Cow::Borrowed(*r),
             })
             .collect();
-        let comment = spark.csv.options.comment.map(String::from);
-        let mut fast = Vec::new();
-        let mut slow = Vec::new();
-        for (i, text) in texts.iter().enumerate() {
-            if comment
-                .as_ref()
-                .is_some_and(|c| text.starts_with(c.as_bytes()))
-            {
-                continue;
-            }
-            match spark.fast_quote {
-                Some(quote) if !text.contains(&quote) => fast.push(i),
-                _ => slow.push(i),
-            }
-        }
+        let (fast, mut slow) = self.route(&texts, fast_quote);
         let mut parts = Vec::new();
         if !fast.is_empty() {
             let subset: Vec<&[u8]> = fast.iter().map(|&i| &*texts[i]).collect();
@@ -296,7 +302,7 @@ impl CsvDecoder {
             slow.sort_unstable();
             parts.push((decoded, fast));
         }
-        if !slow.is_empty() {
+        if let (false, Some(spark)) = (slow.is_empty(), self.spark.as_mut()) {
             let subset: Vec<&[u8]> = slow.iter().map(|&i| &*texts[i]).collect();
             parts.push((spark.csv.decode(&subset, &self.columns)?, slow));
         }

@@ -15,7 +15,7 @@ use arrow::error::ArrowError;
 
 use super::columns::Columns;
 use super::csv_options::{CsvOptions, Locale};
-use super::exact::{excerpt, not_utf8, EXCERPT_CHARS};
+use super::exact::{decimal_places, excerpt, not_utf8, EXCERPT_CHARS};
 use super::tokenize::{Field, Tokenizer};
 use super::{Csv, Decoded, Engine, Undecodable};
 use crate::sdk::ddl::data_type_to_ddl;
@@ -185,17 +185,15 @@ impl SparkCsv {
                 .value(field)
                 .map_err(|why| format!("{}: {why}", name(i)))?;
             let canonical = match (self.kinds[i], value) {
-                (_, None) => None,
-                (Kind::Text, Some(text)) => {
-                    texts.push(Some(text.into_owned()));
+                (Kind::Text, value) => {
+                    let null = value.is_none();
+                    texts.push(value.map(Cow::into_owned));
                     // Any non-empty text: arrow-rs only has to see that it is not null.
-                    Some(Cow::Borrowed("s"))
+                    (!null).then_some(Cow::Borrowed("s"))
                 }
+                (_, None) => None,
                 (kind, Some(text)) => Some(self.canonical_value(kind, i, text)?),
             };
-            if self.kinds[i] == Kind::Text && canonical.is_none() {
-                texts.push(None);
-            }
             // A null is an empty quoted field, so a line never is empty (arrow-rs would
             // not read an empty line as a row of one null).
             quoted(&mut line, canonical.as_deref().unwrap_or_default());
@@ -232,20 +230,28 @@ impl SparkCsv {
         text: Cow<'a, str>,
     ) -> Result<Cow<'a, str>, String> {
         let o = &self.options;
-        if text.is_empty() {
-            // arrow-rs would read an empty field as null.
+        let unparsable = || {
             let field = &self.declared.fields()[column];
             let ddl = data_type_to_ddl(field.data_type());
-            return Err(format!(
-                "column '{}': cannot parse '' as {ddl}",
-                field.name()
-            ));
+            let text = excerpt(text.as_bytes(), EXCERPT_CHARS);
+            format!("column '{}': cannot parse '{text}' as {ddl}", field.name())
+        };
+        // arrow-rs would read an empty field as null.
+        if text.is_empty() {
+            return Err(unparsable());
         }
         Ok(match kind {
             Kind::Float if text == o.nan_value => Cow::Borrowed("NaN"),
             Kind::Float if text == o.positive_inf => Cow::Borrowed("inf"),
             Kind::Float if text == o.negative_inf => Cow::Borrowed("-inf"),
-            Kind::Decimal => Cow::Owned(o.locale.plain_decimal(&text)),
+            Kind::Decimal => {
+                let plain = o.locale.plain_decimal(&text);
+                // Refused here, so the reason shows the text as written.
+                if decimal_places(plain.as_bytes()).is_none() {
+                    return Err(unparsable());
+                }
+                Cow::Owned(plain)
+            }
             _ => text,
         })
     }
@@ -375,6 +381,7 @@ mod tests {
                 b"-Inf;1,2,3",
                 b"NaN;1.2.3",
                 b"1;1,000.001",
+                b"1;1,x",
             ],
         );
         let d0 = d.batch.column(0).as_primitive::<Float64Type>();
@@ -388,6 +395,7 @@ mod tests {
             [
                 (3, "column 'm': cannot parse '1.2.3' as DECIMAL(10,2)"),
                 (4, "column 'm': '1000.001' has more digits after the point than DECIMAL(10,2) keeps (it is not rounded)"),
+                (5, "column 'm': cannot parse '1,x' as DECIMAL(10,2)"),
             ]
         );
     }
