@@ -117,7 +117,8 @@ pub struct FileOptions {
     /// csv: whitespace before a field (and before its opening quote) is dropped.
     #[serde(default, alias = "ignoreLeadingWhiteSpace")]
     pub ignore_leading_white_space: bool,
-    /// csv: whitespace after an unquoted field (and after a closing quote) is dropped.
+    /// csv: whitespace after an unquoted field is dropped (after a closing quote it always
+    /// is).
     #[serde(default, alias = "ignoreTrailingWhiteSpace")]
     pub ignore_trailing_white_space: bool,
     /// csv: how DECIMAL columns write digit grouping and the decimal point, as a
