@@ -295,9 +295,10 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::AsArray;
-    use arrow::datatypes::{Decimal128Type, Float64Type, Int32Type};
+    use arrow::datatypes::{Date32Type, Decimal128Type, Float64Type, Int32Type};
     use arrow::util::pretty::pretty_format_batches;
 
+    use crate::sdk::datetime::DateTimePattern;
     use crate::sdk::ddl::parse_ddl;
     use crate::sdk::decode::{
         CsvDecoder, CsvOptions, DateTimeFormats, Decoded, EncodingErrors, UnescapedQuoteHandling,
@@ -494,6 +495,34 @@ mod tests {
         assert_eq!(
             d.check_header(b"id"),
             Err("the header has 1 columns, the schema 2".into())
+        );
+    }
+
+    #[test]
+    fn patterned_dates_read_from_tokenized_fields() {
+        let schema = Arc::new(parse_ddl("id INT, day DATE").unwrap());
+        let formats = DateTimeFormats {
+            date: Some(DateTimePattern::new("dd/MM/yyyy").unwrap()),
+            ..DateTimeFormats::default()
+        };
+        let options = CsvOptions {
+            delimiter: "þ".into(),
+            ..CsvOptions::default()
+        };
+        let mut decoder = CsvDecoder::with_options(schema, &options, &formats).unwrap();
+        let d = decoder
+            .decode(&[
+                "1þ\"05/03/2024\"".as_bytes(),
+                "2þ2024-03-05".as_bytes(),
+                b"3\xc3\xbe",
+            ])
+            .unwrap();
+        let days = d.batch.column(1).as_primitive::<Date32Type>();
+        assert_eq!(days.iter().collect::<Vec<_>>(), [Some(19_787), None]);
+        assert_eq!(d.row_sources, [0, 2]);
+        assert_eq!(
+            reasons(&d),
+            [(1, "column 'day': '2024-03-05' does not match date_format 'dd/MM/yyyy': expected '/' at '24-03-05'")]
         );
     }
 }
