@@ -48,8 +48,9 @@ const C_CSV: &[&[u8]] = &[
 
 const CSV_SCHEMA: &str = "id INT, text STRING, n TINYINT";
 
-const QUOTE_HINT: &str =
-    "; a field with a quote must be quoted whole, the quote doubled: \"a\"\"b\"";
+/// What the RAISE_ERROR quote rule says of line 2's field.
+const UNESCAPED_QUOTE: &str =
+    "a quote inside a quoted field that is neither escaped nor followed by the delimiter";
 
 fn lines(records: &[&[u8]]) -> Vec<u8> {
     records.iter().flat_map(|r| [*r, b"\n"].concat()).collect()
@@ -93,8 +94,13 @@ fn json_source(path: &str, extra: &str) -> String {
     format!("path = \"{path}\"\nformat = \"json\"\nschema = \"{JSON_SCHEMA}\"\n{extra}")
 }
 
+/// RFC 4180 quoting (doubled quotes) and strict quotes: a quoted field must be closed
+/// before its delimiter.
 fn csv_source() -> String {
-    format!("path = \"csv\"\nformat = \"csv\"\nheader = false\nschema = \"{CSV_SCHEMA}\"")
+    format!(
+        "path = \"csv\"\nformat = \"csv\"\nheader = false\nschema = \"{CSV_SCHEMA}\"\n\
+         escape = '\"'\nunescaped_quote_handling = \"RAISE_ERROR\""
+    )
 }
 
 /// The dead-letter records as (raw hex, reason, node, position), sorted by position.
@@ -215,6 +221,7 @@ fn csv_fields_are_kept_exactly_or_dead_lettered() {
     good.sort_by_key(|r| r[0].parse::<u32>().unwrap());
     let expected: &[&[&str]] = &[
         &["1", "plain", "10"],
+        &["3", "a\"b\"c", "30"],
         &["4", "say \"hi\"", "40"],
         &["6", "x", "60"],
     ];
@@ -226,15 +233,7 @@ fn csv_fields_are_kept_exactly_or_dead_lettered() {
     let expected = vec![
         c(
             2,
-            format!(
-                r#"column 'text': text after the closing quote in '"a"b\0\u{{1b}}[2J'{QUOTE_HINT}"#
-            ),
-        ),
-        c(
-            3,
-            format!(
-                r#"column 'text': quote character inside the unquoted field 'a"b"c'{QUOTE_HINT}"#
-            ),
+            format!(r#"column 'text': {UNESCAPED_QUOTE} in '"a"b\0\u{{1b}}[2J'"#),
         ),
         c(
             5,
@@ -253,7 +252,7 @@ fn csv_tolerance_none_fails_naming_the_field_with_the_record_escaped() {
     let run = run(dir.path());
     assert_eq!(run.status.code(), Some(1), "{run:?}");
     let message = format!(
-        r#"rejected a record at csv/c.csv:2: column 'text': text after the closing quote in '"a"b\0\u{{1b}}[2J'{QUOTE_HINT} (record: 2,"a"b\0\u{{1b}}[2J,20)"#
+        r#"rejected a record at csv/c.csv:2: column 'text': {UNESCAPED_QUOTE} in '"a"b\0\u{{1b}}[2J' (record: 2,"a"b\0\u{{1b}}[2J,20)"#
     );
     assert!(run.stderr.contains(&message), "{}", run.stderr);
     // The raw control bytes never reach the log.

@@ -5,12 +5,17 @@
 //! fails does it narrow down to the bad records, with a fresh decoder after each error.
 
 mod columns;
+mod csv_options;
 mod exact;
 mod nested;
+mod spark_csv;
+mod tokenize;
 
-use arrow::array::RecordBatch;
-use arrow::compute::concat_batches;
-use arrow::datatypes::{FieldRef, SchemaRef};
+use std::borrow::Cow;
+
+use arrow::array::{RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use arrow::error::ArrowError;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -19,8 +24,12 @@ use serde_json::Value;
 use super::datetime::DateTimePattern;
 use super::ddl::data_type_to_ddl;
 use columns::Columns;
+pub use csv_options::{
+    spark_delimiter, CsvOptions, EncodingErrors, Locale, UnescapedQuoteHandling,
+};
 pub use exact::{excerpt, EXCERPT_CHARS};
 use nested::NestedValues;
+use spark_csv::SparkCsv;
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
 const BATCH_ROWS: usize = 8192;
@@ -138,12 +147,26 @@ impl JsonDecoder {
 }
 
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.
-/// Empty fields are null. A field is quoted whole (`"a, ""b"""`) or holds no quote
-/// character: one with a quote elsewhere (`"a"b`, `a"b"c`) rejects its record, as does
-/// one that is not UTF-8, each naming the column.
+///
+/// Made with [`CsvDecoder::with_options`], it reads as Spark reads CSV with those
+/// options (see [`CsvOptions`]). Made with [`CsvDecoder::new`], by RFC 4180 strictly:
+/// empty fields are null, and a field is quoted whole (`"a, ""b"""`) or holds no quote
+/// character; one with a quote elsewhere (`"a"b`, `a"b"c`) rejects its record.
+/// Either way a field that is not UTF-8, or does not parse as its column's type, rejects
+/// its record, naming the column.
 pub struct CsvDecoder {
+    /// arrow-rs on the records as written.
     engine: Engine<Csv>,
     columns: Columns,
+    /// Spark's rules; none: RFC 4180, strictly.
+    spark: Option<Box<Spark>>,
+}
+
+/// A decoder's Spark rules, and whether records without a quote take the fast path.
+struct Spark {
+    csv: SparkCsv,
+    /// The quote, when arrow-rs reads the records without it as the options do.
+    fast_quote: Option<u8>,
 }
 
 impl CsvDecoder {
@@ -162,20 +185,172 @@ impl CsvDecoder {
         let columns = Columns::new(schema, formats, "column", false);
         let schema = columns.wire.clone();
         Self {
-            engine: Engine::new(Csv {
-                schema,
-                delimiter,
-                quote,
-            }),
+            engine: Engine::new(Csv::new(schema, delimiter, quote)),
             columns,
+            spark: None,
         }
+    }
+
+    /// A decoder into `schema` reading as Spark does with `options`, and dates and
+    /// timestamps in `formats`. Errs naming an option that cannot work.
+    pub fn with_options(
+        schema: SchemaRef,
+        options: &CsvOptions,
+        formats: &DateTimeFormats,
+    ) -> Result<Self, String> {
+        options.check()?;
+        let columns = Columns::new(schema.clone(), formats, "column", false);
+        let csv = SparkCsv::new(options.clone(), schema, columns.wire.clone());
+        let fast = csv.fast_delimiter();
+        let (delimiter, quote) = fast.unwrap_or((b',', b'"'));
+        Ok(Self {
+            engine: Engine::new(Csv::new(columns.wire.clone(), delimiter, quote)),
+            columns,
+            spark: Some(Box::new(Spark {
+                csv,
+                fast_quote: fast.map(|(_, quote)| quote),
+            })),
+        })
     }
 
     /// Errs only if the schema has a type the CSV reader does not support.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        if let Some(spark) = self.spark.as_deref() {
+            let replace = spark.csv.options.encoding_errors == EncodingErrors::Replace;
+            return self.decode_spark(records, replace, spark.fast_quote);
+        }
         let decoded = self.engine.decode(records)?;
         self.columns.convert(decoded, records)
     }
+
+    /// Whether `record` is a comment, which decodes to nothing: it starts with the
+    /// `comment` character.
+    pub fn is_comment(&self, record: &[u8]) -> bool {
+        let comment = self.spark.as_ref().and_then(|s| s.csv.options.comment);
+        comment.is_some_and(|c| record.starts_with(c.encode_utf8(&mut [0; 4]).as_bytes()))
+    }
+
+    /// Spark's check of a header under `enforceSchema = false`: it has the schema's
+    /// column names, in order, case aside. Errs saying where it differs. A decoder made
+    /// without options (RFC 4180) checks nothing.
+    pub fn check_header(&self, record: &[u8]) -> Result<(), String> {
+        let Some(spark) = &self.spark else {
+            return Ok(());
+        };
+        let names = spark.csv.header(record)?;
+        let schema = self.columns.schema();
+        let expected: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        if names.len() != expected.len() {
+            return Err(format!(
+                "the header has {} columns, the schema {}",
+                names.len(),
+                expected.len()
+            ));
+        }
+        let differs = names.iter().zip(&expected).enumerate();
+        for (i, (name, wanted)) in differs {
+            if name.to_lowercase() != wanted.to_lowercase() {
+                return Err(format!(
+                    "column {} is '{name}' in the header but '{wanted}' in the schema",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Which records take the fast path (none holds the quote) and which the
+    /// tokenizer; comments take neither.
+    fn route(&self, texts: &[Cow<[u8]>], fast_quote: Option<u8>) -> (Vec<usize>, Vec<usize>) {
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for (i, text) in texts.iter().enumerate() {
+            if self.is_comment(text) {
+                continue;
+            }
+            match fast_quote {
+                Some(quote) if !text.contains(&quote) => fast.push(i),
+                _ => slow.push(i),
+            }
+        }
+        (fast, slow)
+    }
+
+    /// Spark's rules: comments skipped, records without a quote on the fast path when
+    /// the options allow, the rest (and whatever the fast path refuses) tokenized.
+    /// `replace`: bytes that are not UTF-8 read as U+FFFD; `fast_quote`: the quote, if
+    /// records without it take the fast path.
+    fn decode_spark(
+        &mut self,
+        records: &[&[u8]],
+        replace: bool,
+        fast_quote: Option<u8>,
+    ) -> Result<Decoded, ArrowError> {
+        let texts: Vec<Cow<[u8]>> = (records.iter())
+            .map(|r| match replace {
+                true => lossy(r),
+                false => Cow::Borrowed(*r),
+            })
+            .collect();
+        let (fast, mut slow) = self.route(&texts, fast_quote);
+        let mut parts = Vec::new();
+        if !fast.is_empty() {
+            let subset: Vec<&[u8]> = fast.iter().map(|&i| &*texts[i]).collect();
+            let decoded = self.engine.decode(&subset)?;
+            let mut decoded = self.columns.convert(decoded, &subset)?;
+            // What arrow-rs refuses may still read by Spark's rules (`1,234.5`).
+            slow.extend(decoded.rejected.drain(..).map(|r| fast[r.index]));
+            slow.sort_unstable();
+            parts.push((decoded, fast));
+        }
+        if let (false, Some(spark)) = (slow.is_empty(), self.spark.as_mut()) {
+            let subset: Vec<&[u8]> = slow.iter().map(|&i| &*texts[i]).collect();
+            parts.push((spark.csv.decode(&subset, &self.columns)?, slow));
+        }
+        merge(self.columns.schema(), parts, records)
+    }
+}
+
+/// `record` with each sequence that is not UTF-8 as U+FFFD.
+fn lossy(record: &[u8]) -> Cow<'_, [u8]> {
+    match String::from_utf8_lossy(record) {
+        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    }
+}
+
+/// The parts of one call's records, each decoded with the indices of its records, as one
+/// [`Decoded`]: rows in record order, rejections with their raw `records`.
+fn merge(
+    schema: &SchemaRef,
+    parts: Vec<(Decoded, Vec<usize>)>,
+    records: &[&[u8]],
+) -> Result<Decoded, ArrowError> {
+    let (mut batches, mut sources, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+    for (decoded, indices) in parts {
+        sources.extend(decoded.row_sources.iter().map(|&i| indices[i]));
+        rejected.extend(decoded.rejected.into_iter().map(|r| Undecodable {
+            index: indices[r.index],
+            raw: records[indices[r.index]].to_vec(),
+            reason: r.reason,
+        }));
+        batches.push(decoded.batch);
+    }
+    rejected.sort_by_key(|r| r.index);
+    let mut batch = match batches.len() {
+        1 => batches.swap_remove(0),
+        _ => concat_batches(schema, &batches)?,
+    };
+    if !sources.is_sorted() {
+        let mut order: Vec<u32> = (0..sources.len() as u32).collect();
+        order.sort_by_key(|&row| sources[row as usize]);
+        batch = take_record_batch(&batch, &UInt32Array::from(order.clone()))?;
+        sources = order.iter().map(|&row| sources[row as usize]).collect();
+    }
+    Ok(Decoded {
+        batch,
+        rejected,
+        row_sources: sources,
+    })
 }
 
 /// An arrow-rs push decoder.
@@ -572,9 +747,40 @@ struct Csv {
     schema: SchemaRef,
     delimiter: u8,
     quote: u8,
+    /// Per column, a DECIMAL's scale: arrow-rs would drop the digits beyond it.
+    scales: Vec<Option<i64>>,
 }
 
 impl Csv {
+    fn new(schema: SchemaRef, delimiter: u8, quote: u8) -> Self {
+        let scales = (schema.fields().iter())
+            .map(|f| match f.data_type() {
+                DataType::Decimal128(_, scale) | DataType::Decimal256(_, scale) => {
+                    Some(i64::from(*scale))
+                }
+                _ => None,
+            })
+            .collect();
+        Self {
+            schema,
+            delimiter,
+            quote,
+            scales,
+        }
+    }
+
+    /// Why a DECIMAL column's `text` cannot be held exactly: it has digits beyond the
+    /// scale, which arrow-rs would drop (Spark would round them).
+    fn inexact_decimal(&self, column: usize, text: &[u8]) -> Option<String> {
+        let scale = (*self.scales.get(column)?)?;
+        let places = exact::decimal_places(text)?;
+        (places > scale).then(|| {
+            let ddl = data_type_to_ddl(self.schema.field(column).data_type());
+            let text = excerpt(text, EXCERPT_CHARS);
+            format!("'{text}' has more digits after the point than {ddl} keeps (it is not rounded)")
+        })
+    }
+
     fn builder(&self) -> arrow::csv::ReaderBuilder {
         arrow::csv::ReaderBuilder::new(self.schema.clone())
             .with_header(false)
@@ -659,10 +865,12 @@ impl Format for Csv {
     fn check(&self, record: &[u8]) -> Option<String> {
         // Most records have neither a quote nor a byte beyond ASCII: one fast scan each.
         let plain = !record.contains(&self.quote) && record.is_ascii();
-        if plain {
+        let decimals = self.scales.iter().any(Option::is_some);
+        if plain && !decimals {
             return None;
         }
-        let bad = exact::bad_csv_field(record, self.delimiter, self.quote)?;
+        let value = |column, text: &[u8]| self.inexact_decimal(column, text);
+        let bad = exact::bad_csv_field(record, self.delimiter, self.quote, value)?;
         let name = match self.schema.fields().get(bad.column) {
             Some(field) => format!("column '{}'", field.name()),
             None => format!("column {} (beyond the schema)", bad.column + 1),
@@ -1312,6 +1520,37 @@ mod tests {
             ]
         );
         assert_eq!(d.rejected[0].raw, records[0]);
+    }
+
+    #[test]
+    fn csv_decimals_keep_every_digit_or_are_rejected() {
+        let d = csv(
+            "id INT, m DECIMAL(10,2)",
+            &[
+                "1,1.5",
+                "2,1.234",
+                "3,\"-1.2300\"",
+                "4,1.235e1",
+                "5,1.23e-1",
+                "6,x",
+            ],
+        );
+        let m = d
+            .batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::Decimal128Type>();
+        assert_eq!(m.values().to_vec(), [150, -123, 1235]);
+        assert_eq!(d.row_sources, [0, 2, 3]);
+        let inexact =
+            "has more digits after the point than DECIMAL(10,2) keeps (it is not rounded)";
+        assert_eq!(
+            reasons(&d),
+            [
+                (1, format!("column 'm': '1.234' {inexact}").as_str()),
+                (4, format!("column 'm': '1.23e-1' {inexact}").as_str()),
+                (5, "column 'm': cannot parse 'x' as DECIMAL(10,2)"),
+            ]
+        );
     }
 
     #[test]

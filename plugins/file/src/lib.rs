@@ -23,12 +23,15 @@ use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use ferry_plugin_api::sdk::ddl::DdlSchema;
-use ferry_plugin_api::sdk::decode::{DateTimeFormats, TimestampUnit};
+use ferry_plugin_api::sdk::decode::{
+    spark_delimiter, CsvOptions, DateTimeFormats, EncodingErrors, Locale, TimestampUnit,
+    UnescapedQuoteHandling,
+};
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
-    ascii_char, Component, Context, Error, Output, RejectPolicy, Restored, Result, Source,
-    SourceStatus, MAIN_PORT,
+    Component, Context, Error, Output, RejectPolicy, Restored, Result, Source, SourceStatus,
+    MAIN_PORT,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -81,12 +84,68 @@ pub struct FileOptions {
     /// csv: the first line of each file is a header, not data.
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub header: bool,
-    /// csv: the field delimiter, one ASCII character.
-    #[serde(default = "ferry_plugin_api::sdk::defaults::comma")]
-    pub delimiter: char,
-    /// csv: the quote character, one ASCII character.
+    /// csv: what separates fields, any text: ",", ";", "\t", ", ", "þ"; Spark's escapes
+    /// written out (`\t`, `\\`) are read as Spark reads them. Spark's `sep`.
+    #[serde(default = "default_delimiter", alias = "sep")]
+    pub delimiter: String,
+    /// csv: the quote character; it quotes a field only as the field's first character.
     #[serde(default = "ferry_plugin_api::sdk::defaults::double_quote")]
     pub quote: char,
+    /// csv: inside quotes, makes the quote (or itself) after it text: `\"` is `"`.
+    /// Spark's default is the backslash; the quote itself gives RFC 4180's doubling.
+    #[serde(default = "default_escape")]
+    pub escape: char,
+    /// csv: lines starting with this character are skipped (before the header too).
+    pub comment: Option<char>,
+    /// csv: a field that reads as this text is null, quoted or not; an empty unquoted
+    /// field reads as it. Spark's nullValue.
+    #[serde(default, alias = "nullValue")]
+    pub null_value: String,
+    /// csv: what a quoted empty field ("") reads as; with the default null_value, ""
+    /// makes it null, as in Spark. Spark's emptyValue.
+    #[serde(default, alias = "emptyValue")]
+    pub empty_value: String,
+    /// csv: this text is NaN in FLOAT and DOUBLE columns. Spark's nanValue.
+    #[serde(default = "default_nan_value", alias = "nanValue")]
+    pub nan_value: String,
+    /// csv: this text is +infinity in FLOAT and DOUBLE columns. Spark's positiveInf.
+    #[serde(default = "default_positive_inf", alias = "positiveInf")]
+    pub positive_inf: String,
+    /// csv: this text is -infinity in FLOAT and DOUBLE columns. Spark's negativeInf.
+    #[serde(default = "default_negative_inf", alias = "negativeInf")]
+    pub negative_inf: String,
+    /// csv: whitespace before a field (and before its opening quote) is dropped.
+    #[serde(default, alias = "ignoreLeadingWhiteSpace")]
+    pub ignore_leading_white_space: bool,
+    /// csv: whitespace after an unquoted field is dropped (after a closing quote it always
+    /// is).
+    #[serde(default, alias = "ignoreTrailingWhiteSpace")]
+    pub ignore_trailing_white_space: bool,
+    /// csv: how DECIMAL columns write digit grouping and the decimal point, as a
+    /// language tag: "en-US" (the default: `80,000.65`), "de-DE" (`80.000,65`) …
+    #[serde(default = "default_locale")]
+    pub locale: String,
+    /// csv: the one character that ends a record instead of a line end ("\n", "\r\n"
+    /// or "\r"). Spark's lineSep.
+    #[serde(alias = "lineSep")]
+    pub line_sep: Option<String>,
+    /// csv: a quote inside a quoted field that is neither escaped nor followed by the
+    /// delimiter: "STOP_AT_DELIMITER" (the default), "STOP_AT_CLOSING_QUOTE",
+    /// "BACK_TO_DELIMITER", "SKIP_VALUE" or "RAISE_ERROR", as in Spark.
+    #[serde(default, alias = "unescapedQuoteHandling")]
+    pub unescaped_quote_handling: UnescapedQuoteHandling,
+    /// csv with header: true (the default) reads columns by position whatever the header
+    /// says; false rejects a file whose header does not name the schema's columns in
+    /// order (case aside). Spark's enforceSchema.
+    #[serde(
+        default = "ferry_plugin_api::sdk::defaults::yes",
+        alias = "enforceSchema"
+    )]
+    pub enforce_schema: bool,
+    /// csv: bytes that are not valid in the encoding: "reject" their record (the
+    /// default) or "replace" them with U+FFFD and keep it, as Spark does.
+    #[serde(default)]
+    pub encoding_errors: EncodingErrors,
     /// json: each file holds JSON values that may span lines (an object, or an array of
     /// objects, a record per element), as Spark's `multiLine`; otherwise JSON lines.
     #[serde(default, alias = "multiLine")]
@@ -178,6 +237,30 @@ pub enum ParseMode {
     /// The run fails at the first malformed record, naming it.
     #[serde(rename = "FAILFAST", alias = "failfast")]
     FailFast,
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+
+fn default_escape() -> char {
+    '\\'
+}
+
+fn default_nan_value() -> String {
+    CsvOptions::default().nan_value
+}
+
+fn default_positive_inf() -> String {
+    CsvOptions::default().positive_inf
+}
+
+fn default_negative_inf() -> String {
+    CsvOptions::default().negative_inf
+}
+
+fn default_locale() -> String {
+    Locale::default().tag
 }
 
 fn default_max_record_bytes() -> ByteSize {
@@ -312,8 +395,9 @@ fn format(options: &FileOptions) -> Result<Format> {
                 schema: schema.ok_or_else(|| needs_schema("csv"))?,
                 datetimes,
                 header: options.header,
-                delimiter: ascii_char("delimiter", options.delimiter)?,
-                quote: ascii_char("quote", options.quote)?,
+                enforce_schema: options.enforce_schema,
+                line_sep: line_sep(options.line_sep.as_deref())?,
+                options: Box::new(csv_options(options)?),
             },
             FileFormat::Parquet if options.encoding.is_some() => return Err(Error::msg(
                 "encoding applies to json and csv files; Parquet strings are UTF-8 by the format",
@@ -329,6 +413,44 @@ fn format(options: &FileOptions) -> Result<Format> {
         max_record_bytes,
         encoding: options.encoding,
     })
+}
+
+/// The CSV options, checked.
+fn csv_options(options: &FileOptions) -> Result<CsvOptions> {
+    let csv = CsvOptions {
+        delimiter: spark_delimiter(&options.delimiter).map_err(Error::msg)?,
+        quote: Some(options.quote),
+        escape: Some(options.escape),
+        comment: options.comment,
+        null_value: options.null_value.clone(),
+        empty_value: options.empty_value.clone(),
+        nan_value: options.nan_value.clone(),
+        positive_inf: options.positive_inf.clone(),
+        negative_inf: options.negative_inf.clone(),
+        ignore_leading_white_space: options.ignore_leading_white_space,
+        ignore_trailing_white_space: options.ignore_trailing_white_space,
+        locale: Locale::parse(&options.locale).map_err(Error::msg)?,
+        unescaped_quote_handling: options.unescaped_quote_handling,
+        encoding_errors: options.encoding_errors,
+    };
+    csv.check().map_err(Error::msg)?;
+    Ok(csv)
+}
+
+/// `line_sep` as the bytes that end a record: one character, or "\r\n" (none: any
+/// line end).
+fn line_sep(line_sep: Option<&str>) -> Result<Option<Vec<u8>>> {
+    let Some(sep) = line_sep else {
+        return Ok(None);
+    };
+    match sep.chars().count() {
+        1 => Ok(Some(sep.as_bytes().to_vec())),
+        _ if sep == "\r\n" => Ok(Some(sep.as_bytes().to_vec())),
+        _ => Err(Error::msg(format!(
+            "line_sep: '{}' is not one character (or \"\\r\\n\")",
+            sep.escape_debug()
+        ))),
+    }
 }
 
 /// `timestamp_format` and `date_format`, checked.

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use ferry_plugin_api::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, JsonDecoder};
+use ferry_plugin_api::sdk::decode::{
+    CsvDecoder, CsvOptions, DateTimeFormats, EncodingErrors, JsonDecoder,
+};
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 
 use crate::charset::{decode, Charset, Invalid};
@@ -70,10 +72,13 @@ pub enum TextFormat {
     Csv {
         schema: SchemaRef,
         datetimes: DateTimeFormats,
-        /// Skip each file's first line.
+        /// Skip each file's first line that is not a comment.
         header: bool,
-        delimiter: u8,
-        quote: u8,
+        /// Unless set, a file whose header does not name the schema's columns is refused.
+        enforce_schema: bool,
+        /// What ends a record instead of a line end.
+        line_sep: Option<Vec<u8>>,
+        options: Box<CsvOptions>,
     },
 }
 
@@ -200,12 +205,7 @@ impl Text {
         (file.take(admitted.size).read_to_end(&mut data)).map_err(Failure::io)?;
         let decoded = decode(path, data, encoding).map_err(Failure::Unreadable)?;
         let (data, mut invalid) = (decoded.text, decoded.invalid);
-        invalid.reverse();
-        let tail = match data.last() {
-            None | Some(b'\n') => None,
-            Some(_) => Some(data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)),
-        };
-        let (cursor, decoder, header) = match format {
+        let (cursor, decoder) = match format {
             TextFormat::Json {
                 schema,
                 multi_line,
@@ -219,25 +219,39 @@ impl Text {
                     schema.clone(),
                     datetimes,
                 ))),
-                false,
             ),
             TextFormat::Csv {
                 schema,
                 datetimes,
-                header,
-                delimiter,
-                quote,
-            } => (
-                Cursor::lines(&data),
-                TextDecoder::Csv(Box::new(CsvDecoder::with_formats(
-                    schema.clone(),
-                    *delimiter,
-                    *quote,
-                    datetimes,
-                ))),
-                *header,
-            ),
+                line_sep,
+                options,
+                ..
+            } => {
+                if options.encoding_errors == EncodingErrors::Replace {
+                    // The decoded text holds U+FFFD where they were.
+                    invalid.clear();
+                }
+                let decoder = CsvDecoder::with_options(schema.clone(), options, datetimes);
+                let decoder = decoder.map_err(|e| Failure::Fatal(Error::msg(e)))?;
+                let cursor = match line_sep {
+                    Some(separator) => Cursor::separated(&data, separator),
+                    None => Cursor::lines(&data),
+                };
+                (cursor, TextDecoder::Csv(Box::new(decoder)))
+            }
         };
+        invalid.reverse();
+        let separator = match format {
+            TextFormat::Csv {
+                line_sep: Some(separator),
+                ..
+            } => separator.as_slice(),
+            _ => b"\n",
+        };
+        let tail = (!data.is_empty() && !data.ends_with(separator)).then(|| {
+            let last = data.windows(separator.len()).rposition(|w| w == separator);
+            last.map_or(0, |i| i + separator.len())
+        });
         let mut text = Self {
             data,
             cursor,
@@ -248,10 +262,41 @@ impl Text {
             held_back: None,
             invalid,
         };
-        for _ in 0..skip + u64::from(header) {
+        if let TextFormat::Csv {
+            header: true,
+            enforce_schema,
+            ..
+        } = format
+        {
+            text.skip_header(*enforce_schema)?;
+        }
+        for _ in 0..skip {
             text.cursor.next(&text.data);
         }
         Ok(text)
+    }
+
+    /// Passes the CSV header, the first line that is not a comment; unless
+    /// `enforce_schema`, refuses the file if it does not name the schema's columns.
+    fn skip_header(&mut self, enforce_schema: bool) -> Result<(), Failure> {
+        let TextDecoder::Csv(decoder) = &self.decoder else {
+            return Ok(());
+        };
+        while let Some(record) = self.cursor.next(&self.data) {
+            let bytes = &self.data[record.bytes];
+            if decoder.is_comment(bytes) {
+                continue;
+            }
+            if !enforce_schema {
+                decoder.check_header(bytes).map_err(|e| {
+                    Failure::Unreadable(format!(
+                        "its CSV header does not match the schema (enforce_schema = false): {e}"
+                    ))
+                })?;
+            }
+            break;
+        }
+        Ok(())
     }
 
     /// Decodes up to `max` records; rejected ones go to `out` as `path:line`, in file
@@ -281,7 +326,9 @@ impl Text {
             }
             let invalid = first_invalid(&mut self.invalid, &record.bytes);
             let bytes = &self.data[record.bytes];
-            if bytes.len() > self.max_record_bytes {
+            if matches!(&self.decoder, TextDecoder::Csv(d) if d.is_comment(bytes)) {
+                // Skipped whole, whatever it holds.
+            } else if bytes.len() > self.max_record_bytes {
                 rejects.push(self.oversized(lines.len(), bytes));
             } else if let Some(Invalid { reason, line, .. }) = invalid {
                 rejects.push((lines.len(), line, reason));

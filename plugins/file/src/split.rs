@@ -21,6 +21,8 @@ pub struct Cursor {
     in_array: bool,
     /// Records are top-level JSON values, which may span lines, not lines.
     documents: bool,
+    /// What ends a line instead of `\n` (or `\r\n`), e.g. CSV's `lineSep`.
+    separator: Option<Vec<u8>>,
 }
 
 /// The UTF-8 byte order mark some editors (and Excel) write at the start of a file.
@@ -34,6 +36,16 @@ impl Cursor {
             line: 1,
             in_array: false,
             documents: false,
+            separator: None,
+        }
+    }
+
+    /// Records are the buffer's non-blank lines, each ended by `separator` rather than a
+    /// line end; a newline inside one is text. Their line is the line they start on.
+    pub fn separated(buf: &[u8], separator: &[u8]) -> Self {
+        Self {
+            separator: Some(separator.to_vec()),
+            ..Self::lines(buf)
         }
     }
 
@@ -97,6 +109,9 @@ impl Cursor {
     }
 
     fn next_line(&mut self, buf: &[u8]) -> Option<Record> {
+        if self.separator.is_some() {
+            return self.next_separated(buf);
+        }
         while self.pos < buf.len() {
             let (start, line) = (self.pos, self.line);
             let end = buf[start..]
@@ -111,6 +126,26 @@ impl Cursor {
             if !text.trim_ascii().is_empty() {
                 let bytes = start..start + text.len();
                 return Some(Record { bytes, line });
+            }
+        }
+        None
+    }
+
+    fn next_separated(&mut self, buf: &[u8]) -> Option<Record> {
+        let separator = self.separator.as_deref().unwrap_or(b"\n");
+        let length = separator.len();
+        while self.pos < buf.len() {
+            let (start, line) = (self.pos, self.line);
+            let end = (buf[start..].windows(length))
+                .position(|w| w == separator)
+                .map_or(buf.len(), |i| start + i);
+            self.pos = (end + length).min(buf.len());
+            self.line += buf[start..self.pos].iter().filter(|&&b| b == b'\n').count();
+            if !buf[start..end].trim_ascii().is_empty() {
+                return Some(Record {
+                    bytes: start..end,
+                    line,
+                });
             }
         }
         None
@@ -204,6 +239,16 @@ mod tests {
         std::iter::from_fn(|| cursor.next(buf.as_bytes()))
             .map(|r| (&buf[r.bytes], r.line))
             .collect()
+    }
+
+    #[test]
+    fn separated_records_hold_newlines_and_keep_their_line() {
+        let buf = "1,a|2,\"b\nc\"||  |3,d\r\n|4,e";
+        let got = records(buf, Cursor::separated(buf.as_bytes(), b"|"));
+        assert_eq!(
+            got,
+            [("1,a", 1), ("2,\"b\nc\"", 1), ("3,d\r\n", 2), ("4,e", 3)]
+        );
     }
 
     #[test]

@@ -165,6 +165,7 @@ fn csv_with_header_quotes_and_delimiter() {
     );
     let mut source = create(json!({
         "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING", "delimiter": ";",
+        "escape": "\"",
     }))
     .unwrap();
     let (batches, rejected) = drain(&mut source, 100);
@@ -361,6 +362,100 @@ fn restore_resumes_mid_file_without_rereading_anything() {
     assert_eq!(drain(&mut again, 100).0.len(), 0);
 }
 
+/// Spark's CSV options at the file level: comments (before the header too, and
+/// surviving a restore), lineSep, enforceSchema, and invalid bytes replaced.
+#[test]
+fn csv_comments_line_sep_header_check_and_replaced_bytes() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("a.csv");
+    fs::write(
+        &path,
+        b"# exported\nid,name\n1,a\n#\xff not UTF-8\n2,b\n3,c\n",
+    )
+    .unwrap();
+    let options = json!({
+        "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING",
+        "comment": "#", "enforceSchema": false,
+    });
+    let mut source = create(options.clone()).unwrap();
+    let polled = poll(&mut source, 3);
+    assert_eq!(
+        (ids(&polled.batches), polled.rejected.len()),
+        (vec![1, 2], 0)
+    );
+    let mut restored = create(options).unwrap();
+    restored
+        .restore(&Restored::new(1, &source.checkpoint(1).unwrap()))
+        .unwrap();
+    assert_eq!(ids(&drain(&mut restored, 100).0), [3]);
+
+    fs::remove_file(&path).unwrap();
+    write(dir.path().join("b.csv"), "id,nom\n1,a\n");
+    let mut source = create(json!({
+        "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING",
+        "enforce_schema": false,
+    }))
+    .unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    assert!(batches.iter().all(|b| b.num_rows() == 0));
+    assert_eq!(rejected.len(), 1);
+    assert!(
+        rejected[0].reason.ends_with("its CSV header does not match the schema (enforce_schema = false): column 2 is 'nom' in the header but 'name' in the schema"),
+        "{}",
+        rejected[0].reason
+    );
+
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("c.csv");
+    fs::write(&path, b"1;caf\xe9|2;\"two\nlines\"|x;bad|3;c").unwrap();
+    let mut source = create(json!({
+        "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING",
+        "header": false, "sep": ";", "lineSep": "|", "encoding_errors": "replace",
+    }))
+    .unwrap();
+    let (batches, rejected) = drain(&mut source, 100);
+    let expected = "\
++----+-------+
+| id | name  |
++----+-------+
+| 1  | caf\u{FFFD}  |
+| 2  | two   |
+|    | lines |
+| 3  | c     |
++----+-------+";
+    assert_eq!(table(&batches), expected);
+    let positions: Vec<_> = rejected.iter().map(|r| r.position.clone()).collect();
+    assert_eq!(positions, [format!("{}:2", path.display())]);
+}
+
+/// `encoding_errors = "replace"` keeps a CSV record whose bytes are not valid in a
+/// declared encoding other than UTF-8 too, with U+FFFD for them; by default it is rejected.
+#[test]
+fn csv_encoding_errors_replace_in_utf16() {
+    let units: Vec<u16> = "id,name\n1,a\n2,"
+        .encode_utf16()
+        .chain([0xD800])
+        .chain("\n".encode_utf16())
+        .collect();
+    let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    for (errors, rows, rejected) in [("reject", 1, 1), ("replace", 2, 0)] {
+        let dir = TempDir::new().unwrap();
+        fs::write(dir.path().join("a.csv"), &bytes).unwrap();
+        let mut source = create(json!({
+            "path": dir.path(), "format": "csv", "schema": "id BIGINT, name STRING",
+            "encoding": "UTF-16LE", "encoding_errors": errors,
+        }))
+        .unwrap();
+        let (batches, bad) = drain(&mut source, 100);
+        let count: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!((count, bad.len()), (rows, rejected), "{errors}");
+        if errors == "replace" {
+            let names = batches[0].column(1).as_string::<i32>();
+            assert_eq!(names.value(1), "\u{FFFD}");
+        }
+    }
+}
+
 #[test]
 fn restore_skips_the_csv_header_and_parquet_rows_read() {
     let dir = TempDir::new().unwrap();
@@ -509,7 +604,7 @@ fn options_are_checked_at_create() {
         .unwrap();
     assert!(err.to_string().contains("archive_dir"), "{err}");
     let err =
-        create(json!({"path": dir.path(), "format": "csv", "schema": "a INT", "delimiter": "ab"}))
+        create(json!({"path": dir.path(), "format": "csv", "schema": "a INT", "delimiter": ""}))
             .err()
             .unwrap();
     assert!(err.to_string().starts_with("delimiter"), "{err}");

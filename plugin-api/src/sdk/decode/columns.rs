@@ -80,6 +80,11 @@ impl Columns {
         }
     }
 
+    /// The schema asked for.
+    pub(super) fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
     /// Converts the text columns of `decoded`; rejects the records with a value that
     /// does not convert (all of their rows: a JSON array record is one record).
     pub(super) fn convert(

@@ -179,14 +179,27 @@ pub struct BadField {
 /// holds no quote), or whose bytes are not UTF-8. arrow-rs's reader would drop the
 /// quotes of `"a"b` and read `ab`, and blame a later column for bad bytes. A quoted field
 /// left open is not reported here: the decoder rejects it as unterminated.
-pub fn bad_csv_field(record: &[u8], delimiter: u8, quote: u8) -> Option<BadField> {
+/// `value` checks each field's text (without its quotes) further, by column.
+pub fn bad_csv_field(
+    record: &[u8],
+    delimiter: u8,
+    quote: u8,
+    value: impl Fn(usize, &[u8]) -> Option<String>,
+) -> Option<BadField> {
     let (mut start, mut column) = (0, 0);
     loop {
-        let (end, why) = match record.get(start) {
-            Some(&b) if b == quote => quoted_field_end(record, start, delimiter, quote)?,
-            _ => unquoted_field_end(record, start, delimiter, quote),
+        let (end, why, text) = match record.get(start) {
+            Some(&b) if b == quote => {
+                let (end, why) = quoted_field_end(record, start, delimiter, quote)?;
+                let text = record.get(start + 1..end.saturating_sub(1)).unwrap_or(&[]);
+                (end, why, text)
+            }
+            _ => {
+                let (end, why) = unquoted_field_end(record, start, delimiter, quote);
+                (end, why, &record[start..end])
+            }
         };
-        let why = why.or_else(|| not_utf8(&record[start..end]));
+        let why = (why.or_else(|| not_utf8(&record[start..end]))).or_else(|| value(column, text));
         if let Some(why) = why {
             return Some(BadField { column, why });
         }
@@ -251,7 +264,45 @@ fn field_end(record: &[u8], from: usize, delimiter: u8) -> usize {
     len.map_or(record.len(), |len| from + len)
 }
 
-fn not_utf8(field: &[u8]) -> Option<String> {
+/// How many digits a number written `[+-]digits[.digits][e[+-]digits]` has after the
+/// point once trailing zeros are dropped and the exponent applied (`1.50` has 1, `1.5e-2`
+/// has 3, `15e1` has -1); `None` if `text` is not written so.
+pub fn decimal_places(text: &[u8]) -> Option<i64> {
+    let text = text
+        .strip_prefix(b"-")
+        .or(text.strip_prefix(b"+"))
+        .unwrap_or(text);
+    let (mantissa, exponent) = match text.iter().position(|b| matches!(b, b'e' | b'E')) {
+        Some(e) => (&text[..e], Some(&text[e + 1..])),
+        None => (text, None),
+    };
+    let (whole, fraction) = match mantissa.iter().position(|&b| b == b'.') {
+        Some(p) => (&mantissa[..p], &mantissa[p + 1..]),
+        None => (mantissa, &[][..]),
+    };
+    let digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+    if whole.len() + fraction.len() == 0 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let unsigned = e.strip_prefix(b"-").or(e.strip_prefix(b"+")).unwrap_or(e);
+            if unsigned.is_empty() || !digits(unsigned) {
+                return None;
+            }
+            std::str::from_utf8(e).ok()?.parse().ok()?
+        }
+    };
+    let significant = fraction
+        .iter()
+        .rposition(|&b| b != b'0')
+        .map_or(0, |i| i + 1);
+    Some(significant as i64 - exponent)
+}
+
+/// Why `field` is not UTF-8, if it is not: where, and the bad bytes.
+pub(super) fn not_utf8(field: &[u8]) -> Option<String> {
     let error = std::str::from_utf8(field).err()?;
     let at = error.valid_up_to();
     let bad = &field[at..at + error.error_len().unwrap_or(field.len() - at)];
@@ -312,6 +363,31 @@ mod tests {
     }
 
     #[test]
+    fn decimal_places_count_significant_fraction_digits() {
+        let places = |t: &str| decimal_places(t.as_bytes());
+        assert_eq!(places("1.50"), Some(1));
+        assert_eq!(places("-12.345"), Some(3));
+        assert_eq!(places("+7"), Some(0));
+        assert_eq!(places(".5"), Some(1));
+        assert_eq!(places("5."), Some(0));
+        assert_eq!(places("1.5e-2"), Some(3));
+        assert_eq!(places("15E1"), Some(-1));
+        assert_eq!(places("1,5"), None);
+        assert_eq!(places("."), None);
+        assert_eq!(places("1e"), None);
+        assert_eq!(places("abc"), None);
+    }
+
+    #[test]
+    fn a_field_check_sees_each_fields_text_without_quotes() {
+        let check = |column: usize, text: &[u8]| {
+            (column == 1 && text == b"x,y").then(|| "seen".to_string())
+        };
+        let b = bad_csv_field(b"\"x,y\",\"x,y\"", b',', b'"', check).unwrap();
+        assert_eq!((b.column, b.why.as_str()), (1, "seen"));
+    }
+
+    #[test]
     fn scaling_is_exact_or_refused() {
         assert_eq!(scaled_integer("1.5", 6), Ok(1_500_000));
         assert_eq!(scaled_integer("-1.000001", 6), Ok(-1_000_001));
@@ -338,7 +414,7 @@ mod tests {
 
     #[test]
     fn csv_fields_quoted_whole_or_without_quotes() {
-        let bad = |r: &[u8]| bad_csv_field(r, b',', b'"');
+        let bad = |r: &[u8]| bad_csv_field(r, b',', b'"', |_, _| None);
         assert_eq!(bad(br#"1,"a, b","say ""hi""",,x"#), None);
         assert_eq!(bad(br#"1,"unterminated"#), None);
         let b = bad(br#"1,"a"b,c"#).unwrap();
@@ -361,7 +437,7 @@ mod tests {
 
     #[test]
     fn csv_fields_with_invalid_utf8_are_named() {
-        let b = bad_csv_field(b"1,ok,caf\xe9,2", b',', b'"').unwrap();
+        let b = bad_csv_field(b"1,ok,caf\xe9,2", b',', b'"', |_, _| None).unwrap();
         assert_eq!(
             b,
             BadField {
@@ -369,7 +445,7 @@ mod tests {
                 why: "invalid UTF-8 (byte 4 of the field: e9)".into()
             }
         );
-        let b = bad_csv_field(b"\"\xff\",1", b',', b'"').unwrap();
+        let b = bad_csv_field(b"\"\xff\",1", b',', b'"', |_, _| None).unwrap();
         assert_eq!(
             (b.column, b.why.as_str()),
             (0, "invalid UTF-8 (byte 2 of the field: ff)")
