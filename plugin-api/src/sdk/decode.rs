@@ -6,7 +6,10 @@
 
 mod columns;
 mod exact;
+mod lenient;
 mod nested;
+
+use std::borrow::Cow;
 
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
@@ -20,6 +23,8 @@ use super::datetime::DateTimePattern;
 use super::ddl::data_type_to_ddl;
 use columns::Columns;
 pub use exact::{excerpt, EXCERPT_CHARS};
+pub use lenient::JsonOptions;
+use lenient::Shape;
 use nested::NestedValues;
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
@@ -104,37 +109,100 @@ impl TimestampUnit {
 /// is time since the epoch in [`DateTimeFormats::timestamp_unit`] (seconds by default,
 /// as Spark reads it), kept to the microsecond or refused; a DATE or TIMESTAMP_NTZ
 /// column takes ISO-8601 strings (or strings in the [`DateTimeFormats`] given), never a
-/// number; a number that is not valid JSON (`01`) rejects its record wherever it is.
+/// number; a number that is not valid JSON (`01`) rejects its record wherever it is,
+/// unless [`JsonOptions`] allow it. An object, array or number read into a STRING field
+/// is its JSON text, as written (Spark's rule).
 pub struct JsonDecoder {
     engine: Engine<Json>,
     columns: Columns,
+    options: JsonOptions,
+    /// Where the schema keeps JSON text.
+    row: Shape,
 }
 
 impl JsonDecoder {
-    /// A decoder into `schema`, reading dates and timestamps as ISO 8601.
+    /// A decoder into `schema`, reading dates and timestamps as ISO 8601 and the JSON
+    /// syntax Spark reads by default.
     pub fn new(schema: SchemaRef) -> Self {
         Self::with_formats(schema, &DateTimeFormats::default())
     }
 
     /// A decoder into `schema`, reading dates and timestamps in `formats`.
     pub fn with_formats(schema: SchemaRef, formats: &DateTimeFormats) -> Self {
+        Self::with_options(schema, formats, JsonOptions::default())
+    }
+
+    /// A decoder into `schema`, reading dates and timestamps in `formats` and the JSON
+    /// syntax `options` allow.
+    pub fn with_options(
+        schema: SchemaRef,
+        formats: &DateTimeFormats,
+        options: JsonOptions,
+    ) -> Self {
         let columns = Columns::new(schema.clone(), formats, "field", true);
         let json = Json {
             schema: columns.wire.clone(),
             nested: NestedValues::new(schema.fields()),
-            declared: schema,
+            declared: schema.clone(),
         };
         Self {
             engine: Engine::new(json),
             columns,
+            options,
+            row: Shape::row(schema.fields()),
         }
     }
 
     /// Errs only if the schema has a type the JSON reader does not support.
+    ///
+    /// A record that is not strict JSON is rewritten into it first (or rejected, if the
+    /// options do not allow what it has); a record the decoder refuses is tried once
+    /// more with its objects and arrays in STRING fields as text. Rejected records carry
+    /// their bytes as given.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        let decoded = self.engine.decode(records)?;
+        let mut refused = Vec::new();
+        let mut rewritten = vec![false; records.len()];
+        let mut prepared: Vec<Cow<[u8]>> = (records.iter().enumerate())
+            .map(|(index, record)| {
+                if lenient::is_strict(record) {
+                    return Cow::Borrowed(*record);
+                }
+                rewritten[index] = true;
+                match lenient::rewrite(record, &self.options, &self.row) {
+                    Ok(r) if r.json.is_empty() => Cow::Borrowed(b"[]"),
+                    Ok(r) => Cow::Owned(r.json),
+                    Err(reason) => {
+                        let raw = record.to_vec();
+                        refused.push(Undecodable { index, raw, reason });
+                        Cow::Borrowed(*record)
+                    }
+                }
+            })
+            .collect();
+        let mut decoded = self.engine.decode(&slices(&prepared), refused.clone())?;
+        let mut retry = false;
+        for r in &decoded.rejected {
+            if rewritten[r.index] {
+                continue;
+            }
+            let text = lenient::rewrite(records[r.index], &self.options, &self.row);
+            if let Some(text) = text.ok().filter(|t| t.containers_as_text) {
+                prepared[r.index] = Cow::Owned(text.json);
+                retry = true;
+            }
+        }
+        if retry {
+            decoded = self.engine.decode(&slices(&prepared), refused)?;
+        }
+        for r in &mut decoded.rejected {
+            r.raw = records[r.index].to_vec();
+        }
         self.columns.convert(decoded, records)
     }
+}
+
+fn slices<'a>(prepared: &'a [Cow<[u8]>]) -> Vec<&'a [u8]> {
+    prepared.iter().map(|r| r.as_ref()).collect()
 }
 
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.
@@ -173,7 +241,7 @@ impl CsvDecoder {
 
     /// Errs only if the schema has a type the CSV reader does not support.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        let decoded = self.engine.decode(records)?;
+        let decoded = self.engine.decode(records, Vec::new())?;
         self.columns.convert(decoded, records)
     }
 }
@@ -275,15 +343,25 @@ impl<F: Format> Engine<F> {
         }
     }
 
-    fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+    /// Decodes `records` but the ones already `refused` (in input order).
+    fn decode(
+        &mut self,
+        records: &[&[u8]],
+        mut refused: Vec<Undecodable>,
+    ) -> Result<Decoded, ArrowError> {
         let mut parts = Parts::default();
-        let refused: Vec<Undecodable> = (records.iter().enumerate())
-            .filter_map(|(index, record)| {
-                let reason = self.format.check(record)?;
+        let given: Vec<usize> = refused.iter().map(|r| r.index).collect();
+        let mut given = given.into_iter().peekable();
+        for (index, record) in records.iter().enumerate() {
+            if given.next_if_eq(&index).is_some() {
+                continue;
+            }
+            if let Some(reason) = self.format.check(record) {
                 let raw = record.to_vec();
-                Some(Undecodable { index, raw, reason })
-            })
-            .collect();
+                refused.push(Undecodable { index, raw, reason });
+            }
+        }
+        refused.sort_by_key(|r| r.index);
         if refused.is_empty() {
             self.decode_range(records, 0, &mut parts)?;
         } else {
@@ -469,16 +547,7 @@ impl Format for Json {
     }
 
     fn check(&self, record: &[u8]) -> Option<String> {
-        let Some(bad) = exact::invalid_json_number(record) else {
-            return self.nested.as_ref()?.check(record);
-        };
-        // serde_json says where, in the same words as for other malformed JSON.
-        let why = match serde_json::from_slice::<serde::de::IgnoredAny>(record) {
-            Err(e) => e.to_string(),
-            Ok(_) => format!("invalid number at byte {}", bad.start + 1),
-        };
-        let number = excerpt(&record[bad], EXCERPT_CHARS);
-        Some(format!("malformed JSON: {why} ('{number}')"))
+        self.nested.as_ref()?.check(record)
     }
 }
 
@@ -1086,11 +1155,11 @@ mod tests {
                 (6, "field 'n': expected BIGINT, got 1.0 (not an integer)"),
                 (
                     7,
-                    "malformed JSON: invalid number at line 1 column 17 ('01')"
+                    "malformed JSON: number with a leading zero '01' (allowed with allow_numeric_leading_zeros) at line 1 column 16"
                 ),
                 (
                     8,
-                    "malformed JSON: invalid number at line 1 column 22 ('-01.5')"
+                    "malformed JSON: number with a leading zero '-01.5' (allowed with allow_numeric_leading_zeros) at line 1 column 20"
                 ),
                 (
                     10,
@@ -1337,5 +1406,125 @@ mod tests {
                 (4, "column 'n': cannot parse '2.0' as BIGINT"),
             ]
         );
+    }
+
+    #[test]
+    fn json_non_numeric_numbers_are_floats_only() {
+        let d = json(
+            "id INT, d DOUBLE, f FLOAT, s STRING, n INT, dec DECIMAL(5,2), a ARRAY<DOUBLE>",
+            &[
+                r#"{"id": 1, "d": NaN, "f": -Infinity, "s": NaN}"#,
+                r#"{"id": 2, "d": Infinity, "f": +Infinity, "a": [NaN, 1.5]}"#,
+                r#"{"id": 3, "n": NaN}"#,
+                r#"{"id": 4, "dec": Infinity}"#,
+                r#"{"id": 5, "d": "-Infinity"}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0, 1, 4]);
+        let doubles = d
+            .batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::Float64Type>();
+        assert!(doubles.value(0).is_nan());
+        assert_eq!(
+            (doubles.value(1), doubles.value(2)),
+            (f64::INFINITY, f64::NEG_INFINITY)
+        );
+        let floats = d
+            .batch
+            .column(2)
+            .as_primitive::<arrow::datatypes::Float32Type>();
+        assert_eq!(
+            (floats.value(0), floats.value(1)),
+            (f32::NEG_INFINITY, f32::INFINITY)
+        );
+        assert_eq!(d.batch.column(3).as_string::<i32>().value(0), "NaN");
+        assert_eq!(
+            reasons(&d),
+            [
+                (2, r#"field 'n': expected INT, got "NaN""#),
+                (3, r#"field 'dec': expected DECIMAL(5,2), got "Infinity""#),
+            ]
+        );
+        assert_eq!(d.rejected[0].raw, br#"{"id": 3, "n": NaN}"#);
+    }
+
+    #[test]
+    fn json_objects_and_arrays_in_string_fields_are_their_text() {
+        let d = json(
+            "id INT, s STRING, l ARRAY<STRING>",
+            &[
+                r#"{"id": 1, "s": {"b": 2,  "a" : [1, 2.50]}}"#,
+                r#"{"id": 2, "l": [1, "a", {"b": 2}, [3, 4], true, null, 1.50e3]}"#,
+                r#"{"id": 3, "s": "plain"}"#,
+                r#"{"id": 4, "s": ['x', NaN]}"#,
+                r#"{"id": 5, "s": {"a": 1}, "l": 7}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0, 1, 2, 3]);
+        let texts = d.batch.column(1).as_string::<i32>();
+        assert_eq!(
+            texts.iter().collect::<Vec<_>>(),
+            [
+                Some(r#"{"b": 2,  "a" : [1, 2.50]}"#),
+                None,
+                Some("plain"),
+                Some("['x', NaN]")
+            ]
+        );
+        let items = d.batch.column(2).as_list::<i32>().value(1);
+        let items: Vec<_> = items.as_string::<i32>().iter().collect();
+        assert_eq!(
+            items,
+            [
+                Some("1"),
+                Some("a"),
+                Some(r#"{"b": 2}"#),
+                Some("[3, 4]"),
+                Some("true"),
+                None,
+                Some("1.50e3")
+            ]
+        );
+        assert_eq!(d.rejected[0].raw, br#"{"id": 5, "s": {"a": 1}, "l": 7}"#);
+    }
+
+    #[test]
+    fn json_options_allow_what_spark_allows() {
+        let options = JsonOptions {
+            allow_comments: true,
+            allow_unquoted_field_names: true,
+            allow_numeric_leading_zeros: true,
+            ..JsonOptions::default()
+        };
+        let s = schema("id BIGINT, n INT, s STRING");
+        let mut decoder = JsonDecoder::with_options(s, &DateTimeFormats::default(), options);
+        let records: [&[u8]; 4] = [
+            b"{id: 1, n: 007, s: 0012} // note",
+            b"// only a comment",
+            br#"{"id": 3, "s": "a\qb"}"#,
+            b"/* x */ [{id: 4}, {id: 5}]",
+        ];
+        let d = decoder.decode(&records).unwrap();
+        assert_eq!(
+            table(&d.batch),
+            "\
++----+---+------+
+| id | n | s    |
++----+---+------+
+| 1  | 7 | 0012 |
+| 4  |   |      |
+| 5  |   |      |
++----+---+------+"
+        );
+        assert_eq!(d.row_sources, [0, 3, 3]);
+        assert_eq!(
+            reasons(&d),
+            [(
+                2,
+                r"malformed JSON: unknown escape '\q' (allowed with allow_backslash_escaping_any_character) at line 1 column 18"
+            )]
+        );
+        assert_eq!(d.rejected[0].raw, records[2]);
     }
 }
