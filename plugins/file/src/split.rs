@@ -5,6 +5,15 @@
 
 use std::ops::Range;
 
+/// What, besides JSON's own strings, can hold a bracket that does not count: strings in
+/// single quotes and comments, when Spark's allowSingleQuotes and allowComments allow
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Syntax {
+    pub single_quotes: bool,
+    pub comments: bool,
+}
+
 /// A record: where it is in the buffer and the line it starts on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -21,6 +30,9 @@ pub struct Cursor {
     in_array: bool,
     /// Records are top-level JSON values, which may span lines, not lines.
     documents: bool,
+    syntax: Syntax,
+    /// What ends a line instead of `\n` (Spark's lineSep).
+    separator: Option<Vec<u8>>,
 }
 
 /// The UTF-8 byte order mark some editors (and Excel) write at the start of a file.
@@ -34,6 +46,8 @@ impl Cursor {
             line: 1,
             in_array: false,
             documents: false,
+            syntax: Syntax::default(),
+            separator: None,
         }
     }
 
@@ -42,11 +56,16 @@ impl Cursor {
     /// row per element). An array that is never closed is not entered: its first line
     /// is then a (bad) record of its own and the lines after it are read as lines, so
     /// one unclosed line cannot swallow the rest of a JSON-lines file.
-    pub fn json(buf: &[u8]) -> Self {
-        let mut cursor = Self::lines(buf);
+    /// Lines end at `separator` if one is given.
+    pub fn json(buf: &[u8], syntax: Syntax, separator: Option<&[u8]>) -> Self {
+        let mut cursor = Self {
+            syntax,
+            separator: separator.map(<[u8]>::to_vec),
+            ..Self::lines(buf)
+        };
         let line = cursor.line;
         cursor.skip_space(buf);
-        if closes(&buf[cursor.pos..]) {
+        if closes(&buf[cursor.pos..], syntax) {
             cursor.open_array(buf);
         } else {
             // Back to the start, so the line numbers and the first record stay whole.
@@ -59,9 +78,10 @@ impl Cursor {
     /// lines; the elements of a top-level array are records of their own. Text that does
     /// not open an object or array is a record up to the end of its line (and is then
     /// rejected by the decoder), so nothing after it is swallowed.
-    pub fn documents(buf: &[u8]) -> Self {
+    pub fn documents(buf: &[u8], syntax: Syntax) -> Self {
         Self {
             documents: true,
+            syntax,
             ..Self::lines(buf)
         }
     }
@@ -97,6 +117,11 @@ impl Cursor {
     }
 
     fn next_line(&mut self, buf: &[u8]) -> Option<Record> {
+        if let Some(separator) = self.separator.take() {
+            let record = self.next_separated(buf, &separator);
+            self.separator = Some(separator);
+            return record;
+        }
         while self.pos < buf.len() {
             let (start, line) = (self.pos, self.line);
             let end = buf[start..]
@@ -114,6 +139,26 @@ impl Cursor {
             }
         }
         None
+    }
+
+    /// The next non-blank text up to `separator`, without the spaces around it.
+    fn next_separated(&mut self, buf: &[u8], separator: &[u8]) -> Option<Record> {
+        loop {
+            self.skip_space(buf);
+            if self.pos >= buf.len() {
+                return None;
+            }
+            let (start, line) = (self.pos, self.line);
+            let len = (buf[start..].windows(separator.len())).position(|w| w == separator);
+            let end = len.map_or(buf.len(), |len| start + len);
+            let text = buf[start..end].trim_ascii_end();
+            self.line += buf[start..end].iter().filter(|&&b| b == b'\n').count();
+            self.pos = (end + separator.len()).min(buf.len());
+            if !text.is_empty() {
+                let bytes = start..start + text.len();
+                return Some(Record { bytes, line });
+            }
+        }
     }
 
     fn next_element(&mut self, buf: &[u8]) -> Option<Record> {
@@ -136,13 +181,11 @@ impl Cursor {
     /// it, or a `top_level` object up to its closing brace (or either to the end).
     fn value(&mut self, buf: &[u8], top_level: bool) -> Record {
         let (start, line) = (self.pos, self.line);
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        let mut depth = 0usize;
+        let mut lexer = Lexer::new(self.syntax);
         while let Some(&b) = buf.get(self.pos) {
             match b {
-                _ if escaped => escaped = false,
-                b'\\' if in_string => escaped = true,
-                b'"' => in_string = !in_string,
-                _ if in_string => {}
+                _ if !lexer.structural(buf, self.pos) => {}
                 b'{' | b'[' => depth += 1,
                 b',' | b']' if depth == 0 => break,
                 b'}' | b']' if top_level && depth == 1 => {
@@ -172,17 +215,15 @@ impl Cursor {
 
 /// Whether `buf` opens an array that it also closes: its brackets and braces balance
 /// (outside strings) before the end.
-fn closes(buf: &[u8]) -> bool {
+fn closes(buf: &[u8], syntax: Syntax) -> bool {
     if buf.first() != Some(&b'[') {
         return false;
     }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in buf {
+    let mut depth = 0usize;
+    let mut lexer = Lexer::new(syntax);
+    for (i, &b) in buf.iter().enumerate() {
         match b {
-            _ if escaped => escaped = false,
-            b'\\' if in_string => escaped = true,
-            b'"' => in_string = !in_string,
-            _ if in_string => {}
+            _ if !lexer.structural(buf, i) => {}
             b'[' | b'{' => depth += 1,
             b']' | b'}' => {
                 depth = depth.saturating_sub(1);
@@ -194,6 +235,85 @@ fn closes(buf: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Where the bytes of JSON text are, one after the other: in JSON's structure, or in a
+/// string or comment, whose brackets do not count.
+struct Lexer {
+    syntax: Syntax,
+    state: Lexed,
+}
+
+#[derive(Clone, Copy)]
+enum Lexed {
+    Structure,
+    /// In a string closed by this quote; after a backslash, `escaped`.
+    String {
+        quote: u8,
+        escaped: bool,
+    },
+    /// The `/` that opens a comment has been seen.
+    Slash,
+    /// In a `//` comment, to the end of the line.
+    Line,
+    /// In a `/* */` comment; `star`: the last byte was a `*` of its body.
+    Block {
+        star: bool,
+    },
+}
+
+impl Lexer {
+    fn new(syntax: Syntax) -> Self {
+        Self {
+            syntax,
+            state: Lexed::Structure,
+        }
+    }
+
+    /// Whether `buf[i]`, the byte after the last one given, is structure.
+    fn structural(&mut self, buf: &[u8], i: usize) -> bool {
+        let b = buf[i];
+        self.state = match self.state {
+            Lexed::String {
+                escaped: true,
+                quote,
+            } => Lexed::String {
+                quote,
+                escaped: false,
+            },
+            Lexed::String { quote, .. } if b == quote => Lexed::Structure,
+            Lexed::String { quote, .. } => Lexed::String {
+                quote,
+                escaped: b == b'\\',
+            },
+            Lexed::Slash if b == b'/' => Lexed::Line,
+            Lexed::Slash => Lexed::Block { star: false },
+            Lexed::Line if b == b'\n' || b == b'\r' => Lexed::Structure,
+            Lexed::Line => Lexed::Line,
+            Lexed::Block { star: true } if b == b'/' => Lexed::Structure,
+            Lexed::Block { .. } => Lexed::Block { star: b == b'*' },
+            Lexed::Structure => return self.opens(buf, i),
+        };
+        false
+    }
+
+    /// Whether the byte at `i`, in structure, stays there (else it opens a string or
+    /// comment).
+    fn opens(&mut self, buf: &[u8], i: usize) -> bool {
+        let quote = |quote| Lexed::String {
+            quote,
+            escaped: false,
+        };
+        self.state = match buf[i] {
+            b'"' => quote(b'"'),
+            b'\'' if self.syntax.single_quotes => quote(b'\''),
+            b'/' if self.syntax.comments && matches!(buf.get(i + 1), Some(b'/' | b'*')) => {
+                Lexed::Slash
+            }
+            _ => return true,
+        };
+        false
+    }
 }
 
 #[cfg(test)]
@@ -219,21 +339,30 @@ mod tests {
     fn array_elements_with_their_lines() {
         let buf = "[\n  {\"a\": \"x,]}\\\"\"},\n  {\"b\": [1, {\"c\": 2}]}\n]\n";
         let expected = [(r#"{"a": "x,]}\""}"#, 2), (r#"{"b": [1, {"c": 2}]}"#, 3)];
-        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes(), Syntax::default(), None)),
+            expected
+        );
     }
 
     #[test]
     fn lines_after_an_array_are_records() {
         let buf = "[{\"a\":1}, {\"a\":2}]\n[{\"a\":3}]\n";
         let expected = [(r#"{"a":1}"#, 1), (r#"{"a":2}"#, 1), (r#"[{"a":3}]"#, 2)];
-        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes(), Syntax::default(), None)),
+            expected
+        );
     }
 
     #[test]
     fn json_lines_stay_lines() {
         let buf = "{\"a\":1}\n{\"a\":\n";
         let expected = [(r#"{"a":1}"#, 1), (r#"{"a":"#, 2)];
-        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes(), Syntax::default(), None)),
+            expected
+        );
     }
 
     #[test]
@@ -244,17 +373,26 @@ mod tests {
             (r#"{"a": 2}"#, 2),
             (r#"{"a": [3]}"#, 3),
         ];
-        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes(), Syntax::default(), None)),
+            expected
+        );
         let buf = "\u{feff}\n  [{\"a\": \"]\"},\n{\"a\": 2}";
         let expected = [(r#"  [{"a": "]"},"#, 2), (r#"{"a": 2}"#, 3)];
-        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes(), Syntax::default(), None)),
+            expected
+        );
     }
 
     #[test]
     fn an_unclosed_object_line_is_one_record() {
         let buf = "{\"a\": 1\n{\"a\": 2}\n[{\"a\": 3}\n";
         let expected = [(r#"{"a": 1"#, 1), (r#"{"a": 2}"#, 2), (r#"[{"a": 3}"#, 3)];
-        assert_eq!(records(buf, Cursor::json(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes(), Syntax::default(), None)),
+            expected
+        );
     }
 
     #[test]
@@ -264,7 +402,7 @@ mod tests {
         assert_eq!(lines, [("a", 1), ("b", 2)]);
         let buf = "\u{feff}[{\"a\":1}]";
         assert_eq!(
-            records(buf, Cursor::json(buf.as_bytes())),
+            records(buf, Cursor::json(buf.as_bytes(), Syntax::default(), None)),
             [(r#"{"a":1}"#, 1)]
         );
     }
@@ -279,13 +417,57 @@ mod tests {
             ("oops", 8),
             (r#"{"a": 4}"#, 9),
         ];
-        assert_eq!(records(buf, Cursor::documents(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::documents(buf.as_bytes(), Syntax::default())),
+            expected
+        );
     }
 
     #[test]
     fn an_unclosed_document_runs_to_the_end() {
         let buf = "{\"a\": [1,\n2\n";
         let expected = [("{\"a\": [1,\n2", 1)];
-        assert_eq!(records(buf, Cursor::documents(buf.as_bytes())), expected);
+        assert_eq!(
+            records(buf, Cursor::documents(buf.as_bytes(), Syntax::default())),
+            expected
+        );
+    }
+
+    #[test]
+    fn single_quotes_and_comments_hide_brackets_when_allowed() {
+        let syntax = Syntax {
+            single_quotes: true,
+            comments: true,
+        };
+        let buf = "[{'a': '}]\"'}, /* ] } */ {'a': 2} // ]\n, {\"b\": \"'\"}]";
+        let expected = [
+            (r#"{'a': '}]"'}"#, 1),
+            ("/* ] } */ {'a': 2} // ]", 1),
+            (r#"{"b": "'"}"#, 2),
+        ];
+        assert_eq!(
+            records(buf, Cursor::json(buf.as_bytes(), syntax, None)),
+            expected
+        );
+        let buf = "{'a': '}'}\n{'b': 1}";
+        let expected = [("{'a': '}'}", 1), ("{'b': 1}", 2)];
+        assert_eq!(
+            records(buf, Cursor::documents(buf.as_bytes(), syntax)),
+            expected
+        );
+    }
+
+    #[test]
+    fn a_line_separator_replaces_newlines() {
+        let buf = "{\"a\": 1}|{\"a\": 2}\n| |{\"a\":\n3}\r|";
+        let cursor = Cursor::json(buf.as_bytes(), Syntax::default(), Some(b"|"));
+        let expected = [(r#"{"a": 1}"#, 1), (r#"{"a": 2}"#, 1), ("{\"a\":\n3}", 2)];
+        assert_eq!(records(buf, cursor), expected);
+        let buf = "{\"a\": 1};;{\"a\": 2}";
+        let cursor = Cursor::json(buf.as_bytes(), Syntax::default(), Some(b";;"));
+        assert_eq!(
+            records(buf, cursor),
+            [(r#"{"a": 1}"#, 1), (r#"{"a": 2}"#, 1)]
+        );
     }
 }
