@@ -498,7 +498,7 @@ impl<'a> Rewriter<'a> {
             .count();
         let word = &self.src[self.at..self.at + len];
         if !matches!(word, b"true" | b"false" | b"null") {
-            return self.fail("expected a JSON value");
+            return self.unknown(self.at);
         }
         self.out.extend_from_slice(word);
         self.at += len;
@@ -580,6 +580,14 @@ impl<'a> Rewriter<'a> {
         &src[start..self.at]
     }
 
+    /// The word at `start` is no JSON value.
+    fn unknown(&mut self, start: usize) -> Step {
+        self.at = start;
+        let word = &self.src[start..start + token_len(&self.src[start..])];
+        let word = super::exact::excerpt(word, super::exact::EXCERPT_CHARS);
+        self.fail(format!("'{word}' is not a JSON value"))
+    }
+
     /// `NaN`, `Infinity`, `+Infinity` or `-Infinity` (Jackson's set), from `start`.
     fn non_numeric(&mut self, start: usize, sign: Option<u8>) -> Step {
         let len = self.src[self.at..]
@@ -591,10 +599,7 @@ impl<'a> Rewriter<'a> {
             (None, b"NaN") => "\"NaN\"",
             (None | Some(b'+'), b"Infinity") => "\"Infinity\"",
             (Some(b'-'), b"Infinity") => "\"-Infinity\"",
-            _ => {
-                self.at = start;
-                return self.fail("expected a JSON value");
-            }
+            _ => return self.unknown(start),
         };
         if !self.options.allow_non_numeric_numbers {
             self.at = start;
@@ -684,8 +689,9 @@ mod tests {
             (r#"{"a": 007}"#, "number with a leading zero '007' (allowed with allow_numeric_leading_zeros) at line 1 column 7"),
             (r#"{"s": "\q"}"#, r"unknown escape '\q' (allowed with allow_backslash_escaping_any_character) at line 1 column 8"),
             ("{\"s\": \"a\tb\"}", "unescaped control character U+0009 in a string (allowed with allow_unquoted_control_chars) at line 1 column 9"),
-            (r#"{"a": INF}"#, "expected a JSON value at line 1 column 7"),
-            (r#"{"a": -NaN}"#, "expected a JSON value at line 1 column 7"),
+            (r#"{"a": INF}"#, "'INF' is not a JSON value at line 1 column 7"),
+            (r#"{"a": -NaN}"#, "'-NaN' is not a JSON value at line 1 column 7"),
+            (r#"{"a": nul}"#, "'nul' is not a JSON value at line 1 column 7"),
             (r#"{"a": +1.5}"#, "'+' before a number at line 1 column 8"),
             (r#"{"a": 1} x"#, "text after the JSON value at line 1 column 10"),
             ("{\"a\":\n 'x}", "string not closed at line 2 column 5"),
