@@ -31,8 +31,19 @@ pub struct Cursor {
     /// Records are top-level JSON values, which may span lines, not lines.
     documents: bool,
     syntax: Syntax,
-    /// What ends a line instead of `\n` (Spark's lineSep).
-    separator: Option<Vec<u8>>,
+    /// What ends a line.
+    line_end: LineEnd,
+}
+
+/// What ends a line of the buffer.
+#[derive(Debug)]
+enum LineEnd {
+    /// `\n` (a `\r` before it is dropped).
+    Newline,
+    /// `\n`, `\r\n` or `\r`: what Spark's JSON reader takes without a lineSep.
+    AnyBreak,
+    /// This text (Spark's lineSep).
+    Text(Vec<u8>),
 }
 
 /// The UTF-8 byte order mark some editors (and Excel) write at the start of a file.
@@ -47,7 +58,7 @@ impl Cursor {
             in_array: false,
             documents: false,
             syntax: Syntax::default(),
-            separator: None,
+            line_end: LineEnd::Newline,
         }
     }
 
@@ -56,11 +67,15 @@ impl Cursor {
     /// row per element). An array that is never closed is not entered: its first line
     /// is then a (bad) record of its own and the lines after it are read as lines, so
     /// one unclosed line cannot swallow the rest of a JSON-lines file.
-    /// Lines end at `separator` if one is given.
+    /// Lines end at `separator` if one is given, else at `\n`, `\r\n` or `\r`.
     pub fn json(buf: &[u8], syntax: Syntax, separator: Option<&[u8]>) -> Self {
+        let line_end = match separator {
+            Some(text) => LineEnd::Text(text.to_vec()),
+            None => LineEnd::AnyBreak,
+        };
         let mut cursor = Self {
             syntax,
-            separator: separator.map(<[u8]>::to_vec),
+            line_end,
             ..Self::lines(buf)
         };
         let line = cursor.line;
@@ -117,18 +132,26 @@ impl Cursor {
     }
 
     fn next_line(&mut self, buf: &[u8]) -> Option<Record> {
-        if let Some(separator) = self.separator.take() {
-            let record = self.next_separated(buf, &separator);
-            self.separator = Some(separator);
-            return record;
-        }
+        let any_break = match &self.line_end {
+            LineEnd::Text(_) => {
+                let LineEnd::Text(separator) =
+                    std::mem::replace(&mut self.line_end, LineEnd::Newline)
+                else {
+                    unreachable!("matched above")
+                };
+                let record = self.next_separated(buf, &separator);
+                self.line_end = LineEnd::Text(separator);
+                return record;
+            }
+            LineEnd::Newline => false,
+            LineEnd::AnyBreak => true,
+        };
         while self.pos < buf.len() {
             let (start, line) = (self.pos, self.line);
-            let end = buf[start..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(buf.len(), |i| start + i);
-            self.pos = end + 1;
+            let ends = |b: &u8| *b == b'\n' || (any_break && *b == b'\r');
+            let end = (buf[start..].iter().position(ends)).map_or(buf.len(), |i| start + i);
+            let crlf = buf.get(end) == Some(&b'\r') && buf.get(end + 1) == Some(&b'\n');
+            self.pos = end + 1 + usize::from(crlf);
             self.line += 1;
             let text = buf[start..end]
                 .strip_suffix(b"\r")
@@ -455,6 +478,14 @@ mod tests {
             records(buf, Cursor::documents(buf.as_bytes(), syntax)),
             expected
         );
+    }
+
+    #[test]
+    fn json_lines_end_at_any_line_break() {
+        let buf = "{\"a\": 1}\r{\"a\": 2}\r\n\r\n{\"a\": 3}\n";
+        let cursor = Cursor::json(buf.as_bytes(), Syntax::default(), None);
+        let expected = [(r#"{"a": 1}"#, 1), (r#"{"a": 2}"#, 2), (r#"{"a": 3}"#, 4)];
+        assert_eq!(records(buf, cursor), expected);
     }
 
     #[test]
