@@ -6,13 +6,14 @@
 
 mod columns;
 mod exact;
+mod floats;
 mod lenient;
 mod nested;
 
 use std::borrow::Cow;
 
-use arrow::array::RecordBatch;
-use arrow::compute::concat_batches;
+use arrow::array::{BooleanArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{FieldRef, SchemaRef};
 use arrow::error::ArrowError;
 use schemars::JsonSchema;
@@ -116,8 +117,10 @@ pub struct JsonDecoder {
     engine: Engine<Json>,
     columns: Columns,
     options: JsonOptions,
-    /// Where the schema keeps JSON text.
+    /// Where the schema keeps JSON text or has floats.
     row: Shape,
+    /// Whether the schema has FLOAT or DOUBLE values.
+    floats: bool,
 }
 
 impl JsonDecoder {
@@ -150,6 +153,10 @@ impl JsonDecoder {
             columns,
             options,
             row: Shape::row(schema.fields()),
+            floats: schema
+                .fields()
+                .iter()
+                .any(|f| floats::has_floats(f.data_type())),
         }
     }
 
@@ -194,10 +201,63 @@ impl JsonDecoder {
         if retry {
             decoded = self.engine.decode(&slices(&prepared), refused)?;
         }
+        if self.floats {
+            decoded = self.check_non_finite(decoded, records, &rewritten)?;
+        }
         for r in &mut decoded.rejected {
             r.raw = records[r.index].to_vec();
         }
         self.columns.convert(decoded, records)
+    }
+}
+
+impl JsonDecoder {
+    /// Rejects the records whose NaN or infinite values were written other than as
+    /// Spark reads them (the rewritten records were checked as they were rewritten).
+    fn check_non_finite(
+        &self,
+        decoded: Decoded,
+        records: &[&[u8]],
+        rewritten: &[bool],
+    ) -> Result<Decoded, ArrowError> {
+        let mut rows = vec![false; decoded.batch.num_rows()];
+        for column in decoded.batch.columns() {
+            floats::mark_non_finite(column, &Some, &mut rows);
+        }
+        let mut failed = std::collections::BTreeMap::new();
+        for (row, _) in rows.iter().enumerate().filter(|(_, &marked)| marked) {
+            let index = decoded.row_sources[row];
+            if rewritten[index] || failed.contains_key(&index) {
+                continue;
+            }
+            if let Err(reason) = lenient::rewrite(records[index], &self.options, &self.row) {
+                failed.insert(index, reason);
+            }
+        }
+        if failed.is_empty() {
+            return Ok(decoded);
+        }
+        let Decoded {
+            batch,
+            mut rejected,
+            mut row_sources,
+        } = decoded;
+        let keep: BooleanArray = (row_sources.iter())
+            .map(|source| Some(!failed.contains_key(source)))
+            .collect();
+        let batch = filter_record_batch(&batch, &keep)?;
+        row_sources.retain(|source| !failed.contains_key(source));
+        rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
+            index,
+            raw: records[index].to_vec(),
+            reason,
+        }));
+        rejected.sort_by_key(|r| r.index);
+        Ok(Decoded {
+            batch,
+            rejected,
+            row_sources,
+        })
     }
 }
 
@@ -1526,5 +1586,61 @@ mod tests {
             )]
         );
         assert_eq!(d.rejected[0].raw, records[2]);
+    }
+
+    #[test]
+    fn json_strings_read_as_nan_or_infinity_only_as_spark_writes_them() {
+        let d = json(
+            "id INT, d DOUBLE, st STRUCT<f: FLOAT>, l ARRAY<DOUBLE>",
+            &[
+                r#"{"id": 1, "d": "+INF", "st": {"f": "-Infinity"}, "l": ["NaN", 1.5]}"#,
+                r#"{"id": 2, "d": "inf"}"#,
+                r#"{"id": 3, "st": {"f": "nan"}}"#,
+                r#"{"id": 4, "l": [2.5, "-NaN"]}"#,
+                r#"{"id": 5, "l": [1.5], "d": 'Inf'}"#,
+                r#"{"id": 6, "d": "1.5", "l": [2, -0.0]}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0, 5]);
+        let named =
+            "NaN and the infinities are written NaN, Infinity, +Infinity, -Infinity, +INF or -INF";
+        assert_eq!(
+            reasons(&d),
+            [
+                (
+                    1,
+                    format!(r#"field 'd': expected DOUBLE, got "inf" ({named})"#).as_str()
+                ),
+                (
+                    2,
+                    format!(r#"field 'st.f': expected FLOAT, got "nan" ({named})"#).as_str()
+                ),
+                (
+                    3,
+                    format!(r#"field 'l': expected DOUBLE, got "-NaN" ({named})"#).as_str()
+                ),
+                (
+                    4,
+                    format!(r#"field 'd': expected DOUBLE, got "Inf" ({named})"#).as_str()
+                ),
+            ]
+        );
+        let off = JsonOptions {
+            allow_non_numeric_numbers: false,
+            ..JsonOptions::default()
+        };
+        let mut decoder =
+            JsonDecoder::with_options(schema("d DOUBLE"), &DateTimeFormats::default(), off);
+        let d = decoder
+            .decode(&[br#"{"d": "NaN"}"#, br#"{"d": "2"}"#])
+            .unwrap();
+        assert_eq!(d.row_sources, [1]);
+        assert_eq!(
+            reasons(&d),
+            [(
+                0,
+                r#"field 'd': expected DOUBLE, got "NaN" (allowed with allow_non_numeric_numbers)"#
+            )]
+        );
     }
 }

@@ -45,10 +45,14 @@ impl Default for JsonOptions {
     }
 }
 
-/// Where the schema has STRING values, whose JSON text is kept whatever is written.
+/// Where the schema has STRING values, whose JSON text is kept whatever is written, and
+/// FLOAT or DOUBLE values, whose strings must be numbers or Spark's names for NaN and
+/// the infinities.
 #[derive(Debug)]
 pub(super) enum Shape {
     Text,
+    /// FLOAT or DOUBLE, by its DDL name.
+    Float(&'static str),
     Fields(Vec<(String, Shape)>),
     Items(Box<Shape>),
     Values(Box<Shape>),
@@ -69,6 +73,8 @@ impl Shape {
     fn of(data_type: &DataType) -> Self {
         match data_type {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Self::Text,
+            DataType::Float16 | DataType::Float32 => Self::Float("FLOAT"),
+            DataType::Float64 => Self::Float("DOUBLE"),
             DataType::Struct(fields) => Self::row(fields),
             DataType::List(item) | DataType::LargeList(item) => {
                 Self::Items(Box::new(Self::of(item.data_type())))
@@ -185,6 +191,7 @@ pub(super) fn rewrite(
         out: Vec::with_capacity(record.len() + 8),
         options,
         containers_as_text: false,
+        path: String::new(),
     };
     r.record(row).map_err(|e| r.explain(e))?;
     Ok(Rewritten {
@@ -193,10 +200,12 @@ pub(super) fn rewrite(
     })
 }
 
-/// What is wrong, found at byte `at` of the record.
+/// What is wrong, found at byte `at` of the record: its syntax, or (`value`) a value
+/// that `what` explains in full.
 struct Syntax {
     at: usize,
     what: String,
+    value: bool,
 }
 
 type Step = Result<(), Syntax>;
@@ -207,6 +216,8 @@ struct Rewriter<'a> {
     out: Vec<u8>,
     options: &'a JsonOptions,
     containers_as_text: bool,
+    /// The field being read, as reasons name it (`s.x`).
+    path: String,
 }
 
 impl<'a> Rewriter<'a> {
@@ -214,6 +225,7 @@ impl<'a> Rewriter<'a> {
         Err(Syntax {
             at: self.at,
             what: what.into(),
+            value: false,
         })
     }
 
@@ -223,6 +235,9 @@ impl<'a> Rewriter<'a> {
     }
 
     fn explain(&self, e: Syntax) -> String {
+        if e.value {
+            return e.what;
+        }
         let before = &self.src[..e.at.min(self.src.len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let start = before
@@ -289,7 +304,10 @@ impl<'a> Rewriter<'a> {
             }
             Some(b'{') => self.object(shape),
             Some(b'[') => self.array(shape.item()),
-            Some(quote @ (b'"' | b'\'')) => self.string(quote),
+            Some(quote @ (b'"' | b'\'')) => match shape {
+                Shape::Float(ddl) => self.float_string(quote, ddl),
+                _ => self.string(quote),
+            },
             Some(b't' | b'f' | b'n') => self.literal(),
             Some(b'-' | b'+' | b'0'..=b'9' | b'N' | b'I') if matches!(shape, Shape::Text) => {
                 self.as_text(|r| r.number())
@@ -332,7 +350,13 @@ impl<'a> Rewriter<'a> {
             self.at += 1;
             self.out.push(b':');
             self.space()?;
+            let outer = self.path.len();
+            if outer > 0 {
+                self.path.push('.');
+            }
+            self.path.push_str(&name);
             self.value(shape.field(&name))?;
+            self.path.truncate(outer);
             self.space()?;
             match self.peek() {
                 Some(b',') => {
@@ -442,6 +466,33 @@ impl<'a> Rewriter<'a> {
                 }
             }
         }
+    }
+
+    /// A string in a FLOAT or DOUBLE field: a number, or what Spark reads as NaN or an
+    /// infinity (arrow-rs would also take "nan", "inf", "-NaN" …).
+    fn float_string(&mut self, quote: u8, ddl: &str) -> Step {
+        let (start, written) = (self.at, self.out.len());
+        self.string(quote)?;
+        let text: String = serde_json::from_slice(&self.out[written..]).expect("written JSON");
+        const NAMES: [&str; 6] = ["NaN", "Infinity", "+Infinity", "-Infinity", "+INF", "-INF"];
+        let word = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
+        let why = if !(word.starts_with("nan") || word.starts_with("inf")) {
+            // A number or not, arrow-rs reads it exactly or refuses it.
+            return Ok(());
+        } else if !NAMES.contains(&text.as_str()) {
+            "NaN and the infinities are written NaN, Infinity, +Infinity, -Infinity, +INF or -INF"
+        } else if !self.options.allow_non_numeric_numbers {
+            "allowed with allow_non_numeric_numbers"
+        } else {
+            return Ok(());
+        };
+        let got = serde_json::Value::from(text).to_string();
+        let got = super::exact::excerpt(got.as_bytes(), super::exact::EXCERPT_CHARS);
+        Err(Syntax {
+            at: start,
+            what: format!("field '{}': expected {ddl}, got {got} ({why})", self.path),
+            value: true,
+        })
     }
 
     /// The escape at `at` (a backslash and what follows).
