@@ -25,7 +25,7 @@ use super::ddl::data_type_to_ddl;
 use columns::Columns;
 pub use exact::{excerpt, EXCERPT_CHARS};
 pub use lenient::JsonOptions;
-use lenient::Shape;
+use lenient::{Refused, Shape};
 use nested::NestedValues;
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
@@ -178,7 +178,9 @@ impl JsonDecoder {
                 match lenient::rewrite(record, &self.options, &self.row) {
                     Ok(r) if r.json.is_empty() => Cow::Borrowed(b"[]"),
                     Ok(r) => Cow::Owned(r.json),
-                    Err(reason) => {
+                    // The decoder refuses it, in its own words.
+                    Err(Refused::Plain) => Cow::Borrowed(*record),
+                    Err(Refused::Because(reason)) => {
                         let raw = record.to_vec();
                         refused.push(Undecodable { index, raw, reason });
                         Cow::Borrowed(*record)
@@ -230,7 +232,8 @@ impl JsonDecoder {
             if rewritten[index] || failed.contains_key(&index) {
                 continue;
             }
-            if let Err(reason) = lenient::rewrite(records[index], &self.options, &self.row) {
+            let checked = lenient::rewrite(records[index], &self.options, &self.row);
+            if let Err(Refused::Because(reason)) = checked {
                 failed.insert(index, reason);
             }
         }
@@ -1215,11 +1218,11 @@ mod tests {
                 (6, "field 'n': expected BIGINT, got 1.0 (not an integer)"),
                 (
                     7,
-                    "malformed JSON: number with a leading zero '01' (allowed with allow_numeric_leading_zeros) at line 1 column 16"
+                    "malformed JSON: invalid number at line 1 column 17 ('01')"
                 ),
                 (
                     8,
-                    "malformed JSON: number with a leading zero '-01.5' (allowed with allow_numeric_leading_zeros) at line 1 column 20"
+                    "malformed JSON: invalid number at line 1 column 22 ('-01.5')"
                 ),
                 (
                     10,

@@ -178,13 +178,24 @@ pub(super) struct Rewritten {
     pub containers_as_text: bool,
 }
 
-/// `record` (an object, or an array of objects) as strict JSON, or why it is not JSON
-/// that `options` allow: "malformed JSON: … at line L column C" of the record.
+/// Why a record was not rewritten.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// Malformed JSON with nothing lenient in it before the fault: the decoder's own
+    /// reason (serde_json's) says it best.
+    Plain,
+    /// It has what its options do not allow, an invalid number, a value Spark does not
+    /// read, or a fault after lenient syntax: the reason.
+    Because(String),
+}
+
+/// `record` (an object, or an array of objects) as strict JSON, or why not: "malformed
+/// JSON: … at line L column C" of the record as written.
 pub(super) fn rewrite(
     record: &[u8],
     options: &JsonOptions,
     row: &Shape,
-) -> Result<Rewritten, String> {
+) -> Result<Rewritten, Refused> {
     let mut r = Rewriter {
         src: record,
         at: 0,
@@ -192,6 +203,7 @@ pub(super) fn rewrite(
         options,
         containers_as_text: false,
         path: String::new(),
+        lenient: false,
     };
     r.record(row).map_err(|e| r.explain(e))?;
     Ok(Rewritten {
@@ -200,12 +212,22 @@ pub(super) fn rewrite(
     })
 }
 
-/// What is wrong, found at byte `at` of the record: its syntax, or (`value`) a value
-/// that `what` explains in full.
+/// What is wrong, found at byte `at` of the record.
 struct Syntax {
     at: usize,
     what: String,
-    value: bool,
+    kind: Kind,
+}
+
+enum Kind {
+    /// Malformed JSON.
+    Plain,
+    /// A number that is not valid JSON, spanning these bytes.
+    Number(std::ops::Range<usize>),
+    /// What an option that is off would allow.
+    Option,
+    /// A value Spark does not read; `what` says it all.
+    Value,
 }
 
 type Step = Result<(), Syntax>;
@@ -218,26 +240,55 @@ struct Rewriter<'a> {
     containers_as_text: bool,
     /// The field being read, as reasons name it (`s.x`).
     path: String,
+    /// Something only an option allows was read.
+    lenient: bool,
 }
 
 impl<'a> Rewriter<'a> {
     fn fail<T>(&self, what: impl Into<String>) -> Result<T, Syntax> {
+        self.fault(what.into(), Kind::Plain)
+    }
+
+    fn fault<T>(&self, what: String, kind: Kind) -> Result<T, Syntax> {
         Err(Syntax {
             at: self.at,
-            what: what.into(),
-            value: false,
+            what,
+            kind,
         })
     }
 
     /// `what` needs `option`, which is off.
     fn needs<T>(&self, what: &str, option: &str) -> Result<T, Syntax> {
-        self.fail(format!("{what} (allowed with {option})"))
+        self.fault(format!("{what} (allowed with {option})"), Kind::Option)
     }
 
-    fn explain(&self, e: Syntax) -> String {
-        if e.value {
-            return e.what;
-        }
+    /// The number that starts at `start` is not valid JSON.
+    fn bad_number<T>(&mut self, start: usize, what: &str) -> Result<T, Syntax> {
+        let end = start + token_len(&self.src[start..]);
+        self.at = start;
+        self.fault(what.to_string(), Kind::Number(start..end))
+    }
+
+    fn explain(&self, e: Syntax) -> Refused {
+        let reason = match e.kind {
+            Kind::Value => e.what,
+            Kind::Plain if !self.lenient => return Refused::Plain,
+            Kind::Number(token) if !self.lenient => {
+                // Strict JSON so far: in serde_json's words, as other malformed JSON.
+                let why = match serde_json::from_slice::<serde::de::IgnoredAny>(self.src) {
+                    Err(error) => error.to_string(),
+                    Ok(_) => format!("invalid number at byte {}", token.start + 1),
+                };
+                let token = super::exact::excerpt(&self.src[token], super::exact::EXCERPT_CHARS);
+                format!("malformed JSON: {why} ('{token}')")
+            }
+            _ => self.at_place(&e),
+        };
+        Refused::Because(reason)
+    }
+
+    /// "malformed JSON: what at line L column C".
+    fn at_place(&self, e: &Syntax) -> String {
         let before = &self.src[..e.at.min(self.src.len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let start = before
@@ -245,7 +296,20 @@ impl<'a> Rewriter<'a> {
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
-        format!("malformed JSON: {} at line {line} column {column}", e.what)
+        let token = match &e.kind {
+            Kind::Number(token) => {
+                let token = &self.src[token.clone()];
+                format!(
+                    " ('{}')",
+                    super::exact::excerpt(token, super::exact::EXCERPT_CHARS)
+                )
+            }
+            _ => String::new(),
+        };
+        format!(
+            "malformed JSON: {} at line {line} column {column}{token}",
+            e.what
+        )
     }
 
     fn peek(&self) -> Option<u8> {
@@ -283,6 +347,7 @@ impl<'a> Rewriter<'a> {
 
     fn comment(&mut self) -> Step {
         let rest = &self.src[self.at..];
+        self.lenient = true;
         if rest.starts_with(b"//") {
             let len = rest.iter().position(|&b| b == b'\n' || b == b'\r');
             self.at += len.unwrap_or(rest.len());
@@ -409,6 +474,7 @@ impl<'a> Rewriter<'a> {
         match self.peek() {
             Some(quote @ (b'"' | b'\'')) => self.string(quote)?,
             Some(b) if is_name_byte(b) && self.options.allow_unquoted_field_names => {
+                self.lenient = true;
                 let len = self.src[self.at..]
                     .iter()
                     .take_while(|&&b| is_name_byte(b))
@@ -430,8 +496,11 @@ impl<'a> Rewriter<'a> {
 
     /// A string in `quote`s, written in double quotes with strict escapes.
     fn string(&mut self, quote: u8) -> Step {
-        if quote == b'\'' && !self.options.allow_single_quotes {
-            return self.needs("single-quoted string", "allow_single_quotes");
+        if quote == b'\'' {
+            if !self.options.allow_single_quotes {
+                return self.needs("single-quoted string", "allow_single_quotes");
+            }
+            self.lenient = true;
         }
         self.at += 1;
         self.out.push(b'"');
@@ -457,6 +526,7 @@ impl<'a> Rewriter<'a> {
                     );
                 }
                 0..=0x1f => {
+                    self.lenient = true;
                     self.out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
                     self.at += 1;
                 }
@@ -488,11 +558,9 @@ impl<'a> Rewriter<'a> {
         };
         let got = serde_json::Value::from(text).to_string();
         let got = super::exact::excerpt(got.as_bytes(), super::exact::EXCERPT_CHARS);
-        Err(Syntax {
-            at: start,
-            what: format!("field '{}': expected {ddl}, got {got} ({why})", self.path),
-            value: true,
-        })
+        self.at = start;
+        let what = format!("field '{}': expected {ddl}, got {got} ({why})", self.path);
+        self.fault(what, Kind::Value)
     }
 
     /// The escape at `at` (a backslash and what follows).
@@ -515,6 +583,7 @@ impl<'a> Rewriter<'a> {
             }
             // Jackson reads \' whenever single quotes are allowed.
             b'\'' if self.options.allow_single_quotes => {
+                self.lenient = true;
                 self.out.push(b'\'');
                 self.at += 2;
             }
@@ -526,12 +595,14 @@ impl<'a> Rewriter<'a> {
                 );
             }
             0..=0x1f => {
+                self.lenient = true;
                 self.out
                     .extend_from_slice(format!("\\u{next:04x}").as_bytes());
                 self.at += 2;
             }
             _ => {
                 // The character itself; a multi-byte one is copied by the string loop.
+                self.lenient = true;
                 self.at += 1;
                 if next.is_ascii() {
                     self.out.push(next);
@@ -571,21 +642,19 @@ impl<'a> Rewriter<'a> {
             return self.non_numeric(start, sign);
         }
         if sign == Some(b'+') {
-            return self.fail("'+' before a number");
+            return self.bad_number(start, "'+' before a number");
         }
         let digits = self.digits();
         if digits.is_empty() {
-            return self.fail("invalid number");
+            return self.bad_number(start, "invalid number");
         }
         let zeros = digits.iter().take_while(|&&b| b == b'0').count();
-        if zeros > 0 && digits.len() > 1 && !self.options.allow_numeric_leading_zeros {
-            let token = &self.src[start..start + token_len(&self.src[start..])];
-            let token = super::exact::excerpt(token, super::exact::EXCERPT_CHARS);
-            self.at = start;
-            return self.needs(
-                &format!("number with a leading zero '{token}'"),
-                "allow_numeric_leading_zeros",
-            );
+        if zeros > 0 && digits.len() > 1 {
+            if !self.options.allow_numeric_leading_zeros {
+                let what = "number with a leading zero (allowed with allow_numeric_leading_zeros)";
+                return self.bad_number(start, what);
+            }
+            self.lenient = true;
         }
         let kept = &digits[zeros.min(digits.len() - 1)..];
         let mut number = Vec::with_capacity(self.at - start);
@@ -595,7 +664,7 @@ impl<'a> Rewriter<'a> {
             self.at += 1;
             let fraction = self.digits();
             if fraction.is_empty() {
-                return self.fail("invalid number: no digits after the point");
+                return self.bad_number(start, "invalid number: no digits after the point");
             }
             number.push(b'.');
             number.extend_from_slice(fraction);
@@ -609,7 +678,7 @@ impl<'a> Rewriter<'a> {
             }
             let exponent = self.digits();
             if exponent.is_empty() {
-                return self.fail("invalid number: no digits in the exponent");
+                return self.bad_number(start, "invalid number: no digits in the exponent");
             }
             number.extend_from_slice(exponent);
         }
@@ -617,7 +686,7 @@ impl<'a> Rewriter<'a> {
             .peek()
             .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'.')
         {
-            return self.fail("invalid number");
+            return self.bad_number(start, "invalid number");
         }
         self.out.extend_from_slice(&number);
         Ok(())
@@ -656,6 +725,7 @@ impl<'a> Rewriter<'a> {
             self.at = start;
             return self.needs("NaN or Infinity", "allow_non_numeric_numbers");
         }
+        self.lenient = true;
         self.at += len;
         self.out.extend_from_slice(text.as_bytes());
         Ok(())
@@ -687,8 +757,11 @@ mod tests {
 
     fn with(options: JsonOptions, ddl: &str, record: &str) -> Result<String, String> {
         let row = Shape::row(parse_ddl(ddl).unwrap().fields());
-        let r = rewrite(record.as_bytes(), &options, &row)?;
-        Ok(String::from_utf8(r.json).unwrap())
+        match rewrite(record.as_bytes(), &options, &row) {
+            Ok(r) => Ok(String::from_utf8(r.json).unwrap()),
+            Err(Refused::Plain) => Err("plain".into()),
+            Err(Refused::Because(reason)) => Err(reason),
+        }
     }
 
     fn strict(ddl: &str, record: &str) -> Result<String, String> {
@@ -734,26 +807,29 @@ mod tests {
             strict(ddl, "[{\"a\": -Infinity}, {\"a\": +Infinity}]").unwrap(),
             r#"[{"a":"-Infinity"},{"a":"Infinity"}]"#
         );
+        let malformed = |why: &str| Err(format!("malformed JSON: {why}"));
         let refused = [
-            (r#"{"a": 1} // c"#, "comment (allowed with allow_comments) at line 1 column 10"),
-            ("{a: 1}", "unquoted field name (allowed with allow_unquoted_field_names) at line 1 column 2"),
-            (r#"{"a": 007}"#, "number with a leading zero '007' (allowed with allow_numeric_leading_zeros) at line 1 column 7"),
-            (r#"{"s": "\q"}"#, r"unknown escape '\q' (allowed with allow_backslash_escaping_any_character) at line 1 column 8"),
-            ("{\"s\": \"a\tb\"}", "unescaped control character U+0009 in a string (allowed with allow_unquoted_control_chars) at line 1 column 9"),
-            (r#"{"a": INF}"#, "'INF' is not a JSON value at line 1 column 7"),
-            (r#"{"a": -NaN}"#, "'-NaN' is not a JSON value at line 1 column 7"),
-            (r#"{"a": nul}"#, "'nul' is not a JSON value at line 1 column 7"),
-            (r#"{"a": +1.5}"#, "'+' before a number at line 1 column 8"),
-            (r#"{"a": 1} x"#, "text after the JSON value at line 1 column 10"),
-            ("{\"a\":\n 'x}", "string not closed at line 2 column 5"),
-            (r#"{"a": 1.}"#, "invalid number: no digits after the point at line 1 column 9"),
+            (r#"{"a": 1} // c"#, malformed("comment (allowed with allow_comments) at line 1 column 10")),
+            ("{a: 1}", malformed("unquoted field name (allowed with allow_unquoted_field_names) at line 1 column 2")),
+            (r#"{"s": "\q"}"#, malformed(r"unknown escape '\q' (allowed with allow_backslash_escaping_any_character) at line 1 column 8")),
+            ("{\"s\": \"a\tb\"}", malformed("unescaped control character U+0009 in a string (allowed with allow_unquoted_control_chars) at line 1 column 9")),
+            // In an otherwise strict record, a bad number in serde_json's words.
+            (r#"{"a": 007}"#, malformed("invalid number at line 1 column 8 ('007')")),
+            (r#"{"a": +1.5}"#, malformed("expected value at line 1 column 7 ('+1.5')")),
+            (r#"{"a": 1.}"#, malformed("invalid number at line 1 column 9 ('1.')")),
+            // After lenient syntax, serde_json would blame that: the place as written.
+            ("{'a': 007}", malformed("number with a leading zero (allowed with allow_numeric_leading_zeros) at line 1 column 7 ('007')")),
+            ("{'a': INF}", malformed("'INF' is not a JSON value at line 1 column 7")),
+            ("{'a': -NaN}", malformed("'-NaN' is not a JSON value at line 1 column 7")),
+            ("{'a':\n 'x}", malformed("string not closed at line 2 column 5")),
+            ("{'a': 1} x", malformed("text after the JSON value at line 1 column 10")),
+            // Malformed strict JSON: the decoder explains it, as it always has.
+            (r#"{"a": INF}"#, Err("plain".into())),
+            (r#"{"a": nul}"#, Err("plain".into())),
+            (r#"{"a": 1} x"#, Err("plain".into())),
         ];
         for (record, why) in refused {
-            assert_eq!(
-                strict(ddl, record),
-                Err(format!("malformed JSON: {why}")),
-                "{record}"
-            );
+            assert_eq!(strict(ddl, record), why, "{record}");
         }
     }
 
