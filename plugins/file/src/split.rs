@@ -124,6 +124,9 @@ impl Cursor {
 
     fn next_document(&mut self, buf: &[u8]) -> Option<Record> {
         self.skip_space(buf);
+        while self.skip_comment(buf) {
+            self.skip_space(buf);
+        }
         match buf.get(self.pos)? {
             b'[' if self.open_array(buf) => self.next_element(buf),
             b'{' => Some(self.value(buf, true)),
@@ -226,6 +229,22 @@ impl Cursor {
             bytes: start..start + text.len(),
             line,
         }
+    }
+
+    /// Skips the comment at `pos`, if comments are allowed and one starts there (an
+    /// unclosed one runs to the end).
+    fn skip_comment(&mut self, buf: &[u8]) -> bool {
+        let rest = &buf[self.pos..];
+        let len = match rest.get(..2) {
+            _ if !self.syntax.comments => return false,
+            Some(b"//") => rest.iter().position(|&b| b == b'\n'),
+            Some(b"/*") => (rest[2..].windows(2).position(|w| w == b"*/")).map(|i| i + 4),
+            _ => return false,
+        };
+        let len = len.unwrap_or(rest.len());
+        self.line += rest[..len].iter().filter(|&&b| b == b'\n').count();
+        self.pos += len;
+        true
     }
 
     fn skip_space(&mut self, buf: &[u8]) {
@@ -478,6 +497,19 @@ mod tests {
             records(buf, Cursor::documents(buf.as_bytes(), syntax)),
             expected
         );
+    }
+
+    #[test]
+    fn comments_between_documents_are_skipped_when_allowed() {
+        let syntax = Syntax {
+            single_quotes: true,
+            comments: true,
+        };
+        let buf = "/* a\n { */ // b\n{'a': 1}\n// c";
+        let cursor = Cursor::documents(buf.as_bytes(), syntax);
+        assert_eq!(records(buf, cursor), [("{'a': 1}", 3)]);
+        let cursor = Cursor::documents(buf.as_bytes(), Syntax::default());
+        assert_eq!(records(buf, cursor)[0], ("/* a", 1));
     }
 
     #[test]
