@@ -167,44 +167,13 @@ impl JsonDecoder {
     /// more with its objects and arrays in STRING fields as text. Rejected records carry
     /// their bytes as given.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        let mut refused = Vec::new();
-        let mut rewritten = vec![false; records.len()];
-        let mut prepared: Vec<Cow<[u8]>> = (records.iter().enumerate())
-            .map(|(index, record)| {
-                if lenient::is_strict(record) {
-                    return Cow::Borrowed(*record);
-                }
-                rewritten[index] = true;
-                match lenient::rewrite(record, &self.options, &self.row) {
-                    Ok(r) if r.json.is_empty() => Cow::Borrowed(b"[]"),
-                    Ok(r) => Cow::Owned(r.json),
-                    // The decoder refuses it, in its own words.
-                    Err(Refused::Plain) => Cow::Borrowed(*record),
-                    Err(Refused::Because(reason)) => {
-                        let raw = record.to_vec();
-                        refused.push(Undecodable { index, raw, reason });
-                        Cow::Borrowed(*record)
-                    }
-                }
-            })
-            .collect();
-        let mut decoded = self.engine.decode(&slices(&prepared), refused.clone())?;
-        let mut retry = false;
-        for r in &decoded.rejected {
-            if rewritten[r.index] {
-                continue;
-            }
-            let text = lenient::rewrite(records[r.index], &self.options, &self.row);
-            if let Some(text) = text.ok().filter(|t| t.containers_as_text) {
-                prepared[r.index] = Cow::Owned(text.json);
-                retry = true;
-            }
-        }
-        if retry {
-            decoded = self.engine.decode(&slices(&prepared), refused)?;
+        let mut prepared = self.prepare(records);
+        let mut decoded = (self.engine).decode(&prepared.slices(), prepared.refused.clone())?;
+        if self.texts_for_containers(&decoded, records, &mut prepared) {
+            decoded = (self.engine).decode(&prepared.slices(), prepared.refused.clone())?;
         }
         if self.floats {
-            decoded = self.check_non_finite(decoded, records, &rewritten)?;
+            decoded = self.check_non_finite(decoded, records, &prepared.rewritten)?;
         }
         for r in &mut decoded.rejected {
             r.raw = records[r.index].to_vec();
@@ -213,7 +182,76 @@ impl JsonDecoder {
     }
 }
 
+/// Records as the arrow-rs decoder is given them.
+struct Prepared<'a> {
+    /// Each record, or the strict JSON it was rewritten into.
+    records: Vec<Cow<'a, [u8]>>,
+    /// Which records were not strict, and so went through the tokenizer.
+    rewritten: Vec<bool>,
+    /// The records the tokenizer refused, in input order.
+    refused: Vec<Undecodable>,
+}
+
+impl Prepared<'_> {
+    fn slices(&self) -> Vec<&[u8]> {
+        self.records.iter().map(|r| r.as_ref()).collect()
+    }
+}
+
 impl JsonDecoder {
+    /// Strict records as they are, the others rewritten into strict JSON or refused.
+    fn prepare<'a>(&self, records: &[&'a [u8]]) -> Prepared<'a> {
+        let mut prepared = Prepared {
+            records: Vec::with_capacity(records.len()),
+            rewritten: vec![false; records.len()],
+            refused: Vec::new(),
+        };
+        for (index, &record) in records.iter().enumerate() {
+            if lenient::is_strict(record) {
+                prepared.records.push(Cow::Borrowed(record));
+                continue;
+            }
+            prepared.rewritten[index] = true;
+            let json = match lenient::rewrite(record, &self.options, &self.row) {
+                // Only comments: no rows.
+                Ok(r) if r.json.is_empty() => Cow::Borrowed(&b"[]"[..]),
+                Ok(r) => Cow::Owned(r.json),
+                // Malformed JSON the decoder refuses, in its own words.
+                Err(Refused::Plain) => Cow::Borrowed(record),
+                Err(Refused::Because(reason)) => {
+                    let raw = record.to_vec();
+                    prepared.refused.push(Undecodable { index, raw, reason });
+                    Cow::Borrowed(record)
+                }
+            };
+            prepared.records.push(json);
+        }
+        prepared
+    }
+
+    /// Rewrites the strict records `decoded` rejected that have an object or array in a
+    /// STRING field, with it as text; whether there were any.
+    fn texts_for_containers(
+        &self,
+        decoded: &Decoded,
+        records: &[&[u8]],
+        prepared: &mut Prepared,
+    ) -> bool {
+        let mut any = false;
+        for r in decoded
+            .rejected
+            .iter()
+            .filter(|r| !prepared.rewritten[r.index])
+        {
+            let text = lenient::rewrite(records[r.index], &self.options, &self.row);
+            if let Some(text) = text.ok().filter(|t| t.containers_as_text) {
+                prepared.records[r.index] = Cow::Owned(text.json);
+                any = true;
+            }
+        }
+        any
+    }
+
     /// Rejects the records whose NaN or infinite values were written other than as
     /// Spark reads them (the rewritten records were checked as they were rewritten).
     fn check_non_finite(
@@ -262,10 +300,6 @@ impl JsonDecoder {
             row_sources,
         })
     }
-}
-
-fn slices<'a>(prepared: &'a [Cow<[u8]>]) -> Vec<&'a [u8]> {
-    prepared.iter().map(|r| r.as_ref()).collect()
 }
 
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.
