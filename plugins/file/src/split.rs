@@ -135,17 +135,8 @@ impl Cursor {
     }
 
     fn next_line(&mut self, buf: &[u8]) -> Option<Record> {
-        let any_break = match &self.line_end {
-            LineEnd::Text(_) => {
-                let LineEnd::Text(separator) =
-                    std::mem::replace(&mut self.line_end, LineEnd::Newline)
-                else {
-                    unreachable!("matched above")
-                };
-                let record = self.next_separated(buf, &separator);
-                self.line_end = LineEnd::Text(separator);
-                return record;
-            }
+        let any_break = match self.line_end {
+            LineEnd::Text(_) => return self.next_separated(buf),
             LineEnd::Newline => false,
             LineEnd::AnyBreak => true,
         };
@@ -167,24 +158,38 @@ impl Cursor {
         None
     }
 
-    /// The next non-blank text up to `separator`, without the spaces around it.
-    fn next_separated(&mut self, buf: &[u8], separator: &[u8]) -> Option<Record> {
-        loop {
-            self.skip_space(buf);
-            if self.pos >= buf.len() {
-                return None;
+    /// The next non-blank text up to the `LineEnd::Text` separator, without the spaces
+    /// around it.
+    fn next_separated(&mut self, buf: &[u8]) -> Option<Record> {
+        let LineEnd::Text(separator) = &self.line_end else {
+            return None;
+        };
+        let (mut pos, mut line) = (self.pos, self.line);
+        let newlines = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'\n').count();
+        let record = loop {
+            let blank = buf[pos..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            line += newlines(&buf[pos..pos + blank]);
+            pos += blank;
+            if pos >= buf.len() {
+                break None;
             }
-            let (start, line) = (self.pos, self.line);
+            let start = pos;
             let len = (buf[start..].windows(separator.len())).position(|w| w == separator);
             let end = len.map_or(buf.len(), |len| start + len);
             let text = buf[start..end].trim_ascii_end();
-            self.line += buf[start..end].iter().filter(|&&b| b == b'\n').count();
-            self.pos = (end + separator.len()).min(buf.len());
+            let first = line;
+            line += newlines(&buf[start..end]);
+            pos = (end + separator.len()).min(buf.len());
             if !text.is_empty() {
                 let bytes = start..start + text.len();
-                return Some(Record { bytes, line });
+                break Some(Record { bytes, line: first });
             }
-        }
+        };
+        (self.pos, self.line) = (pos, line);
+        record
     }
 
     fn next_element(&mut self, buf: &[u8]) -> Option<Record> {
