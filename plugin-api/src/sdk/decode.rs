@@ -1662,6 +1662,28 @@ mod tests {
                 ),
             ]
         );
+        let d = json(
+            "m MAP<STRING, DOUBLE>, l ARRAY<ARRAY<DOUBLE>>",
+            &[
+                r#"{"m": {"a": 1, "b": "Infinity"}, "l": [[], ["-INF"]]}"#,
+                r#"{"m": {"a": 2, "b": "-inf"}}"#,
+                r#"{"l": [[1], [], [2, "NAN"]]}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (
+                    1,
+                    format!(r#"field 'm.b': expected DOUBLE, got "-inf" ({named})"#).as_str()
+                ),
+                (
+                    2,
+                    format!(r#"field 'l': expected DOUBLE, got "NAN" ({named})"#).as_str()
+                ),
+            ]
+        );
         let off = JsonOptions {
             allow_non_numeric_numbers: false,
             ..JsonOptions::default()
