@@ -7,14 +7,16 @@
 mod columns;
 mod csv_options;
 mod exact;
+mod floats;
+mod lenient;
 mod nested;
 mod spark_csv;
 mod tokenize;
 
 use std::borrow::Cow;
 
-use arrow::array::{RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::array::{BooleanArray, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
 use arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use arrow::error::ArrowError;
 use schemars::JsonSchema;
@@ -28,6 +30,8 @@ pub use csv_options::{
     spark_delimiter, CsvOptions, EncodingErrors, Locale, UnescapedQuoteHandling,
 };
 pub use exact::{excerpt, EXCERPT_CHARS};
+pub use lenient::JsonOptions;
+use lenient::{Refused, Shape};
 use nested::NestedValues;
 use spark_csv::SparkCsv;
 
@@ -113,36 +117,195 @@ impl TimestampUnit {
 /// is time since the epoch in [`DateTimeFormats::timestamp_unit`] (seconds by default,
 /// as Spark reads it), kept to the microsecond or refused; a DATE or TIMESTAMP_NTZ
 /// column takes strings by Spark's string-cast rules (or in the [`DateTimeFormats`]
-/// given), never a number; a number that is not valid JSON (`01`) rejects its record wherever it is.
+/// given), never a number; a number that is not valid JSON (`01`) rejects its record
+/// wherever it is, unless [`JsonOptions`] allow it. An object, array or number read into
+/// a STRING field is its JSON text, as written (Spark's rule).
 pub struct JsonDecoder {
     engine: Engine<Json>,
     columns: Columns,
+    options: JsonOptions,
+    /// Where the schema keeps JSON text or has floats.
+    row: Shape,
+    /// Whether the schema has FLOAT or DOUBLE values.
+    floats: bool,
 }
 
 impl JsonDecoder {
-    /// A decoder into `schema`, reading dates and timestamps by Spark's string-cast rules.
+    /// A decoder into `schema`, reading dates and timestamps by Spark's string-cast rules
+    /// and the JSON syntax Spark reads by default.
     pub fn new(schema: SchemaRef) -> Self {
         Self::with_formats(schema, &DateTimeFormats::default())
     }
 
     /// A decoder into `schema`, reading dates and timestamps in `formats`.
     pub fn with_formats(schema: SchemaRef, formats: &DateTimeFormats) -> Self {
+        Self::with_options(schema, formats, JsonOptions::default())
+    }
+
+    /// A decoder into `schema`, reading dates and timestamps in `formats` and the JSON
+    /// syntax `options` allow.
+    pub fn with_options(
+        schema: SchemaRef,
+        formats: &DateTimeFormats,
+        options: JsonOptions,
+    ) -> Self {
         let columns = Columns::new(schema.clone(), formats, "field", true);
         let json = Json {
             schema: columns.wire.clone(),
             nested: NestedValues::new(schema.fields()),
-            declared: schema,
+            declared: schema.clone(),
         };
         Self {
             engine: Engine::new(json),
             columns,
+            options,
+            row: Shape::row(schema.fields()),
+            floats: schema
+                .fields()
+                .iter()
+                .any(|f| floats::has_floats(f.data_type())),
         }
     }
 
     /// Errs only if the schema has a type the JSON reader does not support.
+    ///
+    /// A record that is not strict JSON is rewritten into it first (or rejected, if the
+    /// options do not allow what it has); a record the decoder refuses is tried once
+    /// more with its objects and arrays in STRING fields as text. Rejected records carry
+    /// their bytes as given.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
-        let decoded = self.engine.decode(records)?;
+        let mut prepared = self.prepare(records);
+        let mut decoded = (self.engine).decode(&prepared.slices(), prepared.refused.clone())?;
+        if self.texts_for_containers(&decoded, records, &mut prepared) {
+            decoded = (self.engine).decode(&prepared.slices(), prepared.refused.clone())?;
+        }
+        if self.floats {
+            decoded = self.check_non_finite(decoded, records, &prepared.rewritten)?;
+        }
+        for r in &mut decoded.rejected {
+            r.raw = records[r.index].to_vec();
+        }
         self.columns.convert(decoded, records)
+    }
+}
+
+/// Records as the arrow-rs decoder is given them.
+struct Prepared<'a> {
+    /// Each record, or the strict JSON it was rewritten into.
+    records: Vec<Cow<'a, [u8]>>,
+    /// Which records were not strict, and so went through the tokenizer.
+    rewritten: Vec<bool>,
+    /// The records the tokenizer refused, in input order.
+    refused: Vec<Undecodable>,
+}
+
+impl Prepared<'_> {
+    fn slices(&self) -> Vec<&[u8]> {
+        self.records.iter().map(|r| r.as_ref()).collect()
+    }
+}
+
+impl JsonDecoder {
+    /// Strict records as they are, the others rewritten into strict JSON or refused.
+    fn prepare<'a>(&self, records: &[&'a [u8]]) -> Prepared<'a> {
+        let mut prepared = Prepared {
+            records: Vec::with_capacity(records.len()),
+            rewritten: vec![false; records.len()],
+            refused: Vec::new(),
+        };
+        for (index, &record) in records.iter().enumerate() {
+            if lenient::is_strict(record) {
+                prepared.records.push(Cow::Borrowed(record));
+                continue;
+            }
+            prepared.rewritten[index] = true;
+            let json = match lenient::rewrite(record, &self.options, &self.row) {
+                // Only comments: no rows.
+                Ok(r) if r.json.is_empty() => Cow::Borrowed(&b"[]"[..]),
+                Ok(r) => Cow::Owned(r.json),
+                // Malformed JSON the decoder refuses, in its own words.
+                Err(Refused::Plain) => Cow::Borrowed(record),
+                Err(Refused::Because(reason)) => {
+                    let raw = record.to_vec();
+                    prepared.refused.push(Undecodable { index, raw, reason });
+                    Cow::Borrowed(record)
+                }
+            };
+            prepared.records.push(json);
+        }
+        prepared
+    }
+
+    /// Rewrites the strict records `decoded` rejected that have an object or array in a
+    /// STRING field, with it as text; whether there were any.
+    fn texts_for_containers(
+        &self,
+        decoded: &Decoded,
+        records: &[&[u8]],
+        prepared: &mut Prepared,
+    ) -> bool {
+        let mut any = false;
+        for r in decoded
+            .rejected
+            .iter()
+            .filter(|r| !prepared.rewritten[r.index])
+        {
+            let text = lenient::rewrite(records[r.index], &self.options, &self.row);
+            if let Some(text) = text.ok().filter(|t| t.containers_as_text) {
+                prepared.records[r.index] = Cow::Owned(text.json);
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// Rejects the records whose NaN or infinite values were written other than as
+    /// Spark reads them (the rewritten records were checked as they were rewritten).
+    fn check_non_finite(
+        &self,
+        decoded: Decoded,
+        records: &[&[u8]],
+        rewritten: &[bool],
+    ) -> Result<Decoded, ArrowError> {
+        let mut rows = vec![false; decoded.batch.num_rows()];
+        for column in decoded.batch.columns() {
+            floats::mark_non_finite(column, &Some, &mut rows);
+        }
+        let mut failed = std::collections::BTreeMap::new();
+        for (row, _) in rows.iter().enumerate().filter(|(_, &marked)| marked) {
+            let index = decoded.row_sources[row];
+            if rewritten[index] || failed.contains_key(&index) {
+                continue;
+            }
+            let checked = lenient::rewrite(records[index], &self.options, &self.row);
+            if let Err(Refused::Because(reason)) = checked {
+                failed.insert(index, reason);
+            }
+        }
+        if failed.is_empty() {
+            return Ok(decoded);
+        }
+        let Decoded {
+            batch,
+            mut rejected,
+            mut row_sources,
+        } = decoded;
+        let keep: BooleanArray = (row_sources.iter())
+            .map(|source| Some(!failed.contains_key(source)))
+            .collect();
+        let batch = filter_record_batch(&batch, &keep)?;
+        row_sources.retain(|source| !failed.contains_key(source));
+        rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
+            index,
+            raw: records[index].to_vec(),
+            reason,
+        }));
+        rejected.sort_by_key(|r| r.index);
+        Ok(Decoded {
+            batch,
+            rejected,
+            row_sources,
+        })
     }
 }
 
@@ -219,7 +382,7 @@ impl CsvDecoder {
             let replace = spark.csv.options.encoding_errors == EncodingErrors::Replace;
             return self.decode_spark(records, replace, spark.fast_quote);
         }
-        let decoded = self.engine.decode(records)?;
+        let decoded = self.engine.decode(records, Vec::new())?;
         self.columns.convert(decoded, records)
     }
 
@@ -295,7 +458,7 @@ impl CsvDecoder {
         let mut parts = Vec::new();
         if !fast.is_empty() {
             let subset: Vec<&[u8]> = fast.iter().map(|&i| &*texts[i]).collect();
-            let decoded = self.engine.decode(&subset)?;
+            let decoded = self.engine.decode(&subset, Vec::new())?;
             let mut decoded = self.columns.convert(decoded, &subset)?;
             // What arrow-rs refuses may still read by Spark's rules (`1,234.5`).
             slow.extend(decoded.rejected.drain(..).map(|r| fast[r.index]));
@@ -450,15 +613,25 @@ impl<F: Format> Engine<F> {
         }
     }
 
-    fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+    /// Decodes `records` but the ones already `refused` (in input order).
+    fn decode(
+        &mut self,
+        records: &[&[u8]],
+        mut refused: Vec<Undecodable>,
+    ) -> Result<Decoded, ArrowError> {
         let mut parts = Parts::default();
-        let refused: Vec<Undecodable> = (records.iter().enumerate())
-            .filter_map(|(index, record)| {
-                let reason = self.format.check(record)?;
+        let given: Vec<usize> = refused.iter().map(|r| r.index).collect();
+        let mut given = given.into_iter().peekable();
+        for (index, record) in records.iter().enumerate() {
+            if given.next_if_eq(&index).is_some() {
+                continue;
+            }
+            if let Some(reason) = self.format.check(record) {
                 let raw = record.to_vec();
-                Some(Undecodable { index, raw, reason })
-            })
-            .collect();
+                refused.push(Undecodable { index, raw, reason });
+            }
+        }
+        refused.sort_by_key(|r| r.index);
         if refused.is_empty() {
             self.decode_range(records, 0, &mut parts)?;
         } else {
@@ -644,16 +817,7 @@ impl Format for Json {
     }
 
     fn check(&self, record: &[u8]) -> Option<String> {
-        let Some(bad) = exact::invalid_json_number(record) else {
-            return self.nested.as_ref()?.check(record);
-        };
-        // serde_json says where, in the same words as for other malformed JSON.
-        let why = match serde_json::from_slice::<serde::de::IgnoredAny>(record) {
-            Err(e) => e.to_string(),
-            Ok(_) => format!("invalid number at byte {}", bad.start + 1),
-        };
-        let number = excerpt(&record[bad], EXCERPT_CHARS);
-        Some(format!("malformed JSON: {why} ('{number}')"))
+        self.nested.as_ref()?.check(record)
     }
 }
 
@@ -1578,6 +1742,204 @@ mod tests {
                 ),
                 (4, "column 'n': cannot parse '2.0' as BIGINT"),
             ]
+        );
+    }
+
+    #[test]
+    fn json_non_numeric_numbers_are_floats_only() {
+        let d = json(
+            "id INT, d DOUBLE, f FLOAT, s STRING, n INT, dec DECIMAL(5,2), a ARRAY<DOUBLE>",
+            &[
+                r#"{"id": 1, "d": NaN, "f": -Infinity, "s": NaN}"#,
+                r#"{"id": 2, "d": Infinity, "f": +Infinity, "a": [NaN, 1.5]}"#,
+                r#"{"id": 3, "n": NaN}"#,
+                r#"{"id": 4, "dec": Infinity}"#,
+                r#"{"id": 5, "d": "-Infinity"}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0, 1, 4]);
+        let doubles = d
+            .batch
+            .column(1)
+            .as_primitive::<arrow::datatypes::Float64Type>();
+        assert!(doubles.value(0).is_nan());
+        assert_eq!(
+            (doubles.value(1), doubles.value(2)),
+            (f64::INFINITY, f64::NEG_INFINITY)
+        );
+        let floats = d
+            .batch
+            .column(2)
+            .as_primitive::<arrow::datatypes::Float32Type>();
+        assert_eq!(
+            (floats.value(0), floats.value(1)),
+            (f32::NEG_INFINITY, f32::INFINITY)
+        );
+        assert_eq!(d.batch.column(3).as_string::<i32>().value(0), "NaN");
+        assert_eq!(
+            reasons(&d),
+            [
+                (2, r#"field 'n': expected INT, got "NaN""#),
+                (3, r#"field 'dec': expected DECIMAL(5,2), got "Infinity""#),
+            ]
+        );
+        assert_eq!(d.rejected[0].raw, br#"{"id": 3, "n": NaN}"#);
+    }
+
+    #[test]
+    fn json_objects_and_arrays_in_string_fields_are_their_text() {
+        let d = json(
+            "id INT, s STRING, l ARRAY<STRING>",
+            &[
+                r#"{"id": 1, "s": {"b": 2,  "a" : [1, 2.50]}}"#,
+                r#"{"id": 2, "l": [1, "a", {"b": 2}, [3, 4], true, null, 1.50e3]}"#,
+                r#"{"id": 3, "s": "plain"}"#,
+                r#"{"id": 4, "s": ['x', NaN]}"#,
+                r#"{"id": 5, "s": {"a": 1}, "l": 7}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0, 1, 2, 3]);
+        let texts = d.batch.column(1).as_string::<i32>();
+        assert_eq!(
+            texts.iter().collect::<Vec<_>>(),
+            [
+                Some(r#"{"b": 2,  "a" : [1, 2.50]}"#),
+                None,
+                Some("plain"),
+                Some("['x', NaN]")
+            ]
+        );
+        let items = d.batch.column(2).as_list::<i32>().value(1);
+        let items: Vec<_> = items.as_string::<i32>().iter().collect();
+        assert_eq!(
+            items,
+            [
+                Some("1"),
+                Some("a"),
+                Some(r#"{"b": 2}"#),
+                Some("[3, 4]"),
+                Some("true"),
+                None,
+                Some("1.50e3")
+            ]
+        );
+        assert_eq!(d.rejected[0].raw, br#"{"id": 5, "s": {"a": 1}, "l": 7}"#);
+    }
+
+    #[test]
+    fn json_options_allow_what_spark_allows() {
+        let options = JsonOptions {
+            allow_comments: true,
+            allow_unquoted_field_names: true,
+            allow_numeric_leading_zeros: true,
+            ..JsonOptions::default()
+        };
+        let s = schema("id BIGINT, n INT, s STRING");
+        let mut decoder = JsonDecoder::with_options(s, &DateTimeFormats::default(), options);
+        let records: [&[u8]; 4] = [
+            b"{id: 1, n: 007, s: 0012} // note",
+            b"// only a comment",
+            br#"{"id": 3, "s": "a\qb"}"#,
+            b"/* x */ [{id: 4}, {id: 5}]",
+        ];
+        let d = decoder.decode(&records).unwrap();
+        assert_eq!(
+            table(&d.batch),
+            "\
++----+---+------+
+| id | n | s    |
++----+---+------+
+| 1  | 7 | 0012 |
+| 4  |   |      |
+| 5  |   |      |
++----+---+------+"
+        );
+        assert_eq!(d.row_sources, [0, 3, 3]);
+        assert_eq!(
+            reasons(&d),
+            [(
+                2,
+                r"malformed JSON: unknown escape '\q' (allowed with allow_backslash_escaping_any_character) at line 1 column 18"
+            )]
+        );
+        assert_eq!(d.rejected[0].raw, records[2]);
+    }
+
+    #[test]
+    fn json_strings_read_as_nan_or_infinity_only_as_spark_writes_them() {
+        let d = json(
+            "id INT, d DOUBLE, st STRUCT<f: FLOAT>, l ARRAY<DOUBLE>",
+            &[
+                r#"{"id": 1, "d": "+INF", "st": {"f": "-Infinity"}, "l": ["NaN", 1.5]}"#,
+                r#"{"id": 2, "d": "inf"}"#,
+                r#"{"id": 3, "st": {"f": "nan"}}"#,
+                r#"{"id": 4, "l": [2.5, "-NaN"]}"#,
+                r#"{"id": 5, "l": [1.5], "d": 'Inf'}"#,
+                r#"{"id": 6, "d": "1.5", "l": [2, -0.0]}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0, 5]);
+        let named =
+            "NaN and the infinities are written NaN, Infinity, +Infinity, -Infinity, +INF or -INF";
+        assert_eq!(
+            reasons(&d),
+            [
+                (
+                    1,
+                    format!(r#"field 'd': expected DOUBLE, got "inf" ({named})"#).as_str()
+                ),
+                (
+                    2,
+                    format!(r#"field 'st.f': expected FLOAT, got "nan" ({named})"#).as_str()
+                ),
+                (
+                    3,
+                    format!(r#"field 'l': expected DOUBLE, got "-NaN" ({named})"#).as_str()
+                ),
+                (
+                    4,
+                    format!(r#"field 'd': expected DOUBLE, got "Inf" ({named})"#).as_str()
+                ),
+            ]
+        );
+        let d = json(
+            "m MAP<STRING, DOUBLE>, l ARRAY<ARRAY<DOUBLE>>",
+            &[
+                r#"{"m": {"a": 1, "b": "Infinity"}, "l": [[], ["-INF"]]}"#,
+                r#"{"m": {"a": 2, "b": "-inf"}}"#,
+                r#"{"l": [[1], [], [2, "NAN"]]}"#,
+            ],
+        );
+        assert_eq!(d.row_sources, [0]);
+        assert_eq!(
+            reasons(&d),
+            [
+                (
+                    1,
+                    format!(r#"field 'm.b': expected DOUBLE, got "-inf" ({named})"#).as_str()
+                ),
+                (
+                    2,
+                    format!(r#"field 'l': expected DOUBLE, got "NAN" ({named})"#).as_str()
+                ),
+            ]
+        );
+        let off = JsonOptions {
+            allow_non_numeric_numbers: false,
+            ..JsonOptions::default()
+        };
+        let mut decoder =
+            JsonDecoder::with_options(schema("d DOUBLE"), &DateTimeFormats::default(), off);
+        let d = decoder
+            .decode(&[br#"{"d": "NaN"}"#, br#"{"d": "2"}"#])
+            .unwrap();
+        assert_eq!(d.row_sources, [1]);
+        assert_eq!(
+            reasons(&d),
+            [(
+                0,
+                r#"field 'd': expected DOUBLE, got "NaN" (allowed with allow_non_numeric_numbers)"#
+            )]
         );
     }
 }

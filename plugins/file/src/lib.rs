@@ -24,8 +24,8 @@ use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use ferry_plugin_api::sdk::ddl::DdlSchema;
 use ferry_plugin_api::sdk::decode::{
-    spark_delimiter, CsvOptions, DateTimeFormats, EncodingErrors, Locale, TimestampUnit,
-    UnescapedQuoteHandling,
+    spark_delimiter, CsvOptions, DateTimeFormats, EncodingErrors, JsonOptions, Locale,
+    TimestampUnit, UnescapedQuoteHandling,
 };
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
@@ -125,10 +125,6 @@ pub struct FileOptions {
     /// language tag: "en-US" (the default: `80,000.65`), "de-DE" (`80.000,65`) …
     #[serde(default = "default_locale")]
     pub locale: String,
-    /// csv: the one character that ends a record instead of a line end ("\n", "\r\n"
-    /// or "\r"). Spark's lineSep.
-    #[serde(alias = "lineSep")]
-    pub line_sep: Option<String>,
     /// csv: a quote inside a quoted field that is neither escaped nor followed by the
     /// delimiter: "STOP_AT_DELIMITER" (the default), "STOP_AT_CLOSING_QUOTE",
     /// "BACK_TO_DELIMITER", "SKIP_VALUE" or "RAISE_ERROR", as in Spark.
@@ -150,6 +146,57 @@ pub struct FileOptions {
     /// objects, a record per element), as Spark's `multiLine`; otherwise JSON lines.
     #[serde(default, alias = "multiLine")]
     pub multi_line: bool,
+    /// json: `/* … */` and `// …` comments between tokens, as Spark's `allowComments`.
+    #[serde(default, alias = "allowComments")]
+    pub allow_comments: bool,
+    /// json: field names without quotes (`{id: 1}`), of ASCII letters, digits and
+    /// `_$@#*+-`, as Spark's `allowUnquotedFieldNames`.
+    #[serde(default, alias = "allowUnquotedFieldNames")]
+    pub allow_unquoted_field_names: bool,
+    /// json: names and strings in single quotes (`{'id': 'a'}`), as Spark's
+    /// `allowSingleQuotes`, which is on by default.
+    #[serde(
+        default = "ferry_plugin_api::sdk::defaults::yes",
+        alias = "allowSingleQuotes"
+    )]
+    pub allow_single_quotes: bool,
+    /// json: numbers with leading zeros (`007`), read as their value, as Spark's
+    /// `allowNumericLeadingZeros`.
+    #[serde(default, alias = "allowNumericLeadingZeros")]
+    pub allow_numeric_leading_zeros: bool,
+    /// json: unquoted `NaN`, `Infinity`, `+Infinity`, `-Infinity`, read into FLOAT and
+    /// DOUBLE columns (anywhere else they reject their record; a STRING keeps the text),
+    /// as Spark's `allowNonNumericNumbers`, which is on by default.
+    #[serde(
+        default = "ferry_plugin_api::sdk::defaults::yes",
+        alias = "allowNonNumericNumbers"
+    )]
+    pub allow_non_numeric_numbers: bool,
+    /// json: a backslash before any character stands for it (`\q` is `q`), as Spark's
+    /// `allowBackslashEscapingAnyCharacter`.
+    #[serde(default, alias = "allowBackslashEscapingAnyCharacter")]
+    pub allow_backslash_escaping_any_character: bool,
+    /// json: characters below U+0020 (a tab, say) unescaped inside strings, as Spark's
+    /// `allowUnquotedControlChars`.
+    #[serde(default, alias = "allowUnquotedControlChars")]
+    pub allow_unquoted_control_chars: bool,
+    /// json: accepted for Spark's `dropFieldIfAllNull`, which only shapes Spark's schema
+    /// inference; with the schema given it changes nothing, in Spark or here.
+    #[serde(default, alias = "dropFieldIfAllNull")]
+    pub drop_field_if_all_null: bool,
+    /// json: accepted for Spark's `primitivesAsString`, which only shapes Spark's schema
+    /// inference; with the schema given it changes nothing, in Spark or here.
+    #[serde(default, alias = "primitivesAsString")]
+    pub primitives_as_string: bool,
+    /// json: accepted for Spark's `prefersDecimal`, which only shapes Spark's schema
+    /// inference; with the schema given it changes nothing, in Spark or here.
+    #[serde(default, alias = "prefersDecimal")]
+    pub prefers_decimal: bool,
+    /// json and csv: the text that ends a record instead of a line end, as Spark's
+    /// `lineSep` (default: `\n`, `\r\n` or `\r`); for csv one character or "\r\n", as
+    /// Spark limits it. Not used with multi_line.
+    #[serde(alias = "lineSep")]
+    pub line_sep: Option<String>,
     /// json and csv: a record longer than this ("1 MiB", or bytes) is rejected with its
     /// size and its first max_record_bytes bytes, never decoded.
     #[serde(default = "default_max_record_bytes")]
@@ -390,13 +437,15 @@ fn format(options: &FileOptions) -> Result<Format> {
                 schema: schema.ok_or_else(|| needs_schema("json"))?,
                 multi_line: options.multi_line,
                 datetimes,
+                options: json_options(options),
+                line_sep: line_sep(options)?,
             },
             FileFormat::Csv => TextFormat::Csv {
                 schema: schema.ok_or_else(|| needs_schema("csv"))?,
                 datetimes,
                 header: options.header,
                 enforce_schema: options.enforce_schema,
-                line_sep: line_sep(options.line_sep.as_deref())?,
+                line_sep: line_sep(options)?,
                 options: Box::new(csv_options(options)?),
             },
             FileFormat::Parquet if options.encoding.is_some() => return Err(Error::msg(
@@ -437,17 +486,32 @@ fn csv_options(options: &FileOptions) -> Result<CsvOptions> {
     Ok(csv)
 }
 
-/// `line_sep` as the bytes that end a record: one character, or "\r\n" (none: any
-/// line end).
-fn line_sep(line_sep: Option<&str>) -> Result<Option<Vec<u8>>> {
-    let Some(sep) = line_sep else {
+/// The JSON syntax the options allow.
+fn json_options(options: &FileOptions) -> JsonOptions {
+    JsonOptions {
+        allow_comments: options.allow_comments,
+        allow_unquoted_field_names: options.allow_unquoted_field_names,
+        allow_single_quotes: options.allow_single_quotes,
+        allow_numeric_leading_zeros: options.allow_numeric_leading_zeros,
+        allow_non_numeric_numbers: options.allow_non_numeric_numbers,
+        allow_backslash_escaping_any_character: options.allow_backslash_escaping_any_character,
+        allow_unquoted_control_chars: options.allow_unquoted_control_chars,
+    }
+}
+
+/// `line_sep` as the bytes that end a record (none: any line end): not empty, and for
+/// csv one character or "\r\n", as Spark limits it.
+fn line_sep(options: &FileOptions) -> Result<Option<Vec<u8>>> {
+    let Some(sep) = options.line_sep.as_deref() else {
         return Ok(None);
     };
+    let csv = options.format == FileFormat::Csv;
     match sep.chars().count() {
+        0 => Err(Error::msg("line_sep must not be empty")),
         1 => Ok(Some(sep.as_bytes().to_vec())),
-        _ if sep == "\r\n" => Ok(Some(sep.as_bytes().to_vec())),
+        _ if !csv || sep == "\r\n" => Ok(Some(sep.as_bytes().to_vec())),
         _ => Err(Error::msg(format!(
-            "line_sep: '{}' is not one character (or \"\\r\\n\")",
+            "line_sep: '{}' is not one character (or \"\\r\\n\"), as csv needs",
             sep.escape_debug()
         ))),
     }

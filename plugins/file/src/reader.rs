@@ -8,13 +8,13 @@ use std::sync::Arc;
 use ferry_plugin_api::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use ferry_plugin_api::sdk::decode::{
-    CsvDecoder, CsvOptions, DateTimeFormats, EncodingErrors, JsonDecoder,
+    CsvDecoder, CsvOptions, DateTimeFormats, EncodingErrors, JsonDecoder, JsonOptions,
 };
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 
 use crate::charset::{decode, Charset, Invalid};
 use crate::columnar::Parquet;
-use crate::split::Cursor;
+use crate::split::{Cursor, Syntax};
 use crate::stable::Snapshot;
 
 /// Why a file was not read to its end.
@@ -68,6 +68,9 @@ pub enum TextFormat {
         schema: SchemaRef,
         multi_line: bool,
         datetimes: DateTimeFormats,
+        options: JsonOptions,
+        /// What ends a record instead of a newline, without `multi_line`.
+        line_sep: Option<Vec<u8>>,
     },
     Csv {
         schema: SchemaRef,
@@ -210,16 +213,20 @@ impl Text {
                 schema,
                 multi_line,
                 datetimes,
-            } => (
-                match multi_line {
-                    true => Cursor::documents(&data),
-                    false => Cursor::json(&data),
-                },
-                TextDecoder::Json(Box::new(JsonDecoder::with_formats(
-                    schema.clone(),
-                    datetimes,
-                ))),
-            ),
+                options,
+                line_sep,
+            } => {
+                let syntax = Syntax {
+                    single_quotes: options.allow_single_quotes,
+                    comments: options.allow_comments,
+                };
+                let cursor = match multi_line {
+                    true => Cursor::documents(&data, syntax),
+                    false => Cursor::json(&data, syntax, line_sep.as_deref()),
+                };
+                let decoder = JsonDecoder::with_options(schema.clone(), datetimes, *options);
+                (cursor, TextDecoder::Json(Box::new(decoder)))
+            }
             TextFormat::Csv {
                 schema,
                 datetimes,
@@ -244,6 +251,11 @@ impl Text {
         let separator = match format {
             TextFormat::Csv {
                 line_sep: Some(separator),
+                ..
+            }
+            | TextFormat::Json {
+                line_sep: Some(separator),
+                multi_line: false,
                 ..
             } => separator.as_slice(),
             _ => b"\n",

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::log::{info, warn};
 use ferry_plugin_api::sdk::ddl::DdlSchema;
-use ferry_plugin_api::sdk::decode::{CsvDecoder, JsonDecoder};
+use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, JsonDecoder, JsonOptions};
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
@@ -70,6 +70,38 @@ pub struct KafkaSourceOptions {
     pub format: ValueFormat,
     /// json and csv: the Spark DDL schema values decode into.
     pub schema: Option<DdlSchema>,
+    /// json: `/* … */` and `// …` comments between tokens, as Spark's `allowComments`.
+    #[serde(default, alias = "allowComments")]
+    pub allow_comments: bool,
+    /// json: field names without quotes (`{id: 1}`), as Spark's `allowUnquotedFieldNames`.
+    #[serde(default, alias = "allowUnquotedFieldNames")]
+    pub allow_unquoted_field_names: bool,
+    /// json: names and strings in single quotes, as Spark's `allowSingleQuotes` (on by
+    /// default).
+    #[serde(
+        default = "ferry_plugin_api::sdk::defaults::yes",
+        alias = "allowSingleQuotes"
+    )]
+    pub allow_single_quotes: bool,
+    /// json: numbers with leading zeros (`007`), read as their value, as Spark's
+    /// `allowNumericLeadingZeros`.
+    #[serde(default, alias = "allowNumericLeadingZeros")]
+    pub allow_numeric_leading_zeros: bool,
+    /// json: unquoted `NaN`, `Infinity`, `+Infinity`, `-Infinity` for FLOAT and DOUBLE, as
+    /// Spark's `allowNonNumericNumbers` (on by default).
+    #[serde(
+        default = "ferry_plugin_api::sdk::defaults::yes",
+        alias = "allowNonNumericNumbers"
+    )]
+    pub allow_non_numeric_numbers: bool,
+    /// json: a backslash before any character stands for it, as Spark's
+    /// `allowBackslashEscapingAnyCharacter`.
+    #[serde(default, alias = "allowBackslashEscapingAnyCharacter")]
+    pub allow_backslash_escaping_any_character: bool,
+    /// json: characters below U+0020 unescaped inside strings, as Spark's
+    /// `allowUnquotedControlChars`.
+    #[serde(default, alias = "allowUnquotedControlChars")]
+    pub allow_unquoted_control_chars: bool,
     /// Metadata columns added after the value's: any of "key", "topic", "partition",
     /// "offset", "timestamp", "headers". Default: all for raw, none for json and csv.
     pub include: Option<Vec<Meta>>,
@@ -93,6 +125,19 @@ pub struct KafkaSourceOptions {
     /// { "fetch.max.bytes" = "52428800" }. They override ferry's.
     #[serde(default)]
     pub kafka: BTreeMap<String, serde_json::Value>,
+}
+
+/// The JSON syntax the options allow.
+fn json_options(o: &KafkaSourceOptions) -> JsonOptions {
+    JsonOptions {
+        allow_comments: o.allow_comments,
+        allow_unquoted_field_names: o.allow_unquoted_field_names,
+        allow_single_quotes: o.allow_single_quotes,
+        allow_numeric_leading_zeros: o.allow_numeric_leading_zeros,
+        allow_non_numeric_numbers: o.allow_non_numeric_numbers,
+        allow_backslash_escaping_any_character: o.allow_backslash_escaping_any_character,
+        allow_unquoted_control_chars: o.allow_unquoted_control_chars,
+    }
 }
 
 fn comma() -> char {
@@ -150,6 +195,7 @@ impl Component for KafkaSource {
     type Options = KafkaSourceOptions;
 
     fn create(o: KafkaSourceOptions, ctx: &Context) -> Result<Self> {
+        let json = json_options(&o);
         let topics = match (o.topics, &o.topic_pattern) {
             (Some(list), None) if !list.is_empty() => Topics::Listed(list),
             (None, Some(pattern)) => Topics::Pattern(
@@ -181,8 +227,10 @@ impl Component for KafkaSource {
                 ))
             }
             ValueFormat::Raw => Decoder::Raw,
-            ValueFormat::Json => Decoder::Json(Box::new(JsonDecoder::new(
+            ValueFormat::Json => Decoder::Json(Box::new(JsonDecoder::with_options(
                 schema.clone().ok_or_else(needs_schema)?,
+                &DateTimeFormats::default(),
+                json,
             ))),
             ValueFormat::Csv => {
                 let delimiter = ascii_char("delimiter", o.delimiter)?;
@@ -547,6 +595,30 @@ mod tests {
         assert_eq!(sized.max_record_bytes, ByteSize(64 << 10));
         let plain = parse(&format!(r#"{{{base}, "max_record_bytes": 100}}"#));
         assert_eq!(plain.max_record_bytes, ByteSize(100));
+    }
+
+    #[test]
+    fn json_options_take_spark_names_and_defaults() {
+        let parse = |json: &str| parse_options::<KafkaSourceOptions>(json).unwrap();
+        let base = r#""bootstrap_servers": "k:9092", "topics": ["t"]"#;
+        assert_eq!(
+            json_options(&parse(&format!("{{{base}}}"))),
+            JsonOptions::default()
+        );
+        let set = parse(&format!(
+            r#"{{{base}, "allowComments": true, "allow_single_quotes": false,
+                "allowNumericLeadingZeros": true, "allowNonNumericNumbers": false}}"#
+        ));
+        assert_eq!(
+            json_options(&set),
+            JsonOptions {
+                allow_comments: true,
+                allow_single_quotes: false,
+                allow_numeric_leading_zeros: true,
+                allow_non_numeric_numbers: false,
+                ..JsonOptions::default()
+            }
+        );
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! read exactly as written or its record is rejected: JSON number syntax, exact decimal
 //! scaling, CSV quoting and UTF-8 per field, and escaped excerpts for reasons and logs.
 
-use std::ops::Range;
-
 /// Characters of record text quoted in a reason or log line.
 pub const EXCERPT_CHARS: usize = 80;
 
@@ -67,58 +65,6 @@ pub fn is_json_number(text: &[u8]) -> bool {
         }
     }
     i == text.len()
-}
-
-/// The first number token in a JSON record that is not valid JSON (`01`, `1.`, `1.5.5`,
-/// `-`), as a byte range. arrow-rs's reader takes any run of number characters as a
-/// number, and would read `01` as 1 (or as the text "01" into a STRING column).
-pub fn invalid_json_number(record: &[u8]) -> Option<Range<usize>> {
-    let mut at = 0;
-    loop {
-        // Up to the next string, only structure, literals and numbers.
-        let quote = memchr::memchr(b'"', &record[at..]).map_or(record.len(), |q| at + q);
-        if let Some(bad) = invalid_number_between(record, at, quote) {
-            return Some(bad);
-        }
-        // A string left open is the decoder's to reject.
-        at = string_end(record, quote + 1)?;
-    }
-}
-
-/// The first invalid number token in `record[from..to]`, which holds no string.
-fn invalid_number_between(record: &[u8], from: usize, to: usize) -> Option<Range<usize>> {
-    let is_number_byte = |b: &u8| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E');
-    let mut i = from;
-    while i < to {
-        if matches!(record[i], b'-' | b'0'..=b'9') {
-            // Outside strings only numbers hold these characters (not true/false/null).
-            let len = record[i..to]
-                .iter()
-                .take_while(|b| is_number_byte(b))
-                .count();
-            if !is_json_number(&record[i..i + len]) {
-                return Some(i..i + len);
-            }
-            i += len;
-        } else {
-            i += 1;
-        }
-    }
-    None
-}
-
-/// Where the string whose contents start at `from` ends (just past its closing quote),
-/// or `None` if it never closes.
-fn string_end(record: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    loop {
-        let i = at + memchr::memchr2(b'"', b'\\', record.get(at..)?)?;
-        if record[i] == b'"' {
-            return Some(i + 1);
-        }
-        // An escape: the next byte is never the string's end.
-        at = i + 2;
-    }
 }
 
 /// Why a number cannot be held exactly.
@@ -344,22 +290,6 @@ mod tests {
         for text in invalid {
             assert!(!is_json_number(text.as_bytes()), "{text}");
         }
-    }
-
-    #[test]
-    fn invalid_numbers_are_found_outside_strings_only() {
-        fn find(r: &str) -> Option<&str> {
-            invalid_json_number(r.as_bytes()).map(|range| &r[range])
-        }
-        assert_eq!(find(r#"{"a": 01}"#), Some("01"));
-        assert_eq!(find(r#"{"a": "01", "b": [1, -2.5e3, 0]}"#), None);
-        assert_eq!(find(r#"{"a": "x\"01", "b": 1.5.5}"#), Some("1.5.5"));
-        assert_eq!(find(r#"[{"a": true}, {"a": -}]"#), Some("-"));
-        assert_eq!(find(r#"{"a1": null, "b-2": false}"#), None);
-        assert_eq!(find(r#"{"a": "\\", "b": 02}"#), Some("02"));
-        assert_eq!(find(r#"{"a": "\\\"01\\"}"#), None);
-        assert_eq!(find(r#"{"a": "open 01"#), None);
-        assert_eq!(find("07"), Some("07"));
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl SparkCsv {
             }
         }
         let lines: Vec<&[u8]> = prepared.lines.iter().map(Vec::as_slice).collect();
-        let decoded = self.canonical.decode(&lines)?;
+        let decoded = self.canonical.decode(&lines, Vec::new())?;
         let decoded = columns.convert(decoded, &lines)?;
         let batch = self.with_texts(decoded.batch, &decoded.row_sources, &prepared.texts)?;
         let sources = &prepared.sources;
