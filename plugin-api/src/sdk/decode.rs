@@ -10,12 +10,13 @@ mod exact;
 mod floats;
 mod lenient;
 mod nested;
+mod salvage;
 mod spark_csv;
 mod tokenize;
 
 use std::borrow::Cow;
 
-use arrow::array::{BooleanArray, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
 use arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use arrow::error::ArrowError;
@@ -33,6 +34,7 @@ pub use exact::{excerpt, EXCERPT_CHARS};
 pub use lenient::JsonOptions;
 use lenient::{Refused, Shape};
 use nested::NestedValues;
+use salvage::Salvager;
 use spark_csv::SparkCsv;
 
 /// Rows per internal batch; larger inputs are decoded in several and concatenated.
@@ -128,6 +130,8 @@ pub struct JsonDecoder {
     row: Shape,
     /// Whether the schema has FLOAT or DOUBLE values.
     floats: bool,
+    formats: DateTimeFormats,
+    salvager: Option<Salvager<JsonDecoder>>,
 }
 
 impl JsonDecoder {
@@ -164,7 +168,24 @@ impl JsonDecoder {
                 .fields()
                 .iter()
                 .any(|f| floats::has_floats(f.data_type())),
+            formats: formats.clone(),
+            salvager: None,
         }
+    }
+
+    /// Spark's PERMISSIVE row for `record`, which [`decode`](Self::decode) rejected: each
+    /// top-level column's value if that column alone reads from the record, else null.
+    /// A record that is not JSON, or is an array (rows, not one row), is all nulls.
+    pub fn salvage(&mut self, record: &[u8]) -> Vec<ArrayRef> {
+        let schema = self.columns.schema().clone();
+        if record.trim_ascii_start().first() != Some(&b'{') {
+            return salvage::nulls(&schema);
+        }
+        let (formats, options) = (&self.formats, self.options);
+        let salvager = self.salvager.get_or_insert_with(|| {
+            Salvager::new(&schema, |s| Self::with_options(s, formats, options))
+        });
+        salvager.row(&schema, |d| d.decode(&[record]).ok().map(|d| d.batch))
     }
 
     /// Errs only if the schema has a type the JSON reader does not support.
@@ -323,6 +344,8 @@ pub struct CsvDecoder {
     columns: Columns,
     /// Spark's rules; none: RFC 4180, strictly.
     spark: Option<Box<Spark>>,
+    formats: DateTimeFormats,
+    salvager: Option<Salvager<CsvDecoder>>,
 }
 
 /// A decoder's Spark rules, and whether records without a quote take the fast path.
@@ -351,6 +374,8 @@ impl CsvDecoder {
             engine: Engine::new(Csv::new(schema, delimiter, quote)),
             columns,
             spark: None,
+            formats: formats.clone(),
+            salvager: None,
         }
     }
 
@@ -373,7 +398,31 @@ impl CsvDecoder {
                 csv,
                 fast_quote: fast.map(|(_, quote)| quote),
             })),
+            formats: formats.clone(),
+            salvager: None,
         })
+    }
+
+    /// Spark's PERMISSIVE row for `record`, which [`decode`](Self::decode) rejected: its
+    /// fields (missing ones null, extra ones dropped), each column's value if it alone
+    /// reads, else null. All nulls for a record that cannot be cut into fields, or from
+    /// a decoder made without options.
+    pub fn salvage(&mut self, record: &[u8]) -> Vec<ArrayRef> {
+        let schema = self.columns.schema().clone();
+        let Some(spark) = self.spark.as_deref() else {
+            return salvage::nulls(&schema);
+        };
+        let Some(fitted) = spark.csv.fitted(record, schema.fields().len()) else {
+            return salvage::nulls(&schema);
+        };
+        let options = spark.csv.options.clone();
+        let formats = &self.formats;
+        let salvager = self.salvager.get_or_insert_with(|| {
+            Salvager::new(&schema, |s| {
+                Self::with_options(s, &options, formats).expect("options checked once already")
+            })
+        });
+        salvager.row(&schema, |d| d.decode(&[&fitted]).ok().map(|d| d.batch))
     }
 
     /// Errs only if the schema has a type the CSV reader does not support.

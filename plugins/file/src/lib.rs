@@ -6,6 +6,7 @@ mod charset;
 mod clean;
 mod columnar;
 mod convert;
+mod corrupt;
 mod listing;
 mod reader;
 mod split;
@@ -38,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use charset::Charset;
 use clean::Cleaner;
+use corrupt::CorruptColumn;
 use listing::{Limits, Listed, Listing};
 use reader::{with_path_field, FileReader, Format, TextFormat};
 use stable::{changed_reason, Snapshot};
@@ -256,6 +258,12 @@ pub struct FileOptions {
     /// the data, never silently), "FAILFAST" fails the run at the first one. Default: the
     /// pipeline's errors.tolerance.
     pub mode: Option<ParseMode>,
+    /// json and csv: the STRING column of the schema (default "_corrupt_record", if the
+    /// schema has it) that holds a malformed record's text. Under mode PERMISSIVE (or no
+    /// mode) such a record becomes a row, as in Spark: the columns that read from it kept,
+    /// the rest null, its text in this column; it is then not a dead letter.
+    #[serde(alias = "columnNameOfCorruptRecord")]
+    pub column_name_of_corrupt_record: Option<String>,
     /// A file that cannot be read (damaged, truncated or empty Parquet, not the format
     /// its name says, a column the schema cannot read): unset or true, it is one rejected
     /// record naming it (dead-letter output, or a failed run under errors.tolerance
@@ -431,6 +439,20 @@ fn format(options: &FileOptions) -> Result<Format> {
         ))
     };
     let datetimes = datetime_formats(options)?;
+    let keep = matches!(options.mode, None | Some(ParseMode::Permissive));
+    let name = options.column_name_of_corrupt_record.as_deref();
+    let (schema, corrupt) = match (&schema, options.format) {
+        (Some(schema), FileFormat::Json | FileFormat::Csv) => {
+            let (decoded, corrupt) = CorruptColumn::find(schema, name, keep)?;
+            (Some(decoded), corrupt)
+        }
+        _ if name.is_some() => {
+            return Err(Error::msg(
+                "column_name_of_corrupt_record applies to json and csv files with a schema",
+            ))
+        }
+        _ => (schema, None),
+    };
     let text =
         match options.format {
             FileFormat::Json => TextFormat::Json {
@@ -461,6 +483,7 @@ fn format(options: &FileOptions) -> Result<Format> {
         format: text,
         max_record_bytes,
         encoding: options.encoding,
+        corrupt,
     })
 }
 

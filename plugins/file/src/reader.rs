@@ -14,6 +14,7 @@ use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 
 use crate::charset::{decode, Charset, Invalid};
 use crate::columnar::Parquet;
+use crate::corrupt::{CorruptColumn, Salvaged};
 use crate::split::{Cursor, Syntax};
 use crate::stable::Snapshot;
 
@@ -54,6 +55,8 @@ pub enum Format {
         max_record_bytes: usize,
         /// What the files are written in (none: UTF-8).
         encoding: Option<Charset>,
+        /// The schema's column for malformed records' text, if it has one.
+        corrupt: Option<CorruptColumn>,
     },
     /// With a schema, columns are picked by name and cast to it.
     Parquet(Option<SchemaRef>),
@@ -119,12 +122,13 @@ impl FileReader {
                 format,
                 max_record_bytes,
                 encoding,
+                corrupt,
             } => Records::Text(Text::open(
                 format,
                 *max_record_bytes,
                 *encoding,
-                path,
-                skip,
+                corrupt.clone(),
+                (path, skip),
                 admitted,
             )?),
         };
@@ -185,6 +189,8 @@ struct Text {
     /// Bytes the file's encoding does not allow, by where they are in `data`, the last
     /// first: each rejects the record that holds it.
     invalid: Vec<Invalid>,
+    /// The schema's column for malformed records' text.
+    corrupt: Option<CorruptColumn>,
 }
 
 enum TextDecoder {
@@ -193,13 +199,14 @@ enum TextDecoder {
 }
 
 impl Text {
-    /// Reads `path` as far as it was `admitted`, decoded to UTF-8 from its `encoding`.
+    /// Reads `path` as far as it was `admitted`, decoded to UTF-8 from its `encoding`,
+    /// past its first `skip` records.
     fn open(
         format: &TextFormat,
         max_record_bytes: usize,
         encoding: Option<Charset>,
-        path: &str,
-        skip: u64,
+        corrupt: Option<CorruptColumn>,
+        (path, skip): (&str, u64),
         admitted: Snapshot,
     ) -> Result<Self, Failure> {
         let mut data = Vec::new();
@@ -273,6 +280,7 @@ impl Text {
             admitted,
             held_back: None,
             invalid,
+            corrupt,
         };
         if let TextFormat::Csv {
             header: true,
@@ -357,9 +365,17 @@ impl Text {
                 TextDecoder::Csv(d) => d.decode(&records),
             };
             let decoded = decoded.with_context(|| format!("decoding '{path}'"))?;
-            let rejected = decoded.rejected.into_iter();
-            rejects.extend(rejected.map(|r| (ordinals[r.index], r.raw, r.reason)));
-            batch = Some(decoded.batch);
+            let mut salvaged = Vec::new();
+            for r in decoded.rejected {
+                match self.salvage(r.index, &r.raw) {
+                    Some(row) => salvaged.push(row),
+                    None => rejects.push((ordinals[r.index], r.raw, r.reason)),
+                }
+            }
+            batch = Some(match &self.corrupt {
+                Some(c) => c.merge(decoded.batch, &decoded.row_sources, salvaged)?,
+                None => decoded.batch,
+            });
         }
         rejects.sort_by_key(|(ordinal, ..)| *ordinal);
         let count = rejects.len();
@@ -367,6 +383,24 @@ impl Text {
             out.reject(raw, reason, format!("{path}:{}", lines[ordinal]))?;
         }
         Ok((lines.len(), count, batch))
+    }
+
+    /// A malformed record (the `index`th decoded) as Spark's PERMISSIVE row, if the
+    /// schema has a corrupt-record column that keeps them and the record is text.
+    fn salvage(&mut self, index: usize, raw: &[u8]) -> Option<Salvaged> {
+        if !self.corrupt.as_ref()?.keep {
+            return None;
+        }
+        let text = std::str::from_utf8(raw).ok()?.to_string();
+        let columns = match &mut self.decoder {
+            TextDecoder::Json(d) => d.salvage(raw),
+            TextDecoder::Csv(d) => d.salvage(raw),
+        };
+        Some(Salvaged {
+            index,
+            columns,
+            text,
+        })
     }
 
     /// The rejection of a record longer than `max_record_bytes`, with its first

@@ -161,6 +161,51 @@ impl SparkCsv {
         })
     }
 
+    /// `record` written again with exactly `columns` fields, as Spark's PERMISSIVE mode
+    /// reads it: missing fields are null (empty), extra ones dropped. Quoted fields are
+    /// quoted again with the options' quote and escape. None if it cannot be cut into
+    /// fields.
+    pub(super) fn fitted(&self, record: &[u8], columns: usize) -> Option<Vec<u8>> {
+        let fields = self.tokenizer.fields(record).ok()?;
+        let delimiter = self.options.delimiter.as_bytes();
+        let mut out = Vec::with_capacity(record.len());
+        for i in 0..columns {
+            if i > 0 {
+                out.extend_from_slice(delimiter);
+            }
+            match fields.get(i) {
+                Some(Field::Unquoted(text)) => out.extend_from_slice(text),
+                Some(Field::Quoted(text)) => self.requote(&mut out, text)?,
+                Some(Field::Skipped) | None => {}
+            }
+        }
+        Some(out)
+    }
+
+    /// `text` as a quoted field: each quote and escape in it escaped.
+    fn requote(&self, out: &mut Vec<u8>, text: &[u8]) -> Option<()> {
+        let quote = self.tokenizer.quote.as_deref()?;
+        let escape = self.tokenizer.escape.as_deref();
+        out.extend_from_slice(quote);
+        let mut at = 0;
+        while at < text.len() {
+            let special = [Some(quote), escape]
+                .into_iter()
+                .flatten()
+                .find(|s| text[at..].starts_with(s));
+            if let Some(special) = special {
+                out.extend_from_slice(escape?);
+                out.extend_from_slice(special);
+                at += special.len();
+            } else {
+                out.push(text[at]);
+                at += 1;
+            }
+        }
+        out.extend_from_slice(quote);
+        Some(())
+    }
+
     /// `record` as a canonical line, and its STRING values; or why it is rejected.
     fn line(&self, record: &[u8]) -> Result<(Vec<u8>, Vec<Option<String>>), String> {
         let name = |i: usize| match self.declared.fields().get(i) {
