@@ -159,8 +159,11 @@ impl Cursor {
         };
         while self.pos < buf.len() {
             let (start, line) = (self.pos, self.line);
-            let ends = |b: &u8| *b == b'\n' || (any_break && *b == b'\r');
-            let end = (buf[start..].iter().position(ends)).map_or(buf.len(), |i| start + i);
+            let end = match any_break {
+                true => memchr::memchr2(b'\n', b'\r', &buf[start..]),
+                false => memchr::memchr(b'\n', &buf[start..]),
+            };
+            let end = end.map_or(buf.len(), |i| start + i);
             let crlf = buf.get(end) == Some(&b'\r') && buf.get(end + 1) == Some(&b'\n');
             self.pos = end + 1 + usize::from(crlf);
             self.line += 1;

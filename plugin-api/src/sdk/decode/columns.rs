@@ -186,7 +186,9 @@ fn convert_column(
         .enumerate()
         .map(|(row, text)| {
             let text = text?;
-            let number = is_json_number(text.as_bytes()) && !was_string(row);
+            let datetime = matches!(conversion, Conversion::Timestamp(_) | Conversion::JsonText);
+            // Parsing the record is only worth it for the rare number in a datetime column.
+            let number = is_json_number(text.as_bytes()) && !(datetime && was_string(row));
             convert_value(text, data_type, conversion, number)
                 .map_err(|why| failures.push((row, why)))
                 .ok()
