@@ -60,7 +60,8 @@ transform_cpu() {  # the sql node's thread's CPU seconds against the whole proce
 import json, os, resource, subprocess, sys, time
 cmd = sys.argv[1:]
 tick = os.sysconf("SC_CLK_TCK")
-p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+env = {k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"}  # as measure.py
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 threads = {}  # tid -> (name, CPU seconds), sampled until the process ends
 while p.poll() is None:
     try:

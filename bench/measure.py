@@ -9,8 +9,11 @@ import json, os, resource, subprocess, sys, time
 
 name, rows = sys.argv[1], int(sys.argv[2])
 cmd = sys.argv[sys.argv.index("--") + 1:]
+# ferry also loads the plugins in $CARGO_TARGET_DIR/{release,debug}: without it, only
+# the release ones beside the binary are loaded, as an installed ferry would.
+env = {k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"}
 t0 = time.perf_counter()
-proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 out, err = proc.communicate()
 secs = time.perf_counter() - t0
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -129,11 +129,9 @@ impl<'t> Scanner<'t> {
             };
             return Err(Mismatch(format!("expected {want} digits of {what}")));
         }
-        let value = self.text[self.pos..self.pos + run]
-            .parse()
-            .unwrap_or(u32::MAX);
+        let digits = &self.text.as_bytes()[self.pos..self.pos + run];
         self.pos += run;
-        Ok((value, run))
+        Ok((number(digits), run))
     }
 
     fn date(&mut self) -> Result<NaiveDate, Mismatch> {
@@ -180,15 +178,19 @@ impl<'t> Scanner<'t> {
 
     fn fraction(&mut self) -> Result<u32, Mismatch> {
         let digits = self.rest().bytes().take_while(u8::is_ascii_digit).count();
-        let text = &self.text[self.pos..self.pos + digits];
+        let text = &self.text.as_bytes()[self.pos..self.pos + digits];
         self.pos += digits;
         let (kept, finer) = text.split_at(digits.min(6));
-        if finer.bytes().any(|b| b != b'0') {
+        if finer.iter().any(|&b| b != b'0') {
             return Err(mismatch("finer than the microseconds a TIMESTAMP holds"));
         }
-        let padded = format!("{kept:0<6}");
-        Ok(padded.parse().unwrap_or(0))
+        Ok(number(kept) * 10u32.pow(6 - kept.len() as u32))
     }
+}
+
+/// ASCII digits (at most 9 of them, as every caller takes) as a number.
+fn number(digits: &[u8]) -> u32 {
+    (digits.iter()).fold(0, |n, d| n * 10 + u32::from(d - b'0'))
 }
 
 /// The instant of `local` in `zone`. In a time zone's gap (a spring-forward hour) the
