@@ -391,7 +391,14 @@ fn topic_pattern_reads_every_matching_topic_and_no_other() {
 fn csv_values_decode_into_the_schema_and_bad_ones_are_rejected() {
     let broker = Broker::start();
     broker.create_topic("rows", 1);
-    let values = ["1,alpha", "2,beta", "oops,gamma", "3,\"de,lta\""];
+    // Spark's CSV rules: `\"` inside quotes is a quote.
+    let values = [
+        "1,alpha",
+        "2,beta",
+        "oops,gamma",
+        "3,\"de,lta\"",
+        "4,\"a\\\"b\"",
+    ];
     let messages: Vec<String> = values
         .iter()
         .map(|v| {
@@ -416,7 +423,12 @@ fn csv_values_decode_into_the_schema_and_bad_ones_are_rejected() {
     );
     let run = Running::start(ferry(dir.path(), &["run", "p.toml"])).wait(Duration::from_secs(60));
     assert!(run.status.success(), "{run:?}");
-    for row in ["| 1  | alpha  |", "| 2  | beta   |", "| 3  | de,lta |"] {
+    for row in [
+        "| 1  | alpha  |",
+        "| 2  | beta   |",
+        "| 3  | de,lta |",
+        "| 4  | a\"b    |",
+    ] {
         assert!(run.stdout.contains(row), "missing {row}:\n{}", run.stdout);
     }
     let dead = run

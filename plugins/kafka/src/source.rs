@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::log::{info, warn};
 use ferry_plugin_api::sdk::ddl::DdlSchema;
-use ferry_plugin_api::sdk::decode::{CsvDecoder, DateTimeFormats, JsonDecoder, JsonOptions};
+use ferry_plugin_api::sdk::decode::{
+    spark_delimiter, CsvDecoder, CsvOptions, DateTimeFormats, JsonDecoder, JsonOptions,
+};
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
-    ascii_char, Component, Context, Error, ErrorContext, Output, Restored, Result, Source,
-    SourceStatus, MAIN_PORT,
+    Component, Context, Error, ErrorContext, Output, Restored, Result, Source, SourceStatus,
+    MAIN_PORT,
 };
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -109,9 +111,11 @@ pub struct KafkaSourceOptions {
     /// rejected to the dead-letter output with its size, never decoded.
     #[serde(default = "one_mebibyte")]
     pub max_record_bytes: ByteSize,
-    /// csv: the field delimiter, one ASCII character.
-    #[serde(default = "comma")]
-    pub delimiter: char,
+    /// csv: what separates fields, any text (Spark's `sep`). Values are read by Spark's
+    /// CSV rules with its defaults: `\` escapes a quote inside quotes, an empty field is
+    /// null, `NaN`/`Inf`/`-Inf` in FLOAT and DOUBLE columns.
+    #[serde(default = "comma", alias = "sep")]
+    pub delimiter: String,
     /// How often topics are looked up for partitions (and pattern topics) added during
     /// the run; new ones are read from their earliest offset.
     #[serde(default = "ten_seconds")]
@@ -140,8 +144,8 @@ fn json_options(o: &KafkaSourceOptions) -> JsonOptions {
     }
 }
 
-fn comma() -> char {
-    ','
+fn comma() -> String {
+    ",".into()
 }
 
 fn one_mebibyte() -> ByteSize {
@@ -233,12 +237,14 @@ impl Component for KafkaSource {
                 json,
             ))),
             ValueFormat::Csv => {
-                let delimiter = ascii_char("delimiter", o.delimiter)?;
-                Decoder::Csv(Box::new(CsvDecoder::new(
-                    schema.clone().ok_or_else(needs_schema)?,
-                    delimiter,
-                    b'"',
-                )))
+                let options = CsvOptions {
+                    delimiter: spark_delimiter(&o.delimiter).map_err(Error::msg)?,
+                    ..CsvOptions::default()
+                };
+                let schema = schema.clone().ok_or_else(needs_schema)?;
+                let decoder =
+                    CsvDecoder::with_options(schema, &options, &DateTimeFormats::default());
+                Decoder::Csv(Box::new(decoder.map_err(Error::msg)?))
             }
         };
         let include = o.include.unwrap_or_else(|| match o.format {
