@@ -15,9 +15,10 @@ mod spark_csv;
 mod tokenize;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
-use arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array};
+use arrow::compute::{concat_batches, filter, take_record_batch};
 use arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use arrow::error::ArrowError;
 use schemars::JsonSchema;
@@ -292,7 +293,7 @@ impl JsonDecoder {
         for column in decoded.batch.columns() {
             floats::mark_non_finite(column, &Some, &mut rows);
         }
-        let mut failed = std::collections::BTreeMap::new();
+        let mut failed = BTreeMap::new();
         for (row, _) in rows.iter().enumerate().filter(|(_, &marked)| marked) {
             let index = decoded.row_sources[row];
             if rewritten[index] || failed.contains_key(&index) {
@@ -311,23 +312,40 @@ impl JsonDecoder {
             mut rejected,
             mut row_sources,
         } = decoded;
-        let keep: BooleanArray = (row_sources.iter())
-            .map(|source| Some(!failed.contains_key(source)))
-            .collect();
-        let batch = filter_record_batch(&batch, &keep)?;
-        row_sources.retain(|source| !failed.contains_key(source));
-        rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
-            index,
-            raw: records[index].to_vec(),
-            reason,
-        }));
-        rejected.sort_by_key(|r| r.index);
+        let columns = batch.columns().to_vec();
+        let columns = drop_failed(columns, &mut row_sources, &mut rejected, failed, records)?;
+        let options = RecordBatchOptions::new().with_row_count(Some(row_sources.len()));
+        let batch = RecordBatch::try_new_with_options(batch.schema(), columns, &options)?;
         Ok(Decoded {
             batch,
             rejected,
             row_sources,
         })
     }
+}
+
+/// `columns` without the rows of the records in `failed` (by index, with the reason),
+/// `row_sources` kept in step; the failed records join `rejected`, in input order.
+fn drop_failed(
+    columns: Vec<ArrayRef>,
+    row_sources: &mut Vec<usize>,
+    rejected: &mut Vec<Undecodable>,
+    failed: BTreeMap<usize, String>,
+    records: &[&[u8]],
+) -> Result<Vec<ArrayRef>, ArrowError> {
+    let keep: BooleanArray = (row_sources.iter())
+        .map(|source| Some(!failed.contains_key(source)))
+        .collect();
+    let kept = columns.iter().map(|column| filter(column, &keep));
+    let columns = kept.collect::<Result<_, _>>()?;
+    row_sources.retain(|source| !failed.contains_key(source));
+    rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
+        index,
+        raw: records[index].to_vec(),
+        reason,
+    }));
+    rejected.sort_by_key(|r| r.index);
+    Ok(columns)
 }
 
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.

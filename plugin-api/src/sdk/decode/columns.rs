@@ -10,15 +10,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, AsArray, BooleanArray, Date32Array, Int16Array, Int32Array, Int64Array, Int8Array,
-    RecordBatch, RecordBatchOptions, TimestampMicrosecondArray,
+    ArrayRef, AsArray, Date32Array, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch,
+    RecordBatchOptions, TimestampMicrosecondArray,
 };
-use arrow::compute::filter;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 
 use super::exact::{excerpt, is_json_number, scaled_integer, Inexact, EXCERPT_CHARS};
-use super::{DateTimeFormats, Decoded, TimestampUnit, Undecodable};
+use super::{drop_failed, DateTimeFormats, Decoded, TimestampUnit};
 use crate::sdk::datetime::{self, DateTimePattern, Mismatch};
 use crate::sdk::ddl::data_type_to_ddl;
 
@@ -116,18 +115,7 @@ impl Columns {
         if !failed.is_empty() {
             // Before the batch is built: a failed value is null, which a NOT NULL column
             // refuses.
-            let keep: BooleanArray = (row_sources.iter())
-                .map(|source| Some(!failed.contains_key(source)))
-                .collect();
-            let kept = columns.iter().map(|column| filter(column, &keep));
-            columns = kept.collect::<Result<_, _>>()?;
-            row_sources.retain(|source| !failed.contains_key(source));
-            rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
-                index,
-                raw: records[index].to_vec(),
-                reason,
-            }));
-            rejected.sort_by_key(|r| r.index);
+            columns = drop_failed(columns, &mut row_sources, &mut rejected, failed, records)?;
         }
         let options = RecordBatchOptions::new().with_row_count(Some(row_sources.len()));
         let batch = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
