@@ -72,38 +72,10 @@ pub struct KafkaSourceOptions {
     pub format: ValueFormat,
     /// json and csv: the Spark DDL schema values decode into.
     pub schema: Option<DdlSchema>,
-    /// json: `/* … */` and `// …` comments between tokens, as Spark's `allowComments`.
-    #[serde(default, alias = "allowComments")]
-    pub allow_comments: bool,
-    /// json: field names without quotes (`{id: 1}`), as Spark's `allowUnquotedFieldNames`.
-    #[serde(default, alias = "allowUnquotedFieldNames")]
-    pub allow_unquoted_field_names: bool,
-    /// json: names and strings in single quotes, as Spark's `allowSingleQuotes` (on by
-    /// default).
-    #[serde(
-        default = "ferry_plugin_api::sdk::defaults::yes",
-        alias = "allowSingleQuotes"
-    )]
-    pub allow_single_quotes: bool,
-    /// json: numbers with leading zeros (`007`), read as their value, as Spark's
-    /// `allowNumericLeadingZeros`.
-    #[serde(default, alias = "allowNumericLeadingZeros")]
-    pub allow_numeric_leading_zeros: bool,
-    /// json: unquoted `NaN`, `Infinity`, `+Infinity`, `-Infinity` for FLOAT and DOUBLE, as
-    /// Spark's `allowNonNumericNumbers` (on by default).
-    #[serde(
-        default = "ferry_plugin_api::sdk::defaults::yes",
-        alias = "allowNonNumericNumbers"
-    )]
-    pub allow_non_numeric_numbers: bool,
-    /// json: a backslash before any character stands for it, as Spark's
-    /// `allowBackslashEscapingAnyCharacter`.
-    #[serde(default, alias = "allowBackslashEscapingAnyCharacter")]
-    pub allow_backslash_escaping_any_character: bool,
-    /// json: characters below U+0020 unescaped inside strings, as Spark's
-    /// `allowUnquotedControlChars`.
-    #[serde(default, alias = "allowUnquotedControlChars")]
-    pub allow_unquoted_control_chars: bool,
+    /// json: Spark's JSON syntax options for the values, as its `from_json` takes them:
+    /// { allowComments = true, allowSingleQuotes = false, … } (see the README).
+    #[serde(default)]
+    pub json: JsonOptions,
     /// Metadata columns added after the value's: any of "key", "topic", "partition",
     /// "offset", "timestamp", "headers". Default: all for raw, none for json and csv.
     pub include: Option<Vec<Meta>>,
@@ -129,19 +101,6 @@ pub struct KafkaSourceOptions {
     /// { "fetch.max.bytes" = "52428800" }. They override ferry's.
     #[serde(default)]
     pub kafka: BTreeMap<String, serde_json::Value>,
-}
-
-/// The JSON syntax the options allow.
-fn json_options(o: &KafkaSourceOptions) -> JsonOptions {
-    JsonOptions {
-        allow_comments: o.allow_comments,
-        allow_unquoted_field_names: o.allow_unquoted_field_names,
-        allow_single_quotes: o.allow_single_quotes,
-        allow_numeric_leading_zeros: o.allow_numeric_leading_zeros,
-        allow_non_numeric_numbers: o.allow_non_numeric_numbers,
-        allow_backslash_escaping_any_character: o.allow_backslash_escaping_any_character,
-        allow_unquoted_control_chars: o.allow_unquoted_control_chars,
-    }
 }
 
 fn comma() -> String {
@@ -199,7 +158,6 @@ impl Component for KafkaSource {
     type Options = KafkaSourceOptions;
 
     fn create(o: KafkaSourceOptions, ctx: &Context) -> Result<Self> {
-        let json = json_options(&o);
         let topics = match (o.topics, &o.topic_pattern) {
             (Some(list), None) if !list.is_empty() => Topics::Listed(list),
             (None, Some(pattern)) => Topics::Pattern(
@@ -234,7 +192,7 @@ impl Component for KafkaSource {
             ValueFormat::Json => Decoder::Json(Box::new(JsonDecoder::with_options(
                 schema.clone().ok_or_else(needs_schema)?,
                 &DateTimeFormats::default(),
-                json,
+                o.json,
             ))),
             ValueFormat::Csv => {
                 let options = CsvOptions {
@@ -607,16 +565,13 @@ mod tests {
     fn json_options_take_spark_names_and_defaults() {
         let parse = |json: &str| parse_options::<KafkaSourceOptions>(json).unwrap();
         let base = r#""bootstrap_servers": "k:9092", "topics": ["t"]"#;
-        assert_eq!(
-            json_options(&parse(&format!("{{{base}}}"))),
-            JsonOptions::default()
-        );
+        assert_eq!(parse(&format!("{{{base}}}")).json, JsonOptions::default());
         let set = parse(&format!(
-            r#"{{{base}, "allowComments": true, "allow_single_quotes": false,
-                "allowNumericLeadingZeros": true, "allowNonNumericNumbers": false}}"#
+            r#"{{{base}, "json": {{"allowComments": true, "allow_single_quotes": false,
+                "allowNumericLeadingZeros": true, "allowNonNumericNumbers": false}}}}"#
         ));
         assert_eq!(
-            json_options(&set),
+            set.json,
             JsonOptions {
                 allow_comments: true,
                 allow_single_quotes: false,
@@ -624,6 +579,12 @@ mod tests {
                 allow_non_numeric_numbers: false,
                 ..JsonOptions::default()
             }
+        );
+        let typo = format!(r#"{{{base}, "json": {{"allowComents": true}}}}"#);
+        let err = parse_options::<KafkaSourceOptions>(&typo).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `allowComents`"),
+            "{err}"
         );
     }
 

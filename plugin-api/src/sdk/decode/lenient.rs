@@ -10,24 +10,35 @@
 //! string holding exactly the bytes written (spaces, key order and quotes as they are).
 
 use arrow::datatypes::{DataType, Fields};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-/// Spark's JSON reader options that loosen the syntax, with Spark's defaults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Spark's JSON reader options that loosen the syntax, with Spark's defaults, under
+/// Spark's names (`allowComments`) or ferry's (`allow_comments`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct JsonOptions {
-    /// `/* … */` and `// …` comments between tokens (Spark's `allowComments`).
+    /// `/* … */` and `// …` comments between tokens.
+    #[serde(alias = "allowComments")]
     pub allow_comments: bool,
     /// Field names without quotes, of ASCII letters, digits and `_$@#*+-`.
+    #[serde(alias = "allowUnquotedFieldNames")]
     pub allow_unquoted_field_names: bool,
     /// Names and strings in single quotes (Spark's default: true).
+    #[serde(alias = "allowSingleQuotes")]
     pub allow_single_quotes: bool,
     /// Numbers with leading zeros (`007`), read as their value.
+    #[serde(alias = "allowNumericLeadingZeros")]
     pub allow_numeric_leading_zeros: bool,
     /// `NaN`, `Infinity`, `+Infinity`, `-Infinity` unquoted, for FLOAT and DOUBLE
     /// (Spark's default: true).
+    #[serde(alias = "allowNonNumericNumbers")]
     pub allow_non_numeric_numbers: bool,
     /// A backslash before any character stands for that character (`\q` is `q`).
+    #[serde(alias = "allowBackslashEscapingAnyCharacter")]
     pub allow_backslash_escaping_any_character: bool,
     /// Characters below U+0020 (a tab, say) unescaped inside strings.
+    #[serde(alias = "allowUnquotedControlChars")]
     pub allow_unquoted_control_chars: bool,
 }
 
@@ -395,12 +406,7 @@ impl<'a> Rewriter<'a> {
     }
 
     fn object(&mut self, shape: &Shape) -> Step {
-        self.at += 1;
-        self.out.push(b'{');
-        self.space()?;
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            self.out.push(b'}');
+        if self.open(b'{', b'}')? {
             return Ok(());
         }
         loop {
@@ -419,49 +425,56 @@ impl<'a> Rewriter<'a> {
             self.path.push_str(&name);
             self.value(shape.field(&name))?;
             self.path.truncate(outer);
-            self.space()?;
-            match self.peek() {
-                Some(b',') => {
-                    self.at += 1;
-                    self.out.push(b',');
-                    self.space()?;
-                }
-                Some(b'}') => {
-                    self.at += 1;
-                    self.out.push(b'}');
-                    return Ok(());
-                }
-                _ => return self.fail("expected ',' or '}' in an object"),
+            if self.next_item(b'}', "expected ',' or '}' in an object")? {
+                return Ok(());
             }
         }
     }
 
     /// An array whose elements are of shape `item` (at the top of a record: rows).
     fn array(&mut self, item: &Shape) -> Step {
-        self.at += 1;
-        self.out.push(b'[');
-        self.space()?;
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            self.out.push(b']');
+        if self.open(b'[', b']')? {
             return Ok(());
         }
         loop {
             self.value(item)?;
-            self.space()?;
-            match self.peek() {
-                Some(b',') => {
-                    self.at += 1;
-                    self.out.push(b',');
-                    self.space()?;
-                }
-                Some(b']') => {
-                    self.at += 1;
-                    self.out.push(b']');
-                    return Ok(());
-                }
-                _ => return self.fail("expected ',' or ']' in an array"),
+            if self.next_item(b']', "expected ',' or ']' in an array")? {
+                return Ok(());
             }
+        }
+    }
+
+    /// Writes the `open`ing bracket at the cursor and the space after it; true if the
+    /// container is empty (its `close` is written too).
+    fn open(&mut self, open: u8, close: u8) -> Result<bool, Syntax> {
+        self.at += 1;
+        self.out.push(open);
+        self.space()?;
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.at += 1;
+            self.out.push(close);
+        }
+        Ok(empty)
+    }
+
+    /// After an item: a comma (written, with the space after it) or the container's
+    /// `close` (written; true); anything else fails with `expected`.
+    fn next_item(&mut self, close: u8, expected: &str) -> Result<bool, Syntax> {
+        self.space()?;
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                self.out.push(b',');
+                self.space()?;
+                Ok(false)
+            }
+            Some(b) if b == close => {
+                self.at += 1;
+                self.out.push(close);
+                Ok(true)
+            }
+            _ => self.fail(expected),
         }
     }
 
