@@ -348,6 +348,43 @@ fn drop_failed(
     Ok(columns)
 }
 
+/// Whether arrow-rs reads `record` as Spark's rules do: no escape in it, and every quote
+/// opening a field and closing it just before a delimiter or the end, with text between
+/// (a quoted empty field is Spark's `emptyValue`, which arrow-rs does not know).
+fn plainly_quoted(record: &[u8], path: FastPath) -> bool {
+    let Some(first) = memchr::memchr(path.quote, record) else {
+        return true;
+    };
+    let mut buf = [0; 4];
+    let escape = path.escape.map(|e| &*e.encode_utf8(&mut buf));
+    let escaped = match escape.map(str::as_bytes) {
+        Some(&[byte]) => memchr::memchr(byte, record).is_some(),
+        Some(e) => record.windows(e.len()).any(|w| w == e),
+        None => false,
+    };
+    if escaped {
+        return false;
+    }
+    let mut at = first;
+    loop {
+        let opens = at == 0 || record[at - 1] == path.delimiter;
+        let Some(length) = memchr::memchr(path.quote, &record[at + 1..]) else {
+            return false;
+        };
+        let close = at + 1 + length;
+        match record.get(close + 1) {
+            _ if !opens || length == 0 => return false,
+            None => return true,
+            Some(&d) if d == path.delimiter => {}
+            Some(_) => return false,
+        }
+        match memchr::memchr(path.quote, &record[close + 1..]) {
+            Some(next) => at = close + 1 + next,
+            None => return true,
+        }
+    }
+}
+
 /// Decodes CSV records (data lines, no header) into the schema's columns, in order.
 ///
 /// Made with [`CsvDecoder::with_options`], it reads as Spark reads CSV with those
@@ -366,11 +403,20 @@ pub struct CsvDecoder {
     salvager: Option<Salvager<CsvDecoder>>,
 }
 
-/// A decoder's Spark rules, and whether records without a quote take the fast path.
+/// A decoder's Spark rules, and how records may take the fast path.
 struct Spark {
     csv: SparkCsv,
-    /// The quote, when arrow-rs reads the records without it as the options do.
-    fast_quote: Option<u8>,
+    /// None when arrow-rs cannot read records as the options do.
+    fast: Option<FastPath>,
+}
+
+/// The one-byte delimiter and quote with which arrow-rs reads records as the options do,
+/// when their quotes are plain (see [`plainly_quoted`]); and the escape.
+#[derive(Clone, Copy)]
+struct FastPath {
+    delimiter: u8,
+    quote: u8,
+    escape: Option<char>,
 }
 
 impl CsvDecoder {
@@ -414,7 +460,11 @@ impl CsvDecoder {
             columns,
             spark: Some(Box::new(Spark {
                 csv,
-                fast_quote: fast.map(|(_, quote)| quote),
+                fast: fast.map(|(delimiter, quote)| FastPath {
+                    delimiter,
+                    quote,
+                    escape: options.escape,
+                }),
             })),
             formats: formats.clone(),
             salvager: None,
@@ -447,7 +497,7 @@ impl CsvDecoder {
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
         if let Some(spark) = self.spark.as_deref() {
             let replace = spark.csv.options.encoding_errors == EncodingErrors::Replace;
-            return self.decode_spark(records, replace, spark.fast_quote);
+            return self.decode_spark(records, replace, spark.fast);
         }
         let decoded = self.engine.decode(records, Vec::new())?;
         self.columns.convert(decoded, records)
@@ -489,16 +539,16 @@ impl CsvDecoder {
         Ok(())
     }
 
-    /// Which records take the fast path (none holds the quote) and which the
+    /// Which records take the fast path (their quotes, if any, plain) and which the
     /// tokenizer; comments take neither.
-    fn route(&self, texts: &[Cow<[u8]>], fast_quote: Option<u8>) -> (Vec<usize>, Vec<usize>) {
+    fn route(&self, texts: &[Cow<[u8]>], path: Option<FastPath>) -> (Vec<usize>, Vec<usize>) {
         let (mut fast, mut slow) = (Vec::new(), Vec::new());
         for (i, text) in texts.iter().enumerate() {
             if self.is_comment(text) {
                 continue;
             }
-            match fast_quote {
-                Some(quote) if !text.contains(&quote) => fast.push(i),
+            match path {
+                Some(path) if plainly_quoted(text, path) => fast.push(i),
                 _ => slow.push(i),
             }
         }
@@ -507,13 +557,13 @@ impl CsvDecoder {
 
     /// Spark's rules: comments skipped, records without a quote on the fast path when
     /// the options allow, the rest (and whatever the fast path refuses) tokenized.
-    /// `replace`: bytes that are not UTF-8 read as U+FFFD; `fast_quote`: the quote, if
-    /// records without it take the fast path.
+    /// `replace`: bytes that are not UTF-8 read as U+FFFD; `path`: how arrow-rs reads the
+    /// records that may take the fast path.
     fn decode_spark(
         &mut self,
         records: &[&[u8]],
         replace: bool,
-        fast_quote: Option<u8>,
+        path: Option<FastPath>,
     ) -> Result<Decoded, ArrowError> {
         let texts: Vec<Cow<[u8]>> = (records.iter())
             .map(|r| match replace {
@@ -521,7 +571,7 @@ impl CsvDecoder {
                 false => Cow::Borrowed(*r),
             })
             .collect();
-        let (fast, mut slow) = self.route(&texts, fast_quote);
+        let (fast, mut slow) = self.route(&texts, path);
         let mut parts = Vec::new();
         if !fast.is_empty() {
             let subset: Vec<&[u8]> = fast.iter().map(|&i| &*texts[i]).collect();
@@ -1128,6 +1178,30 @@ mod tests {
     fn json(ddl: &str, records: &[&str]) -> Decoded {
         let records: Vec<&[u8]> = records.iter().map(|r| r.as_bytes()).collect();
         JsonDecoder::new(schema(ddl)).decode(&records).unwrap()
+    }
+
+    #[test]
+    fn only_plainly_quoted_records_take_the_fast_path() {
+        let path = FastPath {
+            delimiter: b',',
+            quote: b'"',
+            escape: Some('\\'),
+        };
+        let plain = |r: &str| plainly_quoted(r.as_bytes(), path);
+        for fast in ["1,a,b", "\"a\",2", "1,\"de,lta\"", "\"a\",\"b\",\"c\""] {
+            assert!(plain(fast), "{fast}");
+        }
+        for slow in [
+            "1,\"\"",
+            "1,\"a\"\"b\"",
+            "1,\"a\"b",
+            "1,a\"b",
+            "1, \"a\"",
+            "1,\"a\\\"b\"",
+            "1,\"open",
+        ] {
+            assert!(!plain(slow), "{slow}");
+        }
     }
 
     fn csv(ddl: &str, records: &[&str]) -> Decoded {
