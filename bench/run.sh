@@ -37,6 +37,17 @@ done
 for i in $(seq "$REPEAT"); do
   measure pyarrow-oneshot-etl "$ROWS" -- python3 "$PEERS/pyarrow_oneshot.py" "$DATA" "$WORK/pyarrow"
 done
+echo "== CSV -> console(count) ($ROWS rows, 20 files), string fields bare and quoted"
+for style in plain quoted; do
+  [ -d "$DATA-csv-$style" ] || python3 bench/csv_input.py write "$DATA" "$DATA-csv-$style" "$style"
+done
+for i in $(seq "$REPEAT"); do
+  for style in plain quoted; do
+    rm -rf "$WORK/state"
+    CSV_DATA="$DATA-csv-$style" measure "csv-console-$style" "$ROWS" -- "$FERRY" run bench/pipelines/csv-console.toml
+    measure "pyarrow-csv-read-$style" "$ROWS" -- python3 bench/csv_input.py pyarrow "$DATA-csv-$style"
+  done
+done
 if [ "${SPARK:-0}" = 1 ]; then
   measure spark-etl "$ROWS" -- bash "$PEERS/run_spark.sh" "$DATA" "$WORK/spark" etl
 fi
