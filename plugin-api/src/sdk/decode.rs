@@ -309,43 +309,59 @@ impl JsonDecoder {
         }
         let Decoded {
             batch,
-            mut rejected,
-            mut row_sources,
-        } = decoded;
-        let columns = batch.columns().to_vec();
-        let columns = drop_failed(columns, &mut row_sources, &mut rejected, failed, records)?;
-        let options = RecordBatchOptions::new().with_row_count(Some(row_sources.len()));
-        let batch = RecordBatch::try_new_with_options(batch.schema(), columns, &options)?;
-        Ok(Decoded {
-            batch,
             rejected,
             row_sources,
-        })
+        } = decoded;
+        let columns = batch.columns().to_vec();
+        let kept = Kept {
+            columns,
+            row_sources,
+            rejected,
+        };
+        kept.without(failed, records, batch.schema())
     }
 }
 
-/// `columns` without the rows of the records in `failed` (by index, with the reason),
-/// `row_sources` kept in step; the failed records join `rejected`, in input order.
-fn drop_failed(
+/// Decoded rows as columns, before their batch is built.
+struct Kept {
     columns: Vec<ArrayRef>,
-    row_sources: &mut Vec<usize>,
-    rejected: &mut Vec<Undecodable>,
-    failed: BTreeMap<usize, String>,
-    records: &[&[u8]],
-) -> Result<Vec<ArrayRef>, ArrowError> {
-    let keep: BooleanArray = (row_sources.iter())
-        .map(|source| Some(!failed.contains_key(source)))
-        .collect();
-    let kept = columns.iter().map(|column| filter(column, &keep));
-    let columns = kept.collect::<Result<_, _>>()?;
-    row_sources.retain(|source| !failed.contains_key(source));
-    rejected.extend(failed.into_iter().map(|(index, reason)| Undecodable {
-        index,
-        raw: records[index].to_vec(),
-        reason,
-    }));
-    rejected.sort_by_key(|r| r.index);
-    Ok(columns)
+    /// For each row, the index of the record it came from.
+    row_sources: Vec<usize>,
+    rejected: Vec<Undecodable>,
+}
+
+impl Kept {
+    /// The batch of `schema` without the rows of the records in `failed` (by index, with
+    /// the reason), which join `rejected` in input order.
+    fn without(
+        mut self,
+        failed: BTreeMap<usize, String>,
+        records: &[&[u8]],
+        schema: SchemaRef,
+    ) -> Result<Decoded, ArrowError> {
+        if !failed.is_empty() {
+            let keep: BooleanArray = (self.row_sources.iter())
+                .map(|source| Some(!failed.contains_key(source)))
+                .collect();
+            let kept = self.columns.iter().map(|column| filter(column, &keep));
+            self.columns = kept.collect::<Result<_, _>>()?;
+            self.row_sources
+                .retain(|source| !failed.contains_key(source));
+            self.rejected
+                .extend(failed.into_iter().map(|(index, reason)| Undecodable {
+                    index,
+                    raw: records[index].to_vec(),
+                    reason,
+                }));
+            self.rejected.sort_by_key(|r| r.index);
+        }
+        let rows = RecordBatchOptions::new().with_row_count(Some(self.row_sources.len()));
+        Ok(Decoded {
+            batch: RecordBatch::try_new_with_options(schema, self.columns, &rows)?,
+            rejected: self.rejected,
+            row_sources: self.row_sources,
+        })
+    }
 }
 
 /// Whether arrow-rs reads `record` as Spark's rules do: no escape in it, and every quote

@@ -196,11 +196,10 @@ fn number(digits: &[u8]) -> u32 {
 /// The instant of `local` in `zone`. In a time zone's gap (a spring-forward hour) the
 /// time moves forward by the gap; in an overlap the earlier offset wins (Java's rules).
 fn utc_micros(local: NaiveDateTime, zone: &str) -> Result<i64, Mismatch> {
+    // The wall time read as UTC, less the zone's offset east of UTC.
+    let wall = local.and_utc().timestamp_micros();
     if let Some(seconds) = fixed_offset(zone) {
-        return Ok(
-            (local.and_utc().timestamp() - i64::from(seconds)) * 1_000_000
-                + i64::from(local.and_utc().timestamp_subsec_micros()),
-        );
+        return Ok(wall - i64::from(seconds) * 1_000_000);
     }
     let tz = region(zone).ok_or_else(|| Mismatch(format!("unknown time zone '{zone}'")))?;
     let instant = match tz.from_local_datetime(&local) {
@@ -209,7 +208,7 @@ fn utc_micros(local: NaiveDateTime, zone: &str) -> Result<i64, Mismatch> {
             // The offset before the gap, applied to the wall time, lands after it.
             let before = tz.offset_from_utc_datetime(&(local - chrono::Duration::days(1)));
             let seconds = before.fix().local_minus_utc();
-            return Ok(local.and_utc().timestamp_micros() - i64::from(seconds) * 1_000_000);
+            return Ok(wall - i64::from(seconds) * 1_000_000);
         }
     };
     Ok(instant.timestamp_micros())

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, AsArray, Date32Array, Int16Array, Int32Array, Int64Array, Int8Array, RecordBatch,
-    RecordBatchOptions, TimestampMicrosecondArray,
+    ArrayRef, AsArray, Date32Array, Int16Array, Int32Array, Int64Array, Int8Array,
+    TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 
 use super::exact::{excerpt, is_json_number, scaled_integer, Inexact, EXCERPT_CHARS};
-use super::{drop_failed, DateTimeFormats, Decoded, TimestampUnit};
+use super::{DateTimeFormats, Decoded, Kept, TimestampUnit};
 use crate::sdk::datetime::{self, DateTimePattern, Mismatch};
 use crate::sdk::ddl::data_type_to_ddl;
 
@@ -96,8 +96,8 @@ impl Columns {
         }
         let Decoded {
             batch,
-            mut rejected,
-            mut row_sources,
+            rejected,
+            row_sources,
         } = decoded;
         let mut columns = batch.columns().to_vec();
         // The first reason found for each failing record, by record index.
@@ -112,18 +112,14 @@ impl Columns {
             }
             columns[*i] = converted;
         }
-        if !failed.is_empty() {
-            // Before the batch is built: a failed value is null, which a NOT NULL column
-            // refuses.
-            columns = drop_failed(columns, &mut row_sources, &mut rejected, failed, records)?;
-        }
-        let options = RecordBatchOptions::new().with_row_count(Some(row_sources.len()));
-        let batch = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)?;
-        Ok(Decoded {
-            batch,
-            rejected,
+        // The batch is built after the failed rows are gone: a failed value is null,
+        // which a NOT NULL column refuses.
+        let kept = Kept {
+            columns,
             row_sources,
-        })
+            rejected,
+        };
+        kept.without(failed, records, self.schema.clone())
     }
 }
 
