@@ -7,9 +7,11 @@
 mod columns;
 mod csv_options;
 mod exact;
+mod flat_json;
 mod floats;
 mod lenient;
 mod nested;
+mod parallel;
 mod salvage;
 mod spark_csv;
 mod tokenize;
@@ -32,9 +34,11 @@ pub use csv_options::{
     spark_delimiter, CsvOptions, EncodingErrors, Locale, UnescapedQuoteHandling,
 };
 pub use exact::{excerpt, EXCERPT_CHARS};
+use flat_json::FlatJson;
 pub use lenient::JsonOptions;
 use lenient::{Refused, Shape};
 use nested::NestedValues;
+pub use parallel::{ParallelDecoder, RecordDecoder};
 use salvage::Salvager;
 use spark_csv::SparkCsv;
 
@@ -124,6 +128,8 @@ impl TimestampUnit {
 /// wherever it is, unless [`JsonOptions`] allow it. An object, array or number read into
 /// a STRING field is its JSON text, as written (Spark's rule).
 pub struct JsonDecoder {
+    /// For records that are flat, plain objects, when every column is read as text.
+    flat: Option<FlatJson>,
     engine: Engine<Json>,
     columns: Columns,
     options: JsonOptions,
@@ -161,6 +167,7 @@ impl JsonDecoder {
             declared: schema.clone(),
         };
         Self {
+            flat: FlatJson::new(&columns.wire),
             engine: Engine::new(json),
             columns,
             options,
@@ -196,6 +203,16 @@ impl JsonDecoder {
     /// more with its objects and arrays in STRING fields as text. Rejected records carry
     /// their bytes as given.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Decoded, ArrowError> {
+        let flat = self.flat.as_ref().and_then(|flat| flat.decode(records));
+        if let Some(batch) = flat {
+            let row_sources = (0..records.len()).collect();
+            let decoded = Decoded {
+                batch,
+                rejected: Vec::new(),
+                row_sources,
+            };
+            return self.columns.convert(decoded, records);
+        }
         let mut prepared = self.prepare(records);
         let mut decoded = (self.engine).decode(&prepared.slices(), prepared.refused.clone())?;
         if self.texts_for_containers(&decoded, records, &mut prepared) {

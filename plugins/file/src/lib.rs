@@ -203,6 +203,9 @@ pub struct FileOptions {
     /// size and its first max_record_bytes bytes, never decoded.
     #[serde(default = "default_max_record_bytes")]
     pub max_record_bytes: ByteSize,
+    /// json and csv: threads that decode a poll's records, each a run of them, the rows
+    /// coming out in file order as from one (default: the machine's cores, at most 4).
+    pub decode_threads: Option<NonZeroUsize>,
     /// json and csv: the Spark datetime pattern of TIMESTAMP columns, e.g.
     /// "yyyy-MM-dd HH:mm:ss" (default: Spark's string-cast rules, see the README).
     #[serde(alias = "timestampFormat")]
@@ -317,6 +320,10 @@ fn default_negative_inf() -> String {
 fn default_locale() -> String {
     Locale::default().tag
 }
+
+/// More threads than this decode only if asked for: beyond it a poll's runs are too
+/// short to pay for their threads.
+const MAX_DEFAULT_DECODE_THREADS: usize = 4;
 
 fn default_max_record_bytes() -> ByteSize {
     ByteSize::mib(1)
@@ -479,9 +486,14 @@ fn format(options: &FileOptions) -> Result<Format> {
     if max_record_bytes == 0 {
         return Err(Error::msg("max_record_bytes must be at least 1 byte"));
     }
+    let decode_threads = options.decode_threads.or_else(|| {
+        let cores = std::thread::available_parallelism().ok()?;
+        NonZeroUsize::new(cores.get().min(MAX_DEFAULT_DECODE_THREADS))
+    });
     Ok(Format::Text {
         format: text,
         max_record_bytes,
+        decode_threads: decode_threads.map_or(1, NonZeroUsize::get),
         encoding: options.encoding,
         corrupt,
     })

@@ -9,6 +9,7 @@ use ferry_plugin_api::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use ferry_plugin_api::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use ferry_plugin_api::sdk::decode::{
     CsvDecoder, CsvOptions, DateTimeFormats, EncodingErrors, JsonDecoder, JsonOptions,
+    ParallelDecoder,
 };
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 
@@ -53,6 +54,8 @@ pub enum Format {
         format: TextFormat,
         /// Longer records are rejected without being decoded.
         max_record_bytes: usize,
+        /// Threads that decode a poll's records.
+        decode_threads: usize,
         /// What the files are written in (none: UTF-8).
         encoding: Option<Charset>,
         /// The schema's column for malformed records' text, if it has one.
@@ -121,11 +124,12 @@ impl FileReader {
             Format::Text {
                 format,
                 max_record_bytes,
+                decode_threads,
                 encoding,
                 corrupt,
             } => Records::Text(Text::open(
                 format,
-                *max_record_bytes,
+                (*max_record_bytes, *decode_threads),
                 *encoding,
                 corrupt.clone(),
                 (path, skip),
@@ -144,22 +148,24 @@ impl FileReader {
 
     /// Reads up to `max` records into `out`; returns how many, 0 at the end of the file.
     pub fn read(&mut self, max: usize, out: &mut Output<'_>) -> Result<usize, Failure> {
-        let (consumed, batch) = match &mut self.records {
+        let (consumed, batches) = match &mut self.records {
             Records::Text(text) => {
-                let (consumed, rejected, batch) = text.read(max, &self.path, out)?;
+                let (consumed, rejected, batches) = text.read(max, &self.path, out)?;
                 self.rejected += rejected;
-                (consumed, batch)
+                (consumed, batches)
             }
-            Records::Parquet(parquet) => parquet.read(max, out)?,
+            Records::Parquet(parquet) => {
+                let (consumed, batch) = parquet.read(max, out)?;
+                (consumed, batch.into_iter().collect())
+            }
         };
-        let Some(batch) = batch else {
-            return Ok(consumed);
-        };
-        self.rows += batch.num_rows();
-        out.emit(match &self.file_column {
-            Some(name) => with_file_column(batch, name, &self.path)?,
-            None => batch,
-        })?;
+        for batch in batches {
+            self.rows += batch.num_rows();
+            out.emit(match &self.file_column {
+                Some(name) => with_file_column(batch, name, &self.path)?,
+                None => batch,
+            })?;
+        }
         Ok(consumed)
     }
 
@@ -194,8 +200,8 @@ struct Text {
 }
 
 enum TextDecoder {
-    Json(Box<JsonDecoder>),
-    Csv(Box<CsvDecoder>),
+    Json(Box<ParallelDecoder<JsonDecoder>>),
+    Csv(Box<ParallelDecoder<CsvDecoder>>),
 }
 
 impl Text {
@@ -203,7 +209,7 @@ impl Text {
     /// past its first `skip` records.
     fn open(
         format: &TextFormat,
-        max_record_bytes: usize,
+        (max_record_bytes, threads): (usize, usize),
         encoding: Option<Charset>,
         corrupt: Option<CorruptColumn>,
         (path, skip): (&str, u64),
@@ -231,7 +237,9 @@ impl Text {
                     true => Cursor::documents(&data, syntax),
                     false => Cursor::json(&data, syntax, line_sep.as_deref()),
                 };
-                let decoder = JsonDecoder::with_options(schema.clone(), datetimes, *options);
+                let decoder = ParallelDecoder::new(threads, || {
+                    JsonDecoder::with_options(schema.clone(), datetimes, *options)
+                });
                 (cursor, TextDecoder::Json(Box::new(decoder)))
             }
             TextFormat::Csv {
@@ -245,7 +253,9 @@ impl Text {
                     // The decoded text holds U+FFFD where they were.
                     invalid.clear();
                 }
-                let decoder = CsvDecoder::with_options(schema.clone(), options, datetimes);
+                let decoder = ParallelDecoder::try_new(threads, || {
+                    CsvDecoder::with_options(schema.clone(), options, datetimes)
+                });
                 let decoder = decoder.map_err(|e| Failure::Fatal(Error::msg(e)))?;
                 let cursor = match line_sep {
                     Some(separator) => Cursor::separated(&data, separator),
@@ -302,6 +312,7 @@ impl Text {
         let TextDecoder::Csv(decoder) = &self.decoder else {
             return Ok(());
         };
+        let decoder = decoder.first();
         while let Some(record) = self.cursor.next(&self.data) {
             let bytes = &self.data[record.bytes];
             if decoder.is_comment(bytes) {
@@ -321,13 +332,14 @@ impl Text {
 
     /// Decodes up to `max` records; rejected ones go to `out` as `path:line`, in file
     /// order (under `errors.tolerance = "none"` the first is the one that fails the task).
-    /// Returns how many records were read and rejected, and the rows.
+    /// Returns how many records were read and rejected, and the rows (a batch per decode
+    /// thread's run).
     fn read(
         &mut self,
         max: usize,
         path: &str,
         out: &mut Output<'_>,
-    ) -> Result<(usize, usize, Option<RecordBatch>)> {
+    ) -> Result<(usize, usize, Vec<RecordBatch>)> {
         // `lines` has every record read; `records` the ones to decode, and `ordinals`
         // their place among all of them.
         let (mut lines, mut records, mut ordinals) = (Vec::new(), Vec::new(), Vec::new());
@@ -346,7 +358,7 @@ impl Text {
             }
             let invalid = first_invalid(&mut self.invalid, &record.bytes);
             let bytes = &self.data[record.bytes];
-            if matches!(&self.decoder, TextDecoder::Csv(d) if d.is_comment(bytes)) {
+            if matches!(&self.decoder, TextDecoder::Csv(d) if d.first().is_comment(bytes)) {
                 // Skipped whole, whatever it holds.
             } else if bytes.len() > self.max_record_bytes {
                 rejects.push(self.oversized(lines.len(), bytes));
@@ -358,31 +370,32 @@ impl Text {
             }
             lines.push(record.line);
         }
-        let mut batch = None;
+        let mut batches = Vec::new();
         if !records.is_empty() {
-            let decoded = match &mut self.decoder {
+            let runs = match &mut self.decoder {
                 TextDecoder::Json(d) => d.decode(&records),
                 TextDecoder::Csv(d) => d.decode(&records),
             };
-            let decoded = decoded.with_context(|| format!("decoding '{path}'"))?;
-            let mut salvaged = Vec::new();
-            for r in decoded.rejected {
-                match self.salvage(r.index, &r.raw) {
-                    Some(row) => salvaged.push(row),
-                    None => rejects.push((ordinals[r.index], r.raw, r.reason)),
+            for decoded in runs.with_context(|| format!("decoding '{path}'"))? {
+                let mut salvaged = Vec::new();
+                for r in decoded.rejected {
+                    match self.salvage(r.index, &r.raw) {
+                        Some(row) => salvaged.push(row),
+                        None => rejects.push((ordinals[r.index], r.raw, r.reason)),
+                    }
                 }
+                batches.push(match &self.corrupt {
+                    Some(c) => c.merge(decoded.batch, &decoded.row_sources, salvaged)?,
+                    None => decoded.batch,
+                });
             }
-            batch = Some(match &self.corrupt {
-                Some(c) => c.merge(decoded.batch, &decoded.row_sources, salvaged)?,
-                None => decoded.batch,
-            });
         }
         rejects.sort_by_key(|(ordinal, ..)| *ordinal);
         let count = rejects.len();
         for (ordinal, raw, reason) in rejects {
             out.reject(raw, reason, format!("{path}:{}", lines[ordinal]))?;
         }
-        Ok((lines.len(), count, batch))
+        Ok((lines.len(), count, batches))
     }
 
     /// A malformed record (the `index`th decoded) as Spark's PERMISSIVE row, if the
@@ -393,8 +406,8 @@ impl Text {
         }
         let text = std::str::from_utf8(raw).ok()?.to_string();
         let columns = match &mut self.decoder {
-            TextDecoder::Json(d) => d.salvage(raw),
-            TextDecoder::Csv(d) => d.salvage(raw),
+            TextDecoder::Json(d) => d.first_mut().salvage(raw),
+            TextDecoder::Csv(d) => d.first_mut().salvage(raw),
         };
         Some(Salvaged {
             index,
