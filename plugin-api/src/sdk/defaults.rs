@@ -15,3 +15,13 @@ pub fn comma() -> char {
 pub fn double_quote() -> char {
     '"'
 }
+
+/// More threads than this work for one plugin's stage only if asked for: beyond it a
+/// batch's share of work per thread is too small to pay for the thread.
+const MAX_DEFAULT_THREADS: usize = 4;
+
+/// Threads for work inside one stage (decoding a poll, encoding a batch): the machine's
+/// cores, up to 4; one if the count cannot be had.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DEFAULT_THREADS))
+}

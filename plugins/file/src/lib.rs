@@ -23,6 +23,7 @@ use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
+use ferry_plugin_api::sdk::defaults;
 use ferry_plugin_api::sdk::ddl::DdlSchema;
 use ferry_plugin_api::sdk::decode::{
     spark_delimiter, CsvOptions, DateTimeFormats, EncodingErrors, JsonOptions, Locale,
@@ -321,10 +322,6 @@ fn default_locale() -> String {
     Locale::default().tag
 }
 
-/// More threads than this decode only if asked for: beyond it a poll's runs are too
-/// short to pay for their threads.
-const MAX_DEFAULT_DECODE_THREADS: usize = 4;
-
 fn default_max_record_bytes() -> ByteSize {
     ByteSize::mib(1)
 }
@@ -486,14 +483,11 @@ fn format(options: &FileOptions) -> Result<Format> {
     if max_record_bytes == 0 {
         return Err(Error::msg("max_record_bytes must be at least 1 byte"));
     }
-    let decode_threads = options.decode_threads.or_else(|| {
-        let cores = std::thread::available_parallelism().ok()?;
-        NonZeroUsize::new(cores.get().min(MAX_DEFAULT_DECODE_THREADS))
-    });
+    let decode_threads = options.decode_threads.map_or_else(defaults::threads, NonZeroUsize::get);
     Ok(Format::Text {
         format: text,
         max_record_bytes,
-        decode_threads: decode_threads.map_or(1, NonZeroUsize::get),
+        decode_threads,
         encoding: options.encoding,
         corrupt,
     })
