@@ -23,12 +23,12 @@ use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::export_plugin;
 use ferry_plugin_api::log::{debug, info};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
-use ferry_plugin_api::sdk::defaults;
 use ferry_plugin_api::sdk::ddl::DdlSchema;
 use ferry_plugin_api::sdk::decode::{
     spark_delimiter, CsvOptions, DateTimeFormats, EncodingErrors, JsonOptions, Locale,
     TimestampUnit, UnescapedQuoteHandling,
 };
+use ferry_plugin_api::sdk::defaults;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
@@ -483,7 +483,9 @@ fn format(options: &FileOptions) -> Result<Format> {
     if max_record_bytes == 0 {
         return Err(Error::msg("max_record_bytes must be at least 1 byte"));
     }
-    let decode_threads = options.decode_threads.map_or_else(defaults::threads, NonZeroUsize::get);
+    let decode_threads = options
+        .decode_threads
+        .map_or_else(defaults::threads, NonZeroUsize::get);
     Ok(Format::Text {
         format: text,
         max_record_bytes,
