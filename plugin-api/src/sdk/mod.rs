@@ -18,6 +18,7 @@ mod output;
 pub mod rows;
 pub mod size;
 pub mod state;
+pub mod threads;
 mod traits;
 
 pub use crate::abi::{

@@ -10,12 +10,14 @@
 //! in the handle, from which a restart rebuilds the open file. See README "Small files".
 
 pub mod commit;
+mod parquet_file;
 pub mod partition;
 pub mod writer;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -102,6 +104,9 @@ pub struct LakeOptions {
     /// parquet: write min/max/null-count statistics per page and column chunk.
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub statistics: bool,
+    /// parquet: threads that encode a file's columns side by side (default: the
+    /// machine's cores, at most 4). The file is the same whatever the count.
+    pub encode_threads: Option<NonZeroUsize>,
     /// csv: write a header line in each file.
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub header: bool,

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,17 +15,21 @@ use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::arrow::csv;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::arrow::json::LineDelimitedWriter;
-use ferry_plugin_api::sdk::{ascii_char, Error, ErrorContext, Result};
-use parquet::arrow::ArrowWriter;
+use ferry_plugin_api::sdk::{ascii_char, defaults, Error, ErrorContext, Result};
 use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
+use crate::parquet_file::ParquetFile;
 use crate::{Compression, Format, LakeOptions};
 
 /// How files are encoded, from the options.
 #[derive(Clone)]
 pub enum Encoding {
-    Parquet(Arc<WriterProperties>),
+    Parquet {
+        props: Arc<WriterProperties>,
+        /// Threads that encode a file's columns.
+        threads: usize,
+    },
     Csv {
         header: bool,
         delimiter: u8,
@@ -64,7 +69,12 @@ impl Encoding {
                     })
                     .set_created_by(format!("ferry-lake {}", env!("CARGO_PKG_VERSION")))
                     .build();
-                Encoding::Parquet(Arc::new(props))
+                Encoding::Parquet {
+                    props: Arc::new(props),
+                    threads: o
+                        .encode_threads
+                        .map_or_else(defaults::threads, NonZeroUsize::get),
+                }
             }
             Format::Csv => Encoding::Csv {
                 header: o.header,
@@ -77,7 +87,7 @@ impl Encoding {
 
     pub fn extension(&self) -> &'static str {
         match self {
-            Encoding::Parquet(_) => "parquet",
+            Encoding::Parquet { .. } => "parquet",
             Encoding::Csv { .. } => "csv",
             Encoding::Json => "json",
         }
@@ -115,7 +125,7 @@ type Text = Counting<BufWriter<File>>;
 
 #[allow(clippy::large_enum_variant)] // one per open file: a few per sink
 pub enum FileWriter {
-    Parquet(Box<ArrowWriter<File>>),
+    Parquet(Box<ParquetFile>),
     Csv(csv::Writer<Text>, Arc<AtomicU64>),
     Json(LineDelimitedWriter<Text>, Arc<AtomicU64>),
 }
@@ -130,8 +140,8 @@ impl FileWriter {
             bytes: bytes.clone(),
         };
         Ok(match encoding {
-            Encoding::Parquet(props) => FileWriter::Parquet(Box::new(
-                ArrowWriter::try_new(file, schema, Some(props.as_ref().clone()))
+            Encoding::Parquet { props, threads } => FileWriter::Parquet(Box::new(
+                ParquetFile::new(file, schema, props.as_ref().clone(), *threads)
                     .with_context(|| format!("creating {}", path.display()))?,
             )),
             Encoding::Csv {
@@ -162,7 +172,7 @@ impl FileWriter {
     /// Bytes the file holds once closed, about (Parquet: written plus buffered, encoded).
     pub fn bytes(&self) -> u64 {
         match self {
-            FileWriter::Parquet(w) => (w.bytes_written() + w.in_progress_size()) as u64,
+            FileWriter::Parquet(w) => w.bytes(),
             FileWriter::Csv(_, bytes) | FileWriter::Json(_, bytes) => bytes.load(Ordering::Relaxed),
         }
     }
@@ -170,12 +180,7 @@ impl FileWriter {
     /// Finishes the file (Parquet footer), flushes and fsyncs it; returns its size.
     pub fn close(self) -> Result<u64> {
         let file = match self {
-            FileWriter::Parquet(mut w) => {
-                w.finish()?;
-                let file = w.inner_mut();
-                file.flush()?;
-                file.try_clone()?
-            }
+            FileWriter::Parquet(w) => w.finish()?,
             FileWriter::Csv(w, _) => text_file(w.into_inner())?,
             FileWriter::Json(mut w, _) => {
                 w.finish()?;

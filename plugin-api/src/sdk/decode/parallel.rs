@@ -5,11 +5,10 @@
 //! the results come back in input order with indices into the whole input: the rows,
 //! rejections and record counts are exactly those of one decoder reading them all.
 
-use std::thread;
-
 use arrow::error::ArrowError;
 
 use super::{CsvDecoder, Decoded, JsonDecoder};
+use crate::sdk::threads::each_on_threads;
 
 /// Fewer records than this per thread are decoded on the calling thread alone: starting
 /// a thread (tens of microseconds) would cost more than it saves.
@@ -63,36 +62,15 @@ impl<D: RecordDecoder> ParallelDecoder<D> {
         &mut self.decoders[0]
     }
 
-    /// `records` decoded in runs of at least [`MIN_RUN`], one per thread, the first on
-    /// the calling thread: what each run decoded to, in input order, its rejected
+    /// `records` decoded in runs of at least [`MIN_RUN`], one per thread, the calling
+    /// thread one of them: what each run decoded to, in input order, its rejected
     /// records' indices and its rows' sources counted in `records`. A decoder's panic
     /// is the caller's.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Vec<Decoded>, ArrowError> {
         let runs = (records.len() / MIN_RUN).clamp(1, self.decoders.len());
-        if runs == 1 {
-            return Ok(vec![self.decoders[0].decode(records)?]);
-        }
-        let size = records.len().div_ceil(runs);
-        let results: Vec<Result<Decoded, ArrowError>> = thread::scope(|scope| {
-            let mut runs = records.chunks(size).zip(self.decoders.iter_mut());
-            let (first, first_decoder) = runs.next().expect("at least two runs");
-            let others: Vec<_> = runs
-                .map(|(run, decoder)| {
-                    let spawned = thread::Builder::new().name("decode".into());
-                    spawned.spawn_scoped(scope, move || decoder.decode(run))
-                })
-                .collect();
-            let mut results = vec![first_decoder.decode(first)];
-            results.extend(others.into_iter().map(|spawned| {
-                match spawned {
-                    Ok(handle) => handle
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                    Err(e) => Err(ArrowError::ExternalError(Box::new(e))),
-                }
-            }));
-            results
-        });
+        let size = records.len().div_ceil(runs).max(1);
+        let work: Vec<_> = records.chunks(size).zip(self.decoders.iter_mut()).collect();
+        let results = each_on_threads("decode", runs, work, |(run, decoder)| decoder.decode(run));
         let mut decoded = Vec::with_capacity(runs);
         for (run, result) in results.into_iter().enumerate() {
             let (mut d, start) = (result?, run * size);

@@ -1,0 +1,215 @@
+//! One Parquet file being written, its columns encoded side by side. Encoding (the
+//! dictionary, the pages, their compression) is most of a lake sink's work, and arrow-rs
+//! encodes one column at a time on the calling thread, so one sink would cap a pipeline
+//! at one core's encoding speed. Each column of a row group has a writer of its own; a
+//! batch's leaf columns go to their writers on several threads, and the closed chunks
+//! are appended to the file in schema order: the file is the one `ArrowWriter` writes.
+
+use std::fs::File;
+use std::io::Write;
+
+use ferry_plugin_api::arrow::array::RecordBatch;
+use ferry_plugin_api::arrow::datatypes::SchemaRef;
+use ferry_plugin_api::sdk::threads::each_on_threads;
+use ferry_plugin_api::sdk::Result;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+
+/// Batches with fewer rows than this are encoded on the calling thread: a thread's start
+/// (tens of microseconds) would cost more than it saves.
+const MIN_PARALLEL_ROWS: usize = 1024;
+
+pub struct ParquetFile {
+    file: SerializedFileWriter<File>,
+    columns: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    row_group_rows: usize,
+    threads: usize,
+    open: Option<RowGroup>,
+}
+
+/// The row group being encoded: a writer per leaf column, in schema order.
+struct RowGroup {
+    writers: Vec<ArrowColumnWriter>,
+    rows: usize,
+}
+
+impl ParquetFile {
+    /// A file on `file` for rows of `schema`, encoded on up to `threads` threads.
+    pub fn new(
+        file: File,
+        schema: SchemaRef,
+        props: WriterProperties,
+        threads: usize,
+    ) -> Result<Self> {
+        let row_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
+        // ArrowWriter writes the header and the Arrow schema readers use, then hands over.
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+        let (file, columns) = writer.into_serialized_writer()?;
+        Ok(Self {
+            file,
+            columns,
+            schema,
+            row_group_rows,
+            threads,
+            open: None,
+        })
+    }
+
+    /// Encodes `batch`, closing row groups as they reach `max_row_group_row_count`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut rest = batch.clone();
+        while rest.num_rows() > 0 {
+            let group = match &mut self.open {
+                Some(group) => group,
+                open => open.insert(RowGroup {
+                    writers: self
+                        .columns
+                        .create_column_writers(self.file.flushed_row_groups().len())?,
+                    rows: 0,
+                }),
+            };
+            let take = rest.num_rows().min(self.row_group_rows - group.rows);
+            group.write(&self.schema, &rest.slice(0, take), self.threads)?;
+            rest = rest.slice(take, rest.num_rows() - take);
+            if group.rows >= self.row_group_rows {
+                self.close_row_group()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes the file holds once closed, about: written, plus the open row group encoded.
+    pub fn bytes(&self) -> u64 {
+        let open = self.open.as_ref().map_or(0, |group| {
+            group
+                .writers
+                .iter()
+                .map(ArrowColumnWriter::get_estimated_total_bytes)
+                .sum()
+        });
+        (self.file.bytes_written() + open) as u64
+    }
+
+    /// Closes the open row group, writes the footer and flushes; returns the file.
+    pub fn finish(mut self) -> Result<File> {
+        self.close_row_group()?;
+        self.file.finish()?;
+        let file = self.file.inner_mut();
+        file.flush()?;
+        Ok(file.try_clone()?)
+    }
+
+    /// Closes the open row group's writers (side by side: a dictionary column's pages are
+    /// written out only now) and appends their chunks to the file.
+    fn close_row_group(&mut self) -> Result<()> {
+        let Some(group) = self.open.take() else {
+            return Ok(());
+        };
+        let threads = if group.rows < MIN_PARALLEL_ROWS {
+            1
+        } else {
+            self.threads
+        };
+        let chunks = each_on_threads("encode", threads, group.writers, ArrowColumnWriter::close);
+        let mut row_group = self.file.next_row_group()?;
+        for chunk in chunks {
+            chunk?.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+        Ok(())
+    }
+}
+
+impl RowGroup {
+    fn write(&mut self, schema: &SchemaRef, batch: &RecordBatch, threads: usize) -> Result<()> {
+        let mut leaves = Vec::with_capacity(self.writers.len());
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, column)?);
+        }
+        let threads = if batch.num_rows() < MIN_PARALLEL_ROWS {
+            1
+        } else {
+            threads
+        };
+        let work: Vec<_> = self.writers.iter_mut().zip(leaves).collect();
+        for written in each_on_threads("encode", threads, work, |(w, leaf)| w.write(&leaf)) {
+            written?;
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ferry_plugin_api::arrow::array::{ArrayRef, Int64Array, StringArray, StructArray};
+    use ferry_plugin_api::arrow::compute::concat_batches;
+    use ferry_plugin_api::arrow::datatypes::{DataType, Field, Fields, Schema};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+
+    /// `rows` rows: a number, a text with few distinct values (a dictionary), and a
+    /// struct of two leaves, some of them null.
+    fn batch(rows: usize) -> RecordBatch {
+        let n = Int64Array::from_iter((0..rows as i64).map(|i| (i % 7 != 0).then_some(i)));
+        let text = StringArray::from_iter_values((0..rows).map(|i| format!("t{}", i % 13)));
+        let inner = Fields::from(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Utf8, true),
+        ]);
+        let nested = StructArray::new(
+            inner.clone(),
+            vec![
+                Arc::new(Int64Array::from_iter_values((0..rows as i64).map(|i| -i))),
+                Arc::new(StringArray::from_iter_values(
+                    (0..rows).map(|i| i.to_string()),
+                )),
+            ],
+            None,
+        );
+        let schema = Schema::new(vec![
+            Field::new("n", DataType::Int64, true),
+            Field::new("text", DataType::Utf8, false),
+            Field::new("nested", DataType::Struct(inner), true),
+        ]);
+        let columns: Vec<ArrayRef> = vec![Arc::new(n), Arc::new(text), Arc::new(nested)];
+        RecordBatch::try_new(Arc::new(schema), columns).unwrap()
+    }
+
+    #[test]
+    fn columns_encoded_on_threads_read_back_as_written_in_row_groups_of_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.parquet");
+        let written = [batch(3000), batch(500), batch(4000)];
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2500))
+            .build();
+        let schema = written[0].schema();
+        let mut file =
+            ParquetFile::new(File::create(&path).unwrap(), schema.clone(), props, 3).unwrap();
+        for b in &written {
+            file.write(b).unwrap();
+        }
+        assert!(file.bytes() > 0);
+        file.finish().unwrap().sync_all().unwrap();
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [2500, 2500, 2500]);
+        assert_eq!(reader.schema(), &schema);
+        let read: Vec<RecordBatch> = reader.build().unwrap().map(Result::unwrap).collect();
+        let read = concat_batches(&schema, &read).unwrap();
+        assert_eq!(read, concat_batches(&schema, &written).unwrap());
+    }
+}
