@@ -11,7 +11,8 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Date32Array, Int32Array, ListBuilder, StringArray, StringBuilder,
 };
 use datafusion::arrow::compute::{cast, cast_with_options, CastOptions};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Int64Type, TimeUnit};
+use datafusion::arrow::error::ArrowError;
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -215,6 +216,9 @@ fn regexp_extract(args: &[ArrayRef]) -> Result<ArrayRef> {
 /// Spark's `to_date(str[, pattern])`; a TIMESTAMP's UTC date. A string that is not a
 /// date fails the batch (Spark's ANSI mode, its default since 4.0): never a silent null.
 fn to_date(args: &[ArrayRef]) -> Result<ArrayRef> {
+    if let Some(days) = utc_days(&args[0])? {
+        return Ok(days);
+    }
     if let DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 = args[0].data_type() {
         return Ok(cast(&args[0], &DataType::Date32)?);
     }
@@ -237,6 +241,36 @@ fn to_date(args: &[ArrayRef]) -> Result<ArrayRef> {
         });
     }
     Ok(Arc::new(Date32Array::from(out)))
+}
+
+/// The dates of a TIMESTAMP column in UTC (or without a zone), by whole days since the
+/// epoch: what arrow's cast computes, without a calendar conversion per value. `None`
+/// for other columns. A date beyond DATE's range fails the batch, never wraps.
+fn utc_days(array: &ArrayRef) -> Result<Option<ArrayRef>> {
+    let DataType::Timestamp(unit, zone) = array.data_type() else {
+        return Ok(None);
+    };
+    if zone
+        .as_deref()
+        .is_some_and(|z| !matches!(z, "UTC" | "+00:00" | "Z"))
+    {
+        return Ok(None);
+    }
+    let per_day: i64 = match unit {
+        TimeUnit::Second => 86_400,
+        TimeUnit::Millisecond => 86_400_000,
+        TimeUnit::Microsecond => 86_400_000_000,
+        TimeUnit::Nanosecond => 86_400_000_000_000,
+    };
+    let ticks = cast(array, &DataType::Int64)?;
+    let days = ticks
+        .as_primitive::<Int64Type>()
+        .try_unary::<_, Date32Type, _>(|t| {
+            i32::try_from(t.div_euclid(per_day)).map_err(|_| {
+                ArrowError::ComputeError(format!("to_date: {t} {unit:?} is beyond DATE's range"))
+            })
+        })?;
+    Ok(Some(Arc::new(days)))
 }
 
 /// Spark's `to_timestamp(str[, pattern])`, UTC where the text has no offset; without a
@@ -366,4 +400,48 @@ fn date_format(args: &[ArrayRef]) -> Result<ArrayRef> {
         }
     }
     Ok(Arc::new(out.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{TimestampMillisecondArray, TimestampSecondArray};
+
+    use super::*;
+
+    #[test]
+    fn utc_days_are_arrows_calendar_dates_before_and_after_the_epoch() {
+        let ms = [
+            -86_400_001,
+            -1,
+            0,
+            1,
+            86_399_999,
+            86_400_000,
+            1_709_647_629_000,
+        ];
+        let values = TimestampMillisecondArray::from(
+            ms.iter()
+                .map(|&t| Some(t))
+                .chain([None])
+                .collect::<Vec<_>>(),
+        );
+        for zone in [None, Some("UTC"), Some("+00:00")] {
+            let array: ArrayRef = match zone {
+                Some(z) => Arc::new(values.clone().with_timezone(z)),
+                None => Arc::new(values.clone()),
+            };
+            let ours = utc_days(&array).unwrap().unwrap();
+            assert_eq!(&ours, &cast(&array, &DataType::Date32).unwrap(), "{zone:?}");
+        }
+    }
+
+    #[test]
+    fn utc_days_refuses_a_date_beyond_date_range_and_leaves_other_zones_alone() {
+        let far: ArrayRef = Arc::new(TimestampSecondArray::from(vec![i64::MAX]));
+        let error = utc_days(&far).unwrap_err().to_string();
+        assert!(error.contains("beyond DATE's range"), "{error}");
+        let paris: ArrayRef =
+            Arc::new(TimestampSecondArray::from(vec![0]).with_timezone("Europe/Paris"));
+        assert!(utc_days(&paris).unwrap().is_none());
+    }
 }
