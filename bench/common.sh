@@ -10,8 +10,9 @@ FERRY="$CARGO_TARGET_DIR/release/ferry"
 
 measure() { python3 bench/measure.py "$@" | tee -a "$results"; }
 
-# The peers' input: JSON lines of message events, 20 files, made once per row count.
+# The peers' input: JSON lines of message events, 20 files, made once per row count; and
+# the readers that check answers (pyarrow, DuckDB).
 messages_input() {
   [ -d "$DATA" ] || python3 "$PEERS/gen_messages.py" "$DATA" "$ROWS" 20 >/dev/null
-  python3 -c "import pyarrow" 2>/dev/null || pip install -q pyarrow
+  python3 -c "import pyarrow, duckdb" 2>/dev/null || pip install -q pyarrow duckdb
 }

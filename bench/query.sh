@@ -15,7 +15,6 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 
 cargo build --release --quiet -p ferry -p ferry-file -p ferry-sql -p ferry-lake
 messages_input
-python3 -c "import duckdb" 2>/dev/null || pip install -q duckdb
 INTERVAL=10s "$FERRY" run bench/lake-etl.toml 2>"$WORK/lake-etl.log"
 lake="$WORK/lake-10s"
 

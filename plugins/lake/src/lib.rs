@@ -28,6 +28,7 @@ use ferry_plugin_api::log::debug;
 use ferry_plugin_api::sdk::ddl::schema_to_ddl;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
+use ferry_plugin_api::sdk::threads::each_on_threads;
 use ferry_plugin_api::sdk::{Commit, Component, Context, Error, ErrorContext, Result, Sink};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -391,27 +392,41 @@ impl Lake {
         Ok(())
     }
 
-    /// Closes a partition's open file into `closed`; its segments are absorbed by it, and
-    /// its rows since the last prepare need no segment (the file itself is fsynced).
+    /// Closes a partition's open file into `closed`.
     fn close(&mut self, dir: &str) -> Result<()> {
-        if let Some(mut file) = self.open.remove(dir) {
+        self.close_files(&[dir])
+    }
+
+    /// Closes the partitions' open files into `closed`, side by side: closing a Parquet
+    /// file encodes the row group it still holds, and one file's columns alone seldom
+    /// keep every thread busy. Their segments are absorbed by them, and their rows since
+    /// the last prepare need no segment (the file itself is fsynced).
+    fn close_files(&mut self, dirs: &[&str]) -> Result<()> {
+        let mut files = Vec::with_capacity(dirs.len());
+        for dir in dirs {
+            let Some(mut file) = self.open.remove(*dir) else {
+                continue;
+            };
             if let Some((segment, writer)) = file.segment.take() {
                 drop(writer);
                 let path = self.root.join(&self.staging).join(segment);
                 fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             }
-            let staged = self.staged_path(&file.path);
+            files.push(file);
+        }
+        let (root, staging) = (&self.root, &self.staging);
+        let threads = self.encoding.threads();
+        let closed = each_on_threads("close", threads, files, |file| {
             let entry = file.entry();
-            let bytes = file
-                .writer
-                .close()
-                .with_context(|| format!("closing {}", staged.display()))?;
-            debug!("closed {} ({} rows, {bytes} bytes)", file.path, file.rows);
-            self.closed.push(StagedFile {
-                path: file.path,
-                rows: file.rows,
-                bytes,
-            });
+            let staged = commit::staged(root, staging, &file.path);
+            let bytes =
+                (file.writer.close()).with_context(|| format!("closing {}", staged.display()));
+            (file.path, file.rows, entry, bytes)
+        });
+        for (path, rows, entry, bytes) in closed {
+            let bytes = bytes?;
+            debug!("closed {path} ({rows} rows, {bytes} bytes)");
+            self.closed.push(StagedFile { path, rows, bytes });
             if !entry.segments.is_empty() {
                 self.closed_entries.push(entry);
             }
@@ -466,10 +481,7 @@ impl Lake {
             .filter(|(_, f)| all || now.saturating_sub(f.opened_ms) >= age)
             .map(|(d, _)| d.clone())
             .collect();
-        for dir in aged {
-            self.close(&dir)?;
-        }
-        Ok(())
+        self.close_files(&aged.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// fsyncs the staging folders of the files closed and the segments written this

@@ -85,6 +85,14 @@ impl Encoding {
         })
     }
 
+    /// Threads a file's encoding may use: Parquet's `encode_threads`, else one.
+    pub fn threads(&self) -> usize {
+        match self {
+            Encoding::Parquet { threads, .. } => *threads,
+            _ => 1,
+        }
+    }
+
     pub fn extension(&self) -> &'static str {
         match self {
             Encoding::Parquet { .. } => "parquet",
