@@ -105,8 +105,9 @@ pub struct LakeOptions {
     /// parquet: write min/max/null-count statistics per page and column chunk.
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub statistics: bool,
-    /// parquet: threads that encode a file's columns side by side (default: the
-    /// machine's cores, at most 4). The file is the same whatever the count.
+    /// parquet: threads that encode a file's columns side by side, and close the files
+    /// a checkpoint closes side by side (default: the machine's cores, at most 4). The
+    /// file is the same whatever the count.
     pub encode_threads: Option<NonZeroUsize>,
     /// csv: write a header line in each file.
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
