@@ -483,9 +483,7 @@ fn format(options: &FileOptions) -> Result<Format> {
     if max_record_bytes == 0 {
         return Err(Error::msg("max_record_bytes must be at least 1 byte"));
     }
-    let decode_threads = options
-        .decode_threads
-        .map_or_else(defaults::threads, NonZeroUsize::get);
+    let decode_threads = defaults::threads(options.decode_threads);
     Ok(Format::Text {
         format: text,
         max_record_bytes,

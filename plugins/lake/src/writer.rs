@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
-use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -71,9 +70,7 @@ impl Encoding {
                     .build();
                 Encoding::Parquet {
                     props: Arc::new(props),
-                    threads: o
-                        .encode_threads
-                        .map_or_else(defaults::threads, NonZeroUsize::get),
+                    threads: defaults::threads(o.encode_threads),
                 }
             }
             Format::Csv => Encoding::Csv {

@@ -64,8 +64,8 @@ impl<D: RecordDecoder> ParallelDecoder<D> {
 
     /// `records` decoded in runs of at least [`MIN_RUN`], one per thread, the calling
     /// thread one of them: what each run decoded to, in input order, its rejected
-    /// records' indices and its rows' sources counted in `records`. A decoder's panic
-    /// is the caller's.
+    /// records' indices and its rows' sources counted in `records` (no runs for no
+    /// records). A decoder's panic is the caller's.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Vec<Decoded>, ArrowError> {
         let runs = (records.len() / MIN_RUN).clamp(1, self.decoders.len());
         let size = records.len().div_ceil(runs).max(1);
