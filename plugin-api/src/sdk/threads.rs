@@ -1,76 +1,99 @@
 //! Work inside one stage spread over a few threads: a poll's records decoded in runs, a
-//! batch's columns encoded side by side. The threads are scoped to the call, so the work
-//! may borrow from the caller, and the caller works too instead of waiting idle.
+//! batch's columns encoded side by side. The threads are started at the first piece of
+//! work and kept for the stage's life (a thread started per batch costs more than many
+//! a batch's share of work); the work may borrow from the caller.
 
-use std::panic;
-use std::sync::Mutex;
-use std::thread;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
-/// `work` done on each of `items` by up to `threads` threads (the calling thread one of
-/// them), each taking the next item as it finishes one; the results in the items' order.
-/// Threads that cannot be started leave their share to the others; a panic in `work`
-/// is the caller's. The threads are named `name`, for profiles.
-pub fn each_on_threads<T: Send, R: Send>(
-    name: &str,
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+/// Up to `threads` threads for one stage's work, shared by its clones.
+#[derive(Clone)]
+pub struct Workers {
+    name: Arc<str>,
     threads: usize,
-    items: Vec<T>,
-    work: impl Fn(T) -> R + Sync,
-) -> Vec<R> {
-    let helpers = threads.min(items.len()).saturating_sub(1);
-    if helpers == 0 {
-        return items.into_iter().map(work).collect();
+    /// Started at the first work that needs more than one thread: `validate` creates
+    /// plugins that never work.
+    pool: Arc<OnceLock<Option<ThreadPool>>>,
+}
+
+impl Workers {
+    /// Up to `threads` threads (at least one), named `name` for profiles.
+    pub fn new(name: &str, threads: usize) -> Self {
+        Self {
+            name: name.into(),
+            threads: threads.max(1),
+            pool: Arc::default(),
+        }
     }
-    let count = items.len();
-    let queue = Mutex::new(items.into_iter().enumerate());
-    let take = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-    let drain = || {
-        let mut done = Vec::new();
-        while let Some((index, item)) = take() {
-            done.push((index, work(item)));
+
+    /// How many items are worth splitting work into.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// `work` done on each of `items`, on up to [`threads`](Self::threads) threads, each
+    /// taking the next item as it finishes one; the results in the items' order. One
+    /// item, one thread, or threads that cannot be started: the calling thread does it
+    /// all. A panic in `work` is the caller's.
+    pub fn each<T: Send, R: Send>(&self, items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+        match self.pool(items.len()) {
+            Some(pool) => pool.install(|| items.into_par_iter().map(&work).collect()),
+            None => items.into_iter().map(work).collect(),
         }
-        done
-    };
-    let mut done = thread::scope(|scope| {
-        let started: Vec<_> = (0..helpers)
-            .filter_map(|_| {
-                let builder = thread::Builder::new().name(name.to_owned());
-                builder.spawn_scoped(scope, drain).ok()
-            })
-            .collect();
-        let mut done = drain();
-        for helper in started {
-            done.extend(helper.join().unwrap_or_else(|p| panic::resume_unwind(p)));
+    }
+
+    fn pool(&self, items: usize) -> Option<&ThreadPool> {
+        if self.threads < 2 || items < 2 {
+            return None;
         }
-        done
-    });
-    debug_assert_eq!(done.len(), count);
-    done.sort_unstable_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, result)| result).collect()
+        let start = || {
+            let name = self.name.to_string();
+            let pool = ThreadPoolBuilder::new()
+                .num_threads(self.threads)
+                .thread_name(move |_| name.clone())
+                .build();
+            pool.map_err(|e| log::warn!("{}: no helper threads ({e}); working on one", self.name))
+                .ok()
+        };
+        self.pool.get_or_init(start).as_ref()
+    }
+}
+
+impl fmt::Debug for Workers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Workers({}, {})", self.name, self.threads)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+    use std::{panic, thread};
 
     use super::*;
 
     #[test]
     fn results_come_back_in_the_items_order_whatever_thread_did_them() {
-        let items: Vec<u64> = (0..1000).collect();
-        let done = each_on_threads("test", 3, items, |n| {
-            (n * n, thread::current().name().map(str::to_owned))
-        });
-        let squares: Vec<u64> = done.iter().map(|(sq, _)| *sq).collect();
-        assert_eq!(squares, (0..1000).map(|n| n * n).collect::<Vec<_>>());
-        let names: HashSet<_> = done.into_iter().map(|(_, name)| name).collect();
-        assert!(names.len() <= 3, "{names:?}");
+        let workers = Workers::new("test", 3);
+        for _ in 0..2 {
+            let done = workers.each((0..1000).collect(), |n: u64| {
+                (n * n, thread::current().name().map(str::to_owned))
+            });
+            let squares: Vec<u64> = done.iter().map(|(sq, _)| *sq).collect();
+            assert_eq!(squares, (0..1000).map(|n| n * n).collect::<Vec<_>>());
+            let names: HashSet<_> = done.into_iter().map(|(_, name)| name).collect();
+            assert_eq!(names, HashSet::from([Some("test".to_owned())]));
+        }
     }
 
     #[test]
     fn one_thread_or_one_item_works_on_the_calling_thread() {
         let caller = thread::current().id();
         let on = |threads, items: Vec<u8>| {
-            each_on_threads("test", threads, items, |_| thread::current().id())
+            Workers::new("test", threads).each(items, |_| thread::current().id())
         };
         assert_eq!(on(1, vec![1, 2, 3]), vec![caller; 3]);
         assert_eq!(on(4, vec![1]), vec![caller]);
@@ -78,13 +101,24 @@ mod tests {
     }
 
     #[test]
+    fn work_may_borrow_from_the_caller() {
+        let mut totals = vec![0u64; 8];
+        let text = "borrowed";
+        let items: Vec<_> = totals.iter_mut().enumerate().collect();
+        Workers::new("test", 2).each(items, |(i, total)| *total = (i * text.len()) as u64);
+        assert_eq!(totals, (0..8).map(|i| i * 8).collect::<Vec<u64>>());
+    }
+
+    #[test]
     fn a_panic_in_the_work_is_the_callers() {
-        let caught = panic::catch_unwind(|| {
-            each_on_threads("test", 2, (0..100).collect(), |n: u32| {
+        let workers = Workers::new("test", 2);
+        let caught = panic::catch_unwind(panic::AssertUnwindSafe(|| {
+            workers.each((0..100).collect(), |n: u32| {
                 assert!(n != 77, "item 77");
                 n
             })
-        });
+        }));
         assert!(caught.is_err());
+        assert_eq!(workers.each(vec![1, 2], |n: u32| n + 1), [2, 3]);
     }
 }

@@ -29,6 +29,7 @@ use ferry_plugin_api::sdk::decode::{
     TimestampUnit, UnescapedQuoteHandling,
 };
 use ferry_plugin_api::sdk::defaults;
+use ferry_plugin_api::sdk::threads::Workers;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
 use ferry_plugin_api::sdk::{
@@ -483,11 +484,11 @@ fn format(options: &FileOptions) -> Result<Format> {
     if max_record_bytes == 0 {
         return Err(Error::msg("max_record_bytes must be at least 1 byte"));
     }
-    let decode_threads = defaults::threads(options.decode_threads);
+    let decoders = Workers::new("decode", defaults::threads(options.decode_threads));
     Ok(Format::Text {
         format: text,
         max_record_bytes,
-        decode_threads,
+        decoders,
         encoding: options.encoding,
         corrupt,
     })

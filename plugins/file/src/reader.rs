@@ -11,6 +11,7 @@ use ferry_plugin_api::sdk::decode::{
     CsvDecoder, CsvOptions, DateTimeFormats, EncodingErrors, JsonDecoder, JsonOptions,
     ParallelDecoder,
 };
+use ferry_plugin_api::sdk::threads::Workers;
 use ferry_plugin_api::sdk::{Error, ErrorContext, Output, Result};
 
 use crate::charset::{decode, Charset, Invalid};
@@ -54,8 +55,8 @@ pub enum Format {
         format: TextFormat,
         /// Longer records are rejected without being decoded.
         max_record_bytes: usize,
-        /// Threads that decode a poll's records.
-        decode_threads: usize,
+        /// The threads that decode a poll's records.
+        decoders: Workers,
         /// What the files are written in (none: UTF-8).
         encoding: Option<Charset>,
         /// The schema's column for malformed records' text, if it has one.
@@ -124,12 +125,12 @@ impl FileReader {
             Format::Text {
                 format,
                 max_record_bytes,
-                decode_threads,
+                decoders,
                 encoding,
                 corrupt,
             } => Records::Text(Text::open(
                 format,
-                (*max_record_bytes, *decode_threads),
+                (*max_record_bytes, decoders),
                 *encoding,
                 corrupt.clone(),
                 (path, skip),
@@ -209,7 +210,7 @@ impl Text {
     /// past its first `skip` records.
     fn open(
         format: &TextFormat,
-        (max_record_bytes, threads): (usize, usize),
+        (max_record_bytes, workers): (usize, &Workers),
         encoding: Option<Charset>,
         corrupt: Option<CorruptColumn>,
         (path, skip): (&str, u64),
@@ -237,7 +238,7 @@ impl Text {
                     true => Cursor::documents(&data, syntax),
                     false => Cursor::json(&data, syntax, line_sep.as_deref()),
                 };
-                let decoder = ParallelDecoder::new(threads, || {
+                let decoder = ParallelDecoder::new(workers.clone(), || {
                     JsonDecoder::with_options(schema.clone(), datetimes, *options)
                 });
                 (cursor, TextDecoder::Json(Box::new(decoder)))
@@ -253,7 +254,7 @@ impl Text {
                     // The decoded text holds U+FFFD where they were.
                     invalid.clear();
                 }
-                let decoder = ParallelDecoder::try_new(threads, || {
+                let decoder = ParallelDecoder::try_new(workers.clone(), || {
                     CsvDecoder::with_options(schema.clone(), options, datetimes)
                 });
                 let decoder = decoder.map_err(|e| Failure::Fatal(Error::msg(e)))?;

@@ -28,7 +28,6 @@ use ferry_plugin_api::log::debug;
 use ferry_plugin_api::sdk::ddl::schema_to_ddl;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
-use ferry_plugin_api::sdk::threads::each_on_threads;
 use ferry_plugin_api::sdk::{Commit, Component, Context, Error, ErrorContext, Result, Sink};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -416,14 +415,17 @@ impl Lake {
             files.push(file);
         }
         let (root, staging) = (&self.root, &self.staging);
-        let threads = self.encoding.threads();
-        let closed = each_on_threads("close", threads, files, |file| {
+        let close = |file: OpenFile| {
             let entry = file.entry();
             let staged = commit::staged(root, staging, &file.path);
             let bytes =
                 (file.writer.close()).with_context(|| format!("closing {}", staged.display()));
             (file.path, file.rows, entry, bytes)
-        });
+        };
+        let closed: Vec<_> = match self.encoding.workers() {
+            Some(workers) => workers.each(files, close),
+            None => files.into_iter().map(close).collect(),
+        };
         for (path, rows, entry, bytes) in closed {
             let bytes = bytes?;
             debug!("closed {path} ({rows} rows, {bytes} bytes)");

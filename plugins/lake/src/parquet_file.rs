@@ -10,15 +10,15 @@ use std::io::Write;
 
 use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
-use ferry_plugin_api::sdk::threads::each_on_threads;
+use ferry_plugin_api::sdk::threads::Workers;
 use ferry_plugin_api::sdk::Result;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
-/// Batches with fewer rows than this are encoded on the calling thread: a thread's start
-/// (tens of microseconds) would cost more than it saves.
+/// Batches with fewer rows than this are encoded on the calling thread: handing columns
+/// to other threads (waking them) would cost more than it saves.
 const MIN_PARALLEL_ROWS: usize = 1024;
 
 pub struct ParquetFile {
@@ -26,7 +26,7 @@ pub struct ParquetFile {
     columns: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     row_group_rows: usize,
-    threads: usize,
+    workers: Workers,
     open: Option<RowGroup>,
 }
 
@@ -37,12 +37,12 @@ struct RowGroup {
 }
 
 impl ParquetFile {
-    /// A file on `file` for rows of `schema`, encoded on up to `threads` threads.
+    /// A file on `file` for rows of `schema`, its columns encoded by `workers`.
     pub fn new(
         file: File,
         schema: SchemaRef,
         props: WriterProperties,
-        threads: usize,
+        workers: Workers,
     ) -> Result<Self> {
         let row_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
         // ArrowWriter writes the header and the Arrow schema readers use, then hands over.
@@ -53,7 +53,7 @@ impl ParquetFile {
             columns,
             schema,
             row_group_rows,
-            threads,
+            workers,
             open: None,
         })
     }
@@ -72,7 +72,7 @@ impl ParquetFile {
                 }),
             };
             let take = rest.num_rows().min(self.row_group_rows - group.rows);
-            group.write(&self.schema, &rest.slice(0, take), self.threads)?;
+            group.write(&self.schema, &rest.slice(0, take), &self.workers)?;
             rest = rest.slice(take, rest.num_rows() - take);
             if group.rows >= self.row_group_rows {
                 self.close_row_group()?;
@@ -108,12 +108,8 @@ impl ParquetFile {
         let Some(group) = self.open.take() else {
             return Ok(());
         };
-        let threads = if group.rows < MIN_PARALLEL_ROWS {
-            1
-        } else {
-            self.threads
-        };
-        let chunks = each_on_threads("encode", threads, group.writers, ArrowColumnWriter::close);
+        let (rows, writers) = (group.rows, group.writers);
+        let chunks = each(&self.workers, rows, writers, ArrowColumnWriter::close);
         let mut row_group = self.file.next_row_group()?;
         for chunk in chunks {
             chunk?.append_to_row_group(&mut row_group)?;
@@ -124,23 +120,31 @@ impl ParquetFile {
 }
 
 impl RowGroup {
-    fn write(&mut self, schema: &SchemaRef, batch: &RecordBatch, threads: usize) -> Result<()> {
+    fn write(&mut self, schema: &SchemaRef, batch: &RecordBatch, workers: &Workers) -> Result<()> {
         let mut leaves = Vec::with_capacity(self.writers.len());
         for (field, column) in schema.fields().iter().zip(batch.columns()) {
             leaves.extend(compute_leaves(field, column)?);
         }
-        let threads = if batch.num_rows() < MIN_PARALLEL_ROWS {
-            1
-        } else {
-            threads
-        };
         let work: Vec<_> = self.writers.iter_mut().zip(leaves).collect();
-        for written in each_on_threads("encode", threads, work, |(w, leaf)| w.write(&leaf)) {
+        for written in each(workers, batch.num_rows(), work, |(w, leaf)| w.write(&leaf)) {
             written?;
         }
         self.rows += batch.num_rows();
         Ok(())
     }
+}
+
+/// `work` on each of `items` by `workers`, or on the calling thread for few `rows`.
+fn each<T: Send, R: Send>(
+    workers: &Workers,
+    rows: usize,
+    items: Vec<T>,
+    work: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    if rows < MIN_PARALLEL_ROWS {
+        return items.into_iter().map(work).collect();
+    }
+    workers.each(items, work)
 }
 
 #[cfg(test)]
@@ -191,8 +195,9 @@ mod tests {
             .set_max_row_group_row_count(Some(2500))
             .build();
         let schema = written[0].schema();
+        let workers = Workers::new("encode", 3);
         let mut file =
-            ParquetFile::new(File::create(&path).unwrap(), schema.clone(), props, 3).unwrap();
+            ParquetFile::new(File::create(&path).unwrap(), schema.clone(), props, workers).unwrap();
         for b in &written {
             file.write(b).unwrap();
         }

@@ -14,6 +14,7 @@ use ferry_plugin_api::arrow::array::RecordBatch;
 use ferry_plugin_api::arrow::csv;
 use ferry_plugin_api::arrow::datatypes::SchemaRef;
 use ferry_plugin_api::arrow::json::LineDelimitedWriter;
+use ferry_plugin_api::sdk::threads::Workers;
 use ferry_plugin_api::sdk::{ascii_char, defaults, Error, ErrorContext, Result};
 use parquet::basic::{BrotliLevel, Compression as PqCompression, GzipLevel, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -26,8 +27,8 @@ use crate::{Compression, Format, LakeOptions};
 pub enum Encoding {
     Parquet {
         props: Arc<WriterProperties>,
-        /// Threads that encode a file's columns.
-        threads: usize,
+        /// The threads that encode a file's columns.
+        workers: Workers,
     },
     Csv {
         header: bool,
@@ -70,7 +71,7 @@ impl Encoding {
                     .build();
                 Encoding::Parquet {
                     props: Arc::new(props),
-                    threads: defaults::threads(o.encode_threads),
+                    workers: Workers::new("encode", defaults::threads(o.encode_threads)),
                 }
             }
             Format::Csv => Encoding::Csv {
@@ -82,11 +83,12 @@ impl Encoding {
         })
     }
 
-    /// Threads a file's encoding may use: Parquet's `encode_threads`, else one.
-    pub fn threads(&self) -> usize {
+    /// The threads that encode Parquet files, which also close them side by side; none
+    /// for text files, which are closed one after the other.
+    pub fn workers(&self) -> Option<&Workers> {
         match self {
-            Encoding::Parquet { threads, .. } => *threads,
-            _ => 1,
+            Encoding::Parquet { workers, .. } => Some(workers),
+            _ => None,
         }
     }
 
@@ -145,8 +147,8 @@ impl FileWriter {
             bytes: bytes.clone(),
         };
         Ok(match encoding {
-            Encoding::Parquet { props, threads } => FileWriter::Parquet(Box::new(
-                ParquetFile::new(file, schema, props.as_ref().clone(), *threads)
+            Encoding::Parquet { props, workers } => FileWriter::Parquet(Box::new(
+                ParquetFile::new(file, schema, props.as_ref().clone(), workers.clone())
                     .with_context(|| format!("creating {}", path.display()))?,
             )),
             Encoding::Csv {

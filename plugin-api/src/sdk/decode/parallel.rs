@@ -8,10 +8,10 @@
 use arrow::error::ArrowError;
 
 use super::{CsvDecoder, Decoded, JsonDecoder};
-use crate::sdk::threads::each_on_threads;
+use crate::sdk::threads::Workers;
 
-/// Fewer records than this per thread are decoded on the calling thread alone: starting
-/// a thread (tens of microseconds) would cost more than it saves.
+/// Fewer records than this per thread are decoded in one run: handing a run to another
+/// thread (waking it) would cost more than it saves.
 const MIN_RUN: usize = 1024;
 
 /// A decoder of records into rows, which a thread can own.
@@ -35,20 +35,22 @@ impl RecordDecoder for CsvDecoder {
 /// Decoders, one per thread that may decode at once.
 pub struct ParallelDecoder<D> {
     decoders: Vec<D>,
+    workers: Workers,
 }
 
 impl<D: RecordDecoder> ParallelDecoder<D> {
-    /// Up to `threads` threads (at least one), each with a decoder `make` makes.
-    pub fn new(threads: usize, mut make: impl FnMut() -> D) -> Self {
-        let made: Result<_, std::convert::Infallible> = Self::try_new(threads, || Ok(make()));
+    /// A decoder `make` makes for each of the `workers`' threads.
+    pub fn new(workers: Workers, mut make: impl FnMut() -> D) -> Self {
+        let made: Result<_, std::convert::Infallible> = Self::try_new(workers, || Ok(make()));
         made.unwrap_or_else(|never| match never {})
     }
 
     /// As [`new`](Self::new), with a `make` that may fail.
-    pub fn try_new<E>(threads: usize, make: impl FnMut() -> Result<D, E>) -> Result<Self, E> {
-        let decoders = std::iter::repeat_with(make).take(threads.max(1));
+    pub fn try_new<E>(workers: Workers, make: impl FnMut() -> Result<D, E>) -> Result<Self, E> {
+        let decoders = std::iter::repeat_with(make).take(workers.threads());
         Ok(Self {
             decoders: decoders.collect::<Result<_, E>>()?,
+            workers,
         })
     }
 
@@ -62,15 +64,14 @@ impl<D: RecordDecoder> ParallelDecoder<D> {
         &mut self.decoders[0]
     }
 
-    /// `records` decoded in runs of at least [`MIN_RUN`], one per thread, the calling
-    /// thread one of them: what each run decoded to, in input order, its rejected
+    /// `records` decoded in runs of at least [`MIN_RUN`], one per thread: what each run decoded to, in input order, its rejected
     /// records' indices and its rows' sources counted in `records` (no runs for no
     /// records). A decoder's panic is the caller's.
     pub fn decode(&mut self, records: &[&[u8]]) -> Result<Vec<Decoded>, ArrowError> {
         let runs = (records.len() / MIN_RUN).clamp(1, self.decoders.len());
         let size = records.len().div_ceil(runs).max(1);
-        let work: Vec<_> = records.chunks(size).zip(self.decoders.iter_mut()).collect();
-        let results = each_on_threads("decode", runs, work, |(run, decoder)| decoder.decode(run));
+        let work: Vec<_> = records.chunks(size).zip(&mut self.decoders).collect();
+        let results = self.workers.each(work, |(run, decoder)| decoder.decode(run));
         let mut decoded = Vec::with_capacity(runs);
         for (run, result) in results.into_iter().enumerate() {
             let (mut d, start) = (result?, run * size);
@@ -93,7 +94,7 @@ mod tests {
 
     fn decoder(threads: usize) -> ParallelDecoder<JsonDecoder> {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
-        ParallelDecoder::new(threads, || JsonDecoder::new(schema.clone()))
+        ParallelDecoder::new(Workers::new("test", threads), || JsonDecoder::new(schema.clone()))
     }
 
     /// Records 0..count, every 1000th malformed.
