@@ -11,27 +11,29 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 
 /// Up to `threads` threads for one stage's work, shared by its clones.
 #[derive(Clone)]
-pub struct Workers {
-    name: Arc<str>,
+pub struct Workers(Arc<Pool>);
+
+struct Pool {
+    name: String,
     threads: usize,
     /// Started at the first work that needs more than one thread: `validate` creates
     /// plugins that never work.
-    pool: Arc<OnceLock<Option<ThreadPool>>>,
+    started: OnceLock<Option<ThreadPool>>,
 }
 
 impl Workers {
     /// Up to `threads` threads (at least one), named `name` for profiles.
     pub fn new(name: &str, threads: usize) -> Self {
-        Self {
-            name: name.into(),
+        Self(Arc::new(Pool {
+            name: name.to_owned(),
             threads: threads.max(1),
-            pool: Arc::default(),
-        }
+            started: OnceLock::new(),
+        }))
     }
 
     /// How many items are worth splitting work into.
     pub fn threads(&self) -> usize {
-        self.threads
+        self.0.threads
     }
 
     /// `work` done on each of `items`, on up to [`threads`](Self::threads) threads, each
@@ -46,25 +48,30 @@ impl Workers {
     }
 
     fn pool(&self, items: usize) -> Option<&ThreadPool> {
-        if self.threads < 2 || items < 2 {
+        let Pool {
+            name,
+            threads,
+            started,
+        } = self.0.as_ref();
+        if *threads < 2 || items < 2 {
             return None;
         }
         let start = || {
-            let name = self.name.to_string();
+            let thread_name = name.clone();
             let pool = ThreadPoolBuilder::new()
-                .num_threads(self.threads)
-                .thread_name(move |_| name.clone())
+                .num_threads(*threads)
+                .thread_name(move |_| thread_name.clone())
                 .build();
-            pool.map_err(|e| log::warn!("{}: no helper threads ({e}); working on one", self.name))
+            pool.map_err(|e| log::warn!("{name}: no helper threads ({e}); working on one"))
                 .ok()
         };
-        self.pool.get_or_init(start).as_ref()
+        started.get_or_init(start).as_ref()
     }
 }
 
 impl fmt::Debug for Workers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Workers({}, {})", self.name, self.threads)
+        write!(f, "Workers({}, {})", self.0.name, self.0.threads)
     }
 }
 

@@ -29,9 +29,9 @@ use ferry_plugin_api::sdk::decode::{
     TimestampUnit, UnescapedQuoteHandling,
 };
 use ferry_plugin_api::sdk::defaults;
-use ferry_plugin_api::sdk::threads::Workers;
 use ferry_plugin_api::sdk::duration::HumanDuration;
 use ferry_plugin_api::sdk::size::ByteSize;
+use ferry_plugin_api::sdk::threads::Workers;
 use ferry_plugin_api::sdk::{
     Component, Context, Error, Output, RejectPolicy, Restored, Result, Source, SourceStatus,
     MAIN_PORT,

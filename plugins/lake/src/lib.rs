@@ -12,6 +12,7 @@
 pub mod commit;
 mod parquet_file;
 pub mod partition;
+mod recent;
 pub mod writer;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -34,7 +35,8 @@ use serde::{Deserialize, Serialize};
 
 use commit::{EntryInfo, Group, Handle, OpenEntry, Segment, StagedFile, STAGING};
 use partition::{escape, file_schema, Partitioner};
-use writer::{read_segment, Encoding, FileWriter, SegmentWriter};
+use recent::Recent;
+use writer::{read_segment, Encoding, FileWriter};
 
 /// How files are encoded.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
@@ -126,6 +128,12 @@ pub struct LakeOptions {
     /// longest a partition that stopped receiving rows keeps them invisible.
     #[serde(default = "default_file_age")]
     pub max_file_age: HumanDuration,
+    /// Rows received since the last checkpoint are held in memory up to this size (Arrow
+    /// bytes, all open files together), and written to staging at the checkpoint only
+    /// for the files that stay open past it: a file that closes first never writes its
+    /// rows twice. Past this size they are written to staging as they arrive.
+    #[serde(default = "default_checkpoint_buffer")]
+    pub checkpoint_buffer: ByteSize,
     /// Close every open file at every checkpoint (one file per partition per epoch, as
     /// before open files were kept across checkpoints): lowest visibility latency, most files.
     #[serde(default)]
@@ -139,6 +147,9 @@ fn default_row_group_rows() -> usize {
     1 << 20
 }
 fn default_target_size() -> ByteSize {
+    ByteSize(128 << 20)
+}
+fn default_checkpoint_buffer() -> ByteSize {
     ByteSize(128 << 20)
 }
 fn default_file_age() -> HumanDuration {
@@ -163,8 +174,8 @@ struct OpenFile {
     ddl: String,
     /// Its rows up to the last prepare, durable.
     segments: Vec<Segment>,
-    /// Its rows since the last prepare (with the segment's path), if any.
-    segment: Option<(String, SegmentWriter)>,
+    /// Its rows since the last prepare, if any.
+    recent: Option<Recent>,
 }
 
 impl OpenFile {
@@ -197,6 +208,8 @@ pub struct Lake {
     last_schema: Option<(SchemaRef, String)>,
     /// Open files by partition folder.
     open: HashMap<String, OpenFile>,
+    /// Bytes of rows the open files hold in memory since the last prepare.
+    held: usize,
     /// Files closed since the last prepare.
     closed: Vec<StagedFile>,
     /// What the files closed since the last prepare were as of it: their segments are
@@ -259,6 +272,7 @@ impl Component for Lake {
             lake_schema,
             last_schema: None,
             open: HashMap::new(),
+            held: 0,
             closed: Vec::new(),
             closed_entries: Vec::new(),
             pending: Vec::new(),
@@ -268,6 +282,13 @@ impl Component for Lake {
             last_prepared: None,
         })
     }
+}
+
+/// A new segment's name for the open file `path`, numbered by `next`.
+fn segment_name(writer_id: &str, next: &mut u64, path: &str) -> String {
+    let name = format!("{path}.seg-{writer_id}-{next:05}");
+    *next += 1;
+    name
 }
 
 /// 16 hex digits, different for every start of every process.
@@ -348,7 +369,7 @@ impl Lake {
                 .map(|(_, d)| d.clone())
                 .unwrap_or_default(),
             segments: Vec::new(),
-            segment: None,
+            recent: None,
         })
     }
 
@@ -371,7 +392,7 @@ impl Lake {
                     opened_ms: entry.opened_ms,
                     ddl: entry.schema.clone(),
                     segments: entry.segments.clone(),
-                    segment: None,
+                    recent: None,
                 }),
             };
             for batch in &batches {
@@ -407,10 +428,15 @@ impl Lake {
             let Some(mut file) = self.open.remove(*dir) else {
                 continue;
             };
-            if let Some((segment, writer)) = file.segment.take() {
-                drop(writer);
-                let path = self.root.join(&self.staging).join(segment);
-                fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            if let Some(recent) = file.recent.take() {
+                self.held -= recent.held();
+                let spilled = recent.spilled().map(str::to_owned);
+                drop(recent);
+                if let Some(segment) = spilled {
+                    let path = self.root.join(&self.staging).join(segment);
+                    fs::remove_file(&path)
+                        .with_context(|| format!("removing {}", path.display()))?;
+                }
             }
             files.push(file);
         }
@@ -457,22 +483,32 @@ impl Lake {
             file.writer
                 .write(&slice)
                 .with_context(|| format!("writing {}", staging.join(&file.path).display()))?;
-            if file.segment.is_none() {
-                let name = format!("{}.seg-{}-{:05}", file.path, self.writer_id, self.next_file);
-                self.next_file += 1;
-                let writer = SegmentWriter::create(&staging.join(&name), &file.schema)?;
-                file.segment = Some((name, writer));
-            }
-            let (name, segment) = file.segment.as_mut().expect("just created");
-            segment
-                .write(&slice)
-                .with_context(|| format!("writing {}", staging.join(name).display()))?;
+            let recent = file.recent.get_or_insert_with(Recent::new);
+            self.held += recent.push(slice, &staging)?;
             file.rows += room as u64;
             offset += room;
             if file.rows >= max_rows || file.writer.bytes() >= self.options.target_file_size.0 {
                 self.close(dir)?;
             }
         }
+        if self.held > self.options.checkpoint_buffer.0 as usize {
+            self.spill_held()?;
+        }
+        Ok(())
+    }
+
+    /// Writes every open file's rows held in memory to segments, which take their later
+    /// rows too until the next prepare.
+    fn spill_held(&mut self) -> Result<()> {
+        let staging = self.root.join(&self.staging);
+        for file in self.open.values_mut() {
+            if let Some(recent) = file.recent.as_mut().filter(|r| r.held() > 0) {
+                let name = segment_name(&self.writer_id, &mut self.next_file, &file.path);
+                recent.spill(name, &staging, &file.schema)?;
+            }
+        }
+        debug!("spilled {} bytes of rows to segments", self.held);
+        self.held = 0;
         Ok(())
     }
 
@@ -527,19 +563,17 @@ impl Sink for Lake {
         let all = std::mem::take(&mut self.finishing) || self.options.roll_on_every_checkpoint;
         self.close_aged(all)?;
         // What stays open keeps this epoch's rows in a new durable segment.
+        let staging = self.root.join(&self.staging);
         let mut written = Vec::new();
         for file in self.open.values_mut() {
-            if let Some((path, writer)) = file.segment.take() {
-                let rows = writer.close().with_context(|| {
-                    format!(
-                        "closing {}",
-                        self.root.join(&self.staging).join(&path).display()
-                    )
-                })?;
+            if let Some(recent) = file.recent.take() {
+                let name = || segment_name(&self.writer_id, &mut self.next_file, &file.path);
+                let (path, rows) = recent.seal(name, &staging, &file.schema)?;
                 written.push(path.clone());
                 file.segments.push(Segment { path, rows });
             }
         }
+        self.held = 0;
         self.sync_staging(&written)?;
         if !self.closed.is_empty() {
             let schema = match &self.last_schema {
@@ -612,9 +646,10 @@ impl Sink for Lake {
         // as of the last prepare (its segments), or drop it if it had none.
         let mut redo = std::mem::take(&mut self.closed_entries);
         let dirty: Vec<String> = (self.open.iter())
-            .filter(|(_, f)| f.segment.is_some())
+            .filter(|(_, f)| f.recent.is_some())
             .map(|(d, _)| d.clone())
             .collect();
+        self.held = 0;
         for dir in dirty {
             let file = self.open.remove(&dir).expect("listed");
             if !file.segments.is_empty() {

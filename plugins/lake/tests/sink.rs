@@ -474,6 +474,52 @@ fn many_short_epochs_make_one_file_per_partition_per_roll() {
     assert!(walkdir(&root.join("_ferry_staging")).is_empty());
 }
 
+#[test]
+fn rows_wait_in_memory_for_the_checkpoint_unless_past_the_buffer() {
+    let keyed = |ids: std::ops::Range<i64>| batch(ids, |i| Some(format!("k{}", i % 2)));
+    // Within `checkpoint_buffer`: no segment until the checkpoint, which writes one per
+    // file that stays open; a file that rolls before it never had one.
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    let mut sink = lake(dir.path(), json!({"partition_by": ["k"], "max_rows": 10})).unwrap();
+    sink.abort(1).unwrap();
+    sink.write("in", keyed(0..8)).unwrap();
+    assert!(segments(&root).is_empty(), "{:?}", segments(&root));
+    sink.write("in", keyed(8..26)).unwrap();
+    assert!(segments(&root).is_empty(), "{:?}", segments(&root));
+    let h = sink.prepare(1).unwrap();
+    assert_eq!(open_rows(&h), 6, "rows 20..26 in the second files");
+    assert_eq!(segments(&root).len(), 2);
+    commit(&mut sink, 1, &h);
+    assert_eq!(read_ids(&root).values().map(Vec::len).sum::<usize>(), 20);
+
+    // Past it (1 byte: every batch), rows go to segments as they arrive, and epochs,
+    // restarts and the last checkpoint keep every row once.
+    let dir = TempDir::new().unwrap();
+    let root = dir.path().join("lake");
+    let options = json!({"partition_by": ["k"], "checkpoint_buffer": "1b"});
+    let mut sink = lake(dir.path(), options.clone()).unwrap();
+    sink.abort(1).unwrap();
+    sink.write("in", keyed(0..8)).unwrap();
+    assert_eq!(segments(&root).len(), 2, "spilled as written");
+    let h1 = sink.prepare(1).unwrap();
+    commit(&mut sink, 1, &h1);
+    let id = run_epochs(&mut sink, &root, 2..6, 8, 3);
+    let h6 = sink.prepare(6).unwrap();
+    sink.write("in", keyed(id..id + 4)).unwrap();
+    drop(sink);
+    let mut sink = lake(dir.path(), options).unwrap();
+    commit(&mut sink, 6, &h6);
+    sink.abort(7).unwrap();
+    sink.write("in", keyed(id..id + 4)).unwrap();
+    let h = prepare_last(&mut sink, 7);
+    commit(&mut sink, 7, &h);
+    let ids = read_ids(&root);
+    assert_eq!(ids["k=k0"], (0..id + 4).step_by(2).collect::<Vec<_>>());
+    assert_eq!(ids["k=k1"], (1..id + 4).step_by(2).collect::<Vec<_>>());
+    assert!(walkdir(&root.join("_ferry_staging")).is_empty());
+}
+
 /// `run_epochs` for a JSON-lines lake (read_ids reads Parquet): file counts only.
 fn run_epochs_json(sink: &mut Lake, root: &Path, epochs: u64) {
     for e in 1..=epochs {

@@ -71,7 +71,9 @@ impl<D: RecordDecoder> ParallelDecoder<D> {
         let runs = (records.len() / MIN_RUN).clamp(1, self.decoders.len());
         let size = records.len().div_ceil(runs).max(1);
         let work: Vec<_> = records.chunks(size).zip(&mut self.decoders).collect();
-        let results = self.workers.each(work, |(run, decoder)| decoder.decode(run));
+        let results = self
+            .workers
+            .each(work, |(run, decoder)| decoder.decode(run));
         let mut decoded = Vec::with_capacity(runs);
         for (run, result) in results.into_iter().enumerate() {
             let (mut d, start) = (result?, run * size);
@@ -94,7 +96,9 @@ mod tests {
 
     fn decoder(threads: usize) -> ParallelDecoder<JsonDecoder> {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
-        ParallelDecoder::new(Workers::new("test", threads), || JsonDecoder::new(schema.clone()))
+        ParallelDecoder::new(Workers::new("test", threads), || {
+            JsonDecoder::new(schema.clone())
+        })
     }
 
     /// Records 0..count, every 1000th malformed.
