@@ -18,6 +18,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
+use ferry_plugin_api::sdk::datetime::cast::timestamp_micros;
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use regex::Regex;
 
@@ -273,31 +274,40 @@ fn utc_days(array: &ArrayRef) -> Result<Option<ArrayRef>> {
     Ok(Some(Arc::new(days)))
 }
 
-/// Spark's `to_timestamp(str[, pattern])`, UTC where the text has no offset; without a
-/// pattern an ISO-8601 timestamp. A string that is not one fails the batch.
+/// Spark's `to_timestamp(str[, pattern])`, UTC where the text has no zone; without a
+/// pattern, text is read by Spark's string cast (sdk::datetime::cast) and other types
+/// are cast. A value that is not a timestamp fails the batch.
 fn to_timestamp(args: &[ArrayRef]) -> Result<ArrayRef> {
-    let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-    let Some(pattern) = args.get(1) else {
-        // Not arrow's safe cast, which would make a string it cannot read a null.
+    let text = matches!(
+        args[0].data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+    );
+    if !text && args.len() == 1 {
+        // Not arrow's safe cast, which would make a value it cannot cast a null.
         let strict = CastOptions {
             safe: false,
             ..Default::default()
         };
+        let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
         return cast_with_options(&args[0], &utc, &strict)
             .or_else(|e| exec_err!("to_timestamp: {e}"));
+    }
+    let pattern = match args.get(1) {
+        Some(p) => Some(pattern_of(p, "to_timestamp")?),
+        None => None,
     };
-    let pattern = pattern_of(pattern, "to_timestamp")?;
     let text = strings(&args[0], "to_timestamp")?;
     let mut out = Vec::with_capacity(text.len());
     for value in text.as_string::<i32>().iter() {
-        out.push(match value {
-            None => None,
-            Some(v) => Some(pattern.parse_timestamp_micros(v).or_else(|e| {
-                exec_err!(
-                    "to_timestamp: '{v}' does not match '{}': {e}",
-                    pattern.pattern()
-                )
+        out.push(match (value, &pattern) {
+            (None, _) => None,
+            (Some(v), Some(p)) => Some(p.parse_timestamp_micros(v).or_else(|e| {
+                exec_err!("to_timestamp: '{v}' does not match '{}': {e}", p.pattern())
             })?),
+            (Some(v), None) => Some(
+                timestamp_micros(v, true)
+                    .or_else(|e| exec_err!("to_timestamp: '{v}' is not a timestamp: {e}"))?,
+            ),
         });
     }
     let micros = datafusion::arrow::array::TimestampMicrosecondArray::from(out);

@@ -154,6 +154,30 @@ fn a_value_a_function_cannot_convert_is_a_rejected_row_not_a_null() {
         "{:?}",
         out.rejected
     );
+    // Spark's string cast: a date alone, a space, an offset, a zone; nanoseconds are
+    // refused rather than dropped.
+    let (table, out) = run(
+        &mut s,
+        batch(&[
+            (1, Some("2024-01-02")),
+            (2, Some("2024-01-02 03:04:05+01:00")),
+            (3, Some("2024-07-02T03:04 Europe/Paris")),
+            (4, Some("2024-01-02T03:04:05.1234567Z")),
+        ]),
+    );
+    for row in [
+        "| 1  | 2024-01-02T00:00:00Z |",
+        "| 2  | 2024-01-02T02:04:05Z |",
+        "| 3  | 2024-07-02T01:04:00Z |",
+    ] {
+        assert!(table.contains(row), "{row} in {table}");
+    }
+    assert_eq!(out.rejected.len(), 1, "{:?}", out.rejected);
+    assert!(
+        out.rejected[0].reason.contains("1234567"),
+        "{:?}",
+        out.rejected
+    );
     assert!(
         String::from_utf8_lossy(&rejected[0].raw).contains(r#""id":2"#),
         "{rejected:?}"
