@@ -10,6 +10,7 @@
 //! in the handle, from which a restart rebuilds the open file. See README "Small files".
 
 pub mod commit;
+mod dictionary;
 mod parquet_file;
 pub mod partition;
 mod recent;
@@ -100,7 +101,9 @@ pub struct LakeOptions {
     /// parquet: most rows per row group.
     #[serde(default = "default_row_group_rows")]
     pub row_group_rows: usize,
-    /// parquet: dictionary-encode columns (falls back to plain when a dictionary grows large).
+    /// parquet: dictionary-encode columns, except those a file's first rows show to have
+    /// more than 65,536 distinct values (see dictionary.rs); the rest fall back to plain
+    /// when a dictionary grows large.
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub dictionary: bool,
     /// parquet: write min/max/null-count statistics per page and column chunk.

@@ -148,8 +148,7 @@ impl FileWriter {
         };
         Ok(match encoding {
             Encoding::Parquet { props, workers } => FileWriter::Parquet(Box::new(
-                ParquetFile::new(file, schema, props.as_ref().clone(), workers.clone())
-                    .with_context(|| format!("creating {}", path.display()))?,
+                ParquetFile::new(file, schema, props.as_ref().clone(), workers.clone()),
             )),
             Encoding::Csv {
                 header,
