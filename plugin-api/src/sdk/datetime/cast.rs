@@ -52,6 +52,73 @@ const SHORT_IDS: [(&str, &str); 28] = [
 /// `text` as microseconds since the Unix epoch. With `zoned` false (TIMESTAMP_NTZ) a
 /// zone in the text is refused, as Spark refuses it.
 pub fn timestamp_micros(text: &str, zoned: bool) -> Result<i64, Mismatch> {
+    match common_layout(text.as_bytes(), zoned) {
+        Some(micros) => Ok(micros),
+        None => any_layout(text, zoned),
+    }
+}
+
+/// The layout most timestamps come in, `yyyy-mm-ddThh:mm:ss[.f{1,6}][Z]` (or a space for
+/// the `T`), read at fixed positions: the value [`any_layout`] gives, found without its
+/// scanner, or `None` for anything else (which `any_layout` then reads or refuses).
+fn common_layout(text: &[u8], zoned: bool) -> Option<i64> {
+    let body = match text.split_last() {
+        Some((b'Z', body)) if zoned => body,
+        _ => text,
+    };
+    let (fields, fraction) = body.split_at_checked(19)?;
+    if !matches!(
+        fields,
+        [
+            _,
+            _,
+            _,
+            _,
+            b'-',
+            _,
+            _,
+            b'-',
+            _,
+            _,
+            b'T' | b' ',
+            _,
+            _,
+            b':',
+            _,
+            _,
+            b':',
+            _,
+            _
+        ]
+    ) {
+        return None;
+    }
+    let digit = |i: usize| {
+        fields[i]
+            .is_ascii_digit()
+            .then(|| u32::from(fields[i] - b'0'))
+    };
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let year = two(0)? * 100 + two(2)?;
+    let (month, day) = (two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    let micros = match fraction {
+        [] => 0,
+        [b'.', digits @ ..] if (1..=6).contains(&digits.len()) => {
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            number(digits) * 10u32.pow(6 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let time = NaiveTime::from_hms_micro_opt(hour, minute, second, micros)?;
+    Some(NaiveDateTime::new(date, time).and_utc().timestamp_micros())
+}
+
+/// [`timestamp_micros`] for any layout Spark's cast reads.
+fn any_layout(text: &str, zoned: bool) -> Result<i64, Mismatch> {
     let mut s = Scanner::new(text.trim());
     if s.peek() == Some(b'T') {
         return Err(mismatch("a time without a date"));
@@ -272,6 +339,46 @@ fn region(zone: &str) -> Option<Tz> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_common_layout_reads_what_any_layout_reads() {
+        // A deterministic spread of texts near the common layout, valid and not.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut fast = 0;
+        for _ in 0..200_000 {
+            let fraction = match next(9) {
+                0 => String::new(),
+                7 => ".".to_string(),
+                n => format!(".{:0width$}", next(10u64.pow(n as u32)), width = n as usize),
+            };
+            let text = format!(
+                "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{fraction}{}",
+                next(10_000),
+                next(14),
+                next(33),
+                ["T", " ", "t"][next(3) as usize],
+                next(26),
+                next(62),
+                next(62),
+                ["", "Z", "z", " "][next(4) as usize],
+            );
+            for zoned in [true, false] {
+                if let Some(micros) = common_layout(text.as_bytes(), zoned) {
+                    fast += 1;
+                    assert_eq!(Ok(micros), any_layout(&text, zoned), "{text}");
+                }
+            }
+        }
+        // About a fifth of the texts are valid and in the layout, each read twice.
+        assert!(fast > 50_000, "{fast} read by the common layout");
+        assert_eq!(common_layout(b"2024-01-02T03:04:05.678Z", false), None);
+    }
 
     fn ts(text: &str) -> String {
         match timestamp_micros(text, true) {
