@@ -206,7 +206,7 @@ pub struct FileOptions {
     #[serde(default = "default_max_record_bytes")]
     pub max_record_bytes: ByteSize,
     /// json and csv: threads that decode a poll's records, each a run of them, the rows
-    /// coming out in file order as from one (default: the machine's cores, at most 4).
+    /// coming out in file order as from one (default: half the machine's cores, 1 to 4).
     pub decode_threads: Option<NonZeroUsize>,
     /// json and csv: the Spark datetime pattern of TIMESTAMP columns, e.g.
     /// "yyyy-MM-dd HH:mm:ss" (default: Spark's string-cast rules, see the README).

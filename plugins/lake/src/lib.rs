@@ -110,7 +110,7 @@ pub struct LakeOptions {
     #[serde(default = "ferry_plugin_api::sdk::defaults::yes")]
     pub statistics: bool,
     /// parquet: threads that encode a file's columns side by side, and close the files
-    /// a checkpoint closes side by side (default: the machine's cores, at most 4). The
+    /// a checkpoint closes side by side (default: half the machine's cores, 1 to 4). The
     /// file is the same whatever the count.
     pub encode_threads: Option<NonZeroUsize>,
     /// csv: write a header line in each file.
