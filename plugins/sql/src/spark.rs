@@ -18,7 +18,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
-use ferry_plugin_api::sdk::datetime::cast::timestamp_micros;
+use ferry_plugin_api::sdk::datetime::cast::{date_days, timestamp_micros};
 use ferry_plugin_api::sdk::datetime::DateTimePattern;
 use regex::Regex;
 
@@ -237,7 +237,7 @@ fn to_date(args: &[ArrayRef]) -> Result<ArrayRef> {
                 Some(p) => p.parse_date_days(v).or_else(|e| {
                     exec_err!("to_date: '{v}' does not match '{}': {e}", p.pattern())
                 })?,
-                None => default_date(v)?,
+                None => date_days(v).or_else(|e| exec_err!("to_date: '{v}' is not a date: {e}"))?,
             }),
         });
     }
@@ -325,46 +325,6 @@ fn pattern_of(array: &ArrayRef, function: &str) -> Result<DateTimePattern> {
         return exec_err!("{function}: the pattern must be the same for every row");
     }
     DateTimePattern::new(first).or_else(|e| exec_err!("{function}: {e}"))
-}
-
-/// What Spark's `to_date` reads without a pattern: `yyyy`, `yyyy-[m]m`, `yyyy-[m]m-[d]d`,
-/// optionally followed by a space or `T` and a time.
-fn default_date(text: &str) -> Result<i32> {
-    let trimmed = text.trim();
-    let date = trimmed.split([' ', 'T']).next().unwrap_or_default();
-    let mut parts = date.splitn(3, '-');
-    let number = |part: Option<&str>, max_digits: usize| -> Option<u32> {
-        match part {
-            None => Some(1),
-            Some(p)
-                if (1..=max_digits).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                p.parse().ok()
-            }
-            Some(_) => None,
-        }
-    };
-    let year = parts
-        .next()
-        .filter(|y| y.len() == 4)
-        .and_then(|y| y.parse().ok());
-    let (month, day) = (number(parts.next(), 2), number(parts.next(), 2));
-    let parsed = match (year, month, day) {
-        (Some(y), Some(m), Some(d)) => chrono_days(y, m, d),
-        _ => None,
-    };
-    match parsed {
-        Some(days) => Ok(days),
-        None => exec_err!("to_date: '{text}' is not a date (yyyy-MM-dd)"),
-    }
-}
-
-fn chrono_days(year: i32, month: u32, day: u32) -> Option<i32> {
-    let date = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
-    let days = date
-        .signed_duration_since(chrono::NaiveDate::default())
-        .num_days();
-    i32::try_from(days).ok()
 }
 
 /// Spark's `datediff(end, start)`: whole days from `start` to `end`.
