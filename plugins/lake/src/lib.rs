@@ -433,9 +433,7 @@ impl Lake {
             };
             if let Some(recent) = file.recent.take() {
                 self.held -= recent.held();
-                let spilled = recent.spilled().map(str::to_owned);
-                drop(recent);
-                if let Some(segment) = spilled {
+                if let Some(segment) = recent.discard() {
                     let path = self.root.join(&self.staging).join(segment);
                     fs::remove_file(&path)
                         .with_context(|| format!("removing {}", path.display()))?;

@@ -87,8 +87,9 @@ impl Recent {
         Ok((name, rows))
     }
 
-    /// The segment written so far, if any, for a file that closes (its rows need none).
-    pub fn spilled(&self) -> Option<&str> {
+    /// Drops the rows of a file that closes (the file itself holds them now): the
+    /// segment written so far, if any, closed and to be deleted.
+    pub fn discard(self) -> Option<String> {
         match self {
             Recent::Spilled { name, .. } => Some(name),
             Recent::Held { .. } => None,
