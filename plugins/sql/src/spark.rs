@@ -237,7 +237,8 @@ fn to_date(args: &[ArrayRef]) -> Result<ArrayRef> {
                 Some(p) => p.parse_date_days(v).or_else(|e| {
                     exec_err!("to_date: '{v}' does not match '{}': {e}", p.pattern())
                 })?,
-                None => date_days(v).or_else(|e| exec_err!("to_date: '{v}' is not a date: {e}"))?,
+                None => date_days(v)
+                    .or_else(|_| exec_err!("to_date: '{v}' is not a date (yyyy-MM-dd)"))?,
             }),
         });
     }
